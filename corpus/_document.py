@@ -1,0 +1,119 @@
+"""The one value type that leaves the corpus stage: a cleaned document."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as _dt
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from typing import Any
+
+# Characters that are invisible or layout-only and break word matching when left inside text.
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+_SPACES = dict.fromkeys(map(ord, "\u00a0\u2007\u202f\u3000"), " ")
+_DATE_RE = re.compile(r"^(\d{4})(?:-(\d{2})(?:-(\d{2}))?)?")
+
+
+def clean_text(text: str) -> str:
+    """Unicode clean-up every document gets: NFC, no invisible characters, plain spaces and newlines.
+
+    >>> clean_text("Ba\\u0306\\u0301c So\\u031bn\\u200b") == "Bắc Sơn"
+    True
+    """
+    text = unicodedata.normalize("NFC", text)
+    text = text.translate(_INVISIBLE).translate(_SPACES)
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
+def normalize_date(value: Any) -> str | None:
+    """Return an ISO date (``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD``) or None.
+
+    Accepts ``datetime``/``date`` values, ISO strings (a time part is dropped) and
+    Vietnamese day-first dates such as ``12/6/2020``.
+
+    >>> normalize_date("12/6/2020")
+    '2020-06-12'
+    >>> normalize_date("2020-06-12T08:00:00+07:00")
+    '2020-06-12'
+    """
+    if value is None or value == "":
+        return None
+    if isinstance(value, (_dt.datetime, _dt.date)):
+        return value.strftime("%Y-%m-%d")
+    text = str(value).strip()
+    m = re.match(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
+    if m:
+        day, month, year = (int(g) for g in m.groups())
+        try:
+            return _dt.date(year, month, day).isoformat()
+        except ValueError:
+            return None
+    m = _DATE_RE.match(text)
+    if not m:
+        return None
+    year, month, day = m.groups()
+    try:
+        _dt.date(int(year), int(month or 1), int(day or 1))
+    except ValueError:
+        return None
+    return "-".join(p for p in (year, month, day) if p)
+
+
+@dataclass(frozen=True)
+class Document:
+    """A document ready for indexing. Text is NFC with invisible characters removed.
+
+    ``content_hash`` is derived from everything that is indexed, so two imports of the
+    same page give the same hash and an unchanged document can be skipped.
+
+    >>> d = Document(id="bacson-1", title="Hội nghị", text="Ban Chấp hành Đảng bộ huyện Bắc Sơn")
+    >>> d.as_dict()["title"]
+    'Hội nghị'
+    >>> len(d.content_hash)
+    40
+    """
+
+    id: str
+    title: str = ""
+    text: str = ""
+    url: str | None = None
+    source: str | None = None
+    date: str | None = None
+    author: str | None = None
+    content_hash: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.id, str) or not self.id.strip():
+            raise ValueError("a document needs a non-empty string id")
+        set_ = object.__setattr__
+        set_(self, "id", self.id.strip())
+        set_(self, "title", clean_text(self.title or "").strip())
+        set_(self, "text", clean_text(self.text or "").strip())
+        for name in ("url", "source", "author"):
+            value = getattr(self, name)
+            set_(self, name, clean_text(str(value)).strip() or None if value else None)
+        set_(self, "date", normalize_date(self.date))
+        set_(self, "content_hash", self._hash())
+
+    def _hash(self) -> str:
+        payload = json.dumps(
+            [self.id, self.title, self.text, self.url, self.source, self.date, self.author],
+            ensure_ascii=False,
+        )
+        return hashlib.sha1(payload.encode("utf-8")).hexdigest()
+
+    def as_dict(self) -> dict[str, Any]:
+        """A plain JSON-ready dict (the JSONL import format, plus ``content_hash``)."""
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Document":
+        """Build a document from a JSONL record; unknown keys are ignored."""
+        known = {f.name for f in dataclasses.fields(cls)} - {"content_hash"}
+        values = {k: data[k] for k in known if k in data}
+        if "id" in values and not isinstance(values["id"], str):
+            values["id"] = str(values["id"])
+        return cls(**values)

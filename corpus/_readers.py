@@ -1,0 +1,181 @@
+"""Turn paths given on the command line into Documents: JSONL files, folders of .txt/.html files."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Callable, Iterable, Iterator
+from pathlib import Path
+
+from ._document import Document
+from ._errors import InputError
+
+log = logging.getLogger(__name__)
+
+SkipCallback = Callable[[str, str], None]
+"""Called as ``on_skip(where, reason)`` for each input that yields no document."""
+
+TEXT_SUFFIXES = {".txt"}
+HTML_SUFFIXES = {".html", ".htm", ".xhtml"}
+JSONL_SUFFIXES = {".jsonl", ".ndjson"}
+MAX_FILE_BYTES = 50 * 1024 * 1024
+
+
+def _skip(on_skip: SkipCallback | None, where: str, reason: str) -> None:
+    log.info("skipped %s: %s", where, reason)
+    if on_skip is not None:
+        on_skip(where, reason)
+
+
+def read_jsonl(path: str | os.PathLike[str], on_skip: SkipCallback | None = None) -> Iterator[Document]:
+    """Documents from a JSONL file: one ``{"id","title","text",...}`` object a line.
+
+    A ``.jsonl.gz`` file is read compressed. Bad lines are skipped with their line number.
+    """
+    path = Path(path)
+    opener = _open_gz if path.name.endswith(".gz") else _open_text
+    with opener(path) as fh:
+        for lineno, line in enumerate(fh, 1):
+            line = line.strip()
+            if not line:
+                continue
+            where = f"{path}:{lineno}"
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError as exc:
+                _skip(on_skip, where, f"not valid JSON ({exc.msg})")
+                continue
+            if not isinstance(record, dict):
+                _skip(on_skip, where, "not a JSON object")
+                continue
+            if not record.get("id"):
+                _skip(on_skip, where, "no \"id\"")
+                continue
+            if not (record.get("text") or record.get("title")):
+                _skip(on_skip, where, "empty title and text")
+                continue
+            try:
+                yield Document.from_dict(record)
+            except (TypeError, ValueError) as exc:
+                _skip(on_skip, where, str(exc))
+
+
+def _open_gz(path: Path):
+    import gzip
+
+    return gzip.open(path, "rt", encoding="utf-8", errors="replace")
+
+
+def _open_text(path: Path):
+    return open(path, encoding="utf-8", errors="replace")
+
+
+def read_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None = None,
+              on_skip: SkipCallback | None = None) -> Iterator[Document]:
+    """Documents from one file, chosen by its suffix (.jsonl, .txt, .html, .warc ...)."""
+    path = Path(path)
+    name = path.name.lower()
+    suffix = path.suffix.lower()
+    if name.endswith((".jsonl", ".jsonl.gz", ".ndjson")):
+        yield from read_jsonl(path, on_skip)
+        return
+    if name.endswith((".warc", ".warc.gz", ".arc", ".arc.gz")):
+        from ._warc import read_warc
+
+        yield from read_warc(path, on_skip)
+        return
+    if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES:
+        _skip(on_skip, str(path), f"unsupported file type {suffix or '(none)'!r}")
+        return
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            _skip(on_skip, str(path), f"file too large ({size} bytes)")
+            return
+        data = path.read_bytes()
+    except OSError as exc:
+        _skip(on_skip, str(path), f"cannot read ({exc.strerror or exc})")
+        return
+    doc_id = _file_id(path, root)
+    if suffix in HTML_SUFFIXES:
+        doc = _html_document(data, doc_id, path, on_skip)
+    else:
+        doc = _text_document(data, doc_id, path, on_skip)
+    if doc is not None:
+        yield doc
+
+
+def _file_id(path: Path, root: str | os.PathLike[str] | None) -> str:
+    if root is not None:
+        try:
+            return path.relative_to(root).as_posix()
+        except ValueError:
+            pass
+    return path.as_posix()
+
+
+def _text_document(data: bytes, doc_id: str, path: Path, on_skip: SkipCallback | None) -> Document | None:
+    from ._encoding import decode_bytes
+
+    try:
+        text = decode_bytes(data)
+    except InputError as exc:
+        _skip(on_skip, str(path), str(exc))
+        return None
+    if not text.strip():
+        _skip(on_skip, str(path), "empty file")
+        return None
+    lines = text.strip().splitlines()
+    title = lines[0].strip() if lines else ""
+    return Document(id=doc_id, title=title, text=text, source=path.parent.name or None,
+                    url=path.resolve().as_uri())
+
+
+def _html_document(data: bytes, doc_id: str, path: Path, on_skip: SkipCallback | None) -> Document | None:
+    from ._clean import clean_html
+
+    try:
+        page = clean_html(data, url=None)
+    except InputError as exc:
+        _skip(on_skip, str(path), str(exc))
+        return None
+    if not page.is_article:
+        _skip(on_skip, str(path), "not an article (list or index page)")
+        return None
+    if not page.text.strip():
+        _skip(on_skip, str(path), "no text found in the page")
+        return None
+    return Document(id=doc_id, title=page.title or path.stem, text=page.text,
+                    url=page.url or path.resolve().as_uri(), source=page.source or path.parent.name or None,
+                    date=page.date, author=page.author)
+
+
+def read_documents(paths: Iterable[str | os.PathLike[str]],
+                   on_skip: SkipCallback | None = None) -> Iterator[Document]:
+    """All documents under the given files and folders, in a stable order.
+
+    Folders are walked recursively; files of unknown types inside folders are ignored
+    silently (a folder of saved pages holds images and scripts too), while a file named
+    directly with an unknown type is reported through ``on_skip``.
+
+    Raises :class:`InputError` for a path that does not exist.
+    """
+    for raw in paths:
+        path = Path(raw)
+        if not path.exists():
+            raise InputError(f"{path}: no such file or folder", hint="Check the path and try again.")
+        if path.is_dir():
+            for sub in sorted(p for p in path.rglob("*") if p.is_file()):
+                if _is_readable_kind(sub):
+                    yield from read_file(sub, root=path, on_skip=on_skip)
+        else:
+            yield from read_file(path, root=path.parent, on_skip=on_skip)
+
+
+def _is_readable_kind(path: Path) -> bool:
+    name = path.name.lower()
+    if name.startswith("."):
+        return False
+    return (path.suffix.lower() in TEXT_SUFFIXES | HTML_SUFFIXES
+            or name.endswith((".jsonl", ".jsonl.gz", ".ndjson", ".warc", ".warc.gz")))
