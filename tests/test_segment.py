@@ -1,0 +1,251 @@
+"""Tests for analyzers._segment.Segmenter: pyvi identity, spans, user words, pickling, long lines."""
+
+from __future__ import annotations
+
+import json
+import pickle
+import unicodedata
+from pathlib import Path
+
+import pytest
+
+from analyzers._segment import _TOKEN_RE, Segmenter
+
+pyvi_tokenizer = pytest.importorskip("pyvi.ViTokenizer")
+
+# CI checks shared/ out beside the repository clone: <parent>/shared/data.
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+needs_data = pytest.mark.skipif(
+    not DATA.is_dir(), reason=f"shared evaluation data not found at {DATA}"
+)
+
+# The opening of the seed article (../shared/data/seed/bacson_2020-06-12.txt, public news text).
+BAC_SON = (
+    "Ngày 12/6/2020, Ban Chấp hành Đảng bộ huyện Bắc Sơn tổ chức hội nghị sơ kết công tác "
+    "lãnh đạo, chỉ đạo 6 tháng đầu năm và triển khai nhiệm vụ công tác trọng tâm 6 tháng "
+    "cuối năm 2020. Theo đó, tổng diện tích gieo trồng vụ Đông - Xuân đạt trên 6.067ha, "
+    "đạt 98,15% kế hoạch; trồng rừng mới được hơn 641ha, đạt 120% kế hoạch…"
+)
+
+
+def pyvi_style(text: str, words: list[tuple[tuple[int, int], ...]]) -> str:
+    return " ".join("_".join(text[s:e] for s, e in w) for w in words)
+
+
+def surface(text: str, words: list[tuple[tuple[int, int], ...]]) -> list[str]:
+    return ["_".join(text[s:e] for s, e in w) for w in words]
+
+
+@pytest.fixture(scope="module")
+def seg() -> Segmenter:
+    return Segmenter()
+
+
+def _real_lines() -> list[str]:
+    """UD-VTB raw sentences, then law articles and Wikipedia paragraphs cut into lines."""
+    lines: list[str] = []
+    for name in ("train.raw.txt", "dev.raw.txt"):
+        text = (DATA / "segmentation" / "ud_vtb" / name).read_text(encoding="utf-8")
+        lines += [line for line in text.split("\n") if line.strip()]
+    for corpus in ("alqac2022", "xquad_vi"):
+        with open(DATA / "retrieval" / corpus / "corpus.jsonl", encoding="utf-8") as fin:
+            for row in fin:
+                lines += [line for line in json.loads(row)["text"].split("\n") if line.strip()]
+    return lines
+
+
+def _assert_identical(seg: Segmenter, lines: list[str]) -> None:
+    mismatches = [
+        (line, ours, theirs)
+        for line in lines
+        if (ours := pyvi_style(line, seg.segment(line)))
+        != (theirs := pyvi_tokenizer.tokenize(line))
+    ]
+    assert not mismatches, f"{len(mismatches)} of {len(lines)} differ, first: {mismatches[0]}"
+
+
+@needs_data
+def test_identical_to_pyvi_on_5000_real_sentences(seg: Segmenter) -> None:
+    lines = _real_lines()
+    # All 2,523 UD-VTB sentences plus every third law or Wikipedia line: 5,743 in all.
+    sample = lines[:2523] + lines[2523::3]
+    assert len(sample) >= 5000
+    _assert_identical(seg, sample)
+
+
+@pytest.mark.slow
+@needs_data
+def test_identical_to_pyvi_on_all_real_lines() -> None:
+    lines = _real_lines()
+    assert len(lines) > 12000
+    _assert_identical(Segmenter(cache_size=0), lines)
+
+
+def test_identical_to_pyvi_on_awkward_tokens(seg: Segmenter) -> None:
+    # Abbreviations, numbers, e-mail, URL, arrows, ellipses, all-caps and mixed scripts.
+    for line in [
+        BAC_SON,
+        "TP. HCM, Tp. Hà Nội và ThS. Nguyễn Văn A gửi thư tới a.b@gmail.com ==> xem https://vnexpress.net/a-b.html",
+        "GIÁ VÀNG HÔM NAY TĂNG MẠNH... Ông Mr. Smith -> Hà Nội >> 1.234.567,89 đồng",
+        "CHƯƠNG I NHỮNG QUY ĐỊNH CHUNG",
+        "  khoảng trắng   ở đầu và cuối  ",
+        "Học_sinh dùng dấu gạch dưới",
+        "x",
+    ]:
+        assert pyvi_style(line, seg.segment(line)) == pyvi_tokenizer.tokenize(line), line
+
+
+def test_spans_are_pyvi_tokens_in_order(seg: Segmenter) -> None:
+    words = seg.segment(BAC_SON)
+    spans = [span for word in words for span in word]
+    tokens = [m.group() for m in _TOKEN_RE.finditer(BAC_SON)]
+    assert [BAC_SON[s:e] for s, e in spans] == tokens
+    # Strictly increasing, and nothing but whitespace is left between tokens.
+    ends = [0] + [e for _, e in spans]
+    for (s, e), previous_end in zip(spans, ends):
+        assert previous_end <= s < e
+        assert BAC_SON[previous_end:s].strip() == ""
+    assert ["Ban_Chấp_hành", "Đảng_bộ", "huyện", "Bắc_Sơn"] == surface(BAC_SON, words)[7:11]
+    # Punctuation is always a one-span word.
+    assert all(len(w) == 1 for w in words if BAC_SON[w[0][0] : w[0][1]] in {",", ".", ";", "…"})
+
+
+def test_nfd_source_text_normalised_to_nfc(seg: Segmenter) -> None:
+    nfd = unicodedata.normalize("NFD", BAC_SON)
+    assert nfd != BAC_SON and len(nfd) > len(BAC_SON)
+    text = unicodedata.normalize("NFC", nfd)
+    words = seg.segment(text)
+    assert words == seg.segment(BAC_SON)
+    assert surface(text, words)[7] == "Ban_Chấp_hành"
+    first = words[7]
+    assert text[first[0][0] : first[-1][1]] == "Ban Chấp hành"
+
+
+def test_offsets_across_lines_index_the_whole_text(seg: Segmenter) -> None:
+    lines = ["Skip to main content", "", "Hà Nội mùa thu\r", "   Đảng bộ huyện Bắc Sơn."]
+    text = "\n".join(lines)
+    words = seg.segment(text)
+    expected = []
+    start = 0
+    for line in lines:
+        expected += [tuple((s + start, e + start) for s, e in w) for w in seg.segment(line)]
+        start += len(line) + 1
+    assert words == expected
+    assert surface(text, words)[-4:] == ["Đảng_bộ", "huyện", "Bắc_Sơn", "."]
+    assert "Hà_Nội" in surface(text, words)
+    # No word contains a newline.
+    assert all("\n" not in text[w[0][0] : w[-1][1]] for w in words)
+
+
+def test_empty_and_blank_input(seg: Segmenter) -> None:
+    assert seg.segment("") == []
+    assert seg.segment(" \n\t \n") == []
+
+
+def test_user_word_joins_pyvi_words() -> None:
+    text = "Ban Chấp hành Đảng bộ huyện Bắc Sơn khóa XXII"
+    assert surface(text, Segmenter().segment(text)) == [
+        "Ban_Chấp_hành", "Đảng_bộ", "huyện", "Bắc_Sơn", "khóa", "XXII"
+    ]
+    seg = Segmenter(user_words=["Đảng bộ huyện", "Bắc Sơn"])
+    assert surface(text, seg.segment(text)) == [
+        "Ban_Chấp_hành", "Đảng_bộ_huyện", "Bắc_Sơn", "khóa", "XXII"
+    ]
+
+
+def test_user_word_inside_pyvi_word_splits_it() -> None:
+    text = "Ban Chấp hành Trung ương Đảng"
+    seg = Segmenter(user_words=["chấp hành"])
+    assert surface(text, seg.segment(text)) == ["Ban", "Chấp_hành", "Trung_ương", "Đảng"]
+    # A match straddling two pyvi words cuts both; the remainders stay words.
+    seg = Segmenter(user_words=["hành Trung"])
+    assert surface(text, seg.segment(text)) == ["Ban_Chấp", "hành_Trung", "ương", "Đảng"]
+
+
+def test_user_words_case_insensitive_longest_first() -> None:
+    seg = Segmenter(user_words=["ĐẢNG BỘ", "đảng bộ huyện bắc sơn", "  "])
+    assert len(seg.user_words) == 2
+    text = "đảng bộ HUYỆN Bắc Sơn và Đảng bộ tỉnh"
+    assert surface(text, seg.segment(text)) == [
+        "đảng_bộ_HUYỆN_Bắc_Sơn", "và", "Đảng_bộ", "tỉnh"
+    ]
+
+
+def test_user_words_with_punctuation_tokens() -> None:
+    # User words are cut into tokens by pyvi's rules, so "TP. Hồ Chí Minh" is 4 tokens.
+    seg = Segmenter(user_words=["TP. Hồ Chí Minh"])
+    text = "Ông về TP. Hồ Chí Minh hôm qua"
+    assert "TP._Hồ_Chí_Minh" in surface(text, seg.segment(text))
+
+
+def test_pickle_round_trip() -> None:
+    seg = Segmenter(user_words=["Đảng bộ huyện"], cache_size=7)
+    before = seg.segment(BAC_SON)  # loads the model and fills the cache
+    data = pickle.dumps(seg)
+    assert len(data) < 2_000, "model, tagger or cache leaked into the pickle"
+    copy = pickle.loads(data)
+    assert copy.cache_size == 7 and copy.user_words == seg.user_words
+    assert copy.segment(BAC_SON) == before
+    assert "Đảng_bộ_huyện" in surface(BAC_SON, before)
+
+
+def test_cache_is_lru_and_does_not_change_results() -> None:
+    seg = Segmenter(cache_size=2)
+    uncached = Segmenter(cache_size=0)
+    lines = ["Hà Nội mùa thu", "Đảng bộ huyện Bắc Sơn", "Hà Nội mùa thu", "tổ chức hội nghị"]
+    for line in lines * 2:
+        assert seg.segment(line) == uncached.segment(line)
+    assert list(seg._cache) == ["Hà Nội mùa thu", "tổ chức hội nghị"]
+    assert not uncached._cache
+
+
+def test_long_line_cut_at_sentence_ends_keeps_offsets() -> None:
+    sentences = [
+        "Ban Chấp hành Đảng bộ huyện Bắc Sơn tổ chức hội nghị sơ kết công tác lãnh đạo.",
+        "Trồng rừng mới được hơn 641ha, đạt 120% kế hoạch!",
+        "Tổng thu ngân sách trên địa bàn đã được 23,8 tỷ đồng, đạt gần 72%;",
+    ]
+    text = "  " + " ".join(sentences * 40)
+    limit = 60
+    seg = Segmenter(max_syllables=limit)
+    words = seg.segment(text)
+    tokens = [m.group() for m in _TOKEN_RE.finditer(text)]
+    assert len(tokens) > 20 * limit
+    assert [text[s:e] for w in words for s, e in w] == tokens
+
+    # Every cut falls after sentence punctuation, so each sentence is segmented exactly
+    # as it is on its own, at its own offset.
+    expected = []
+    start = 2
+    for sentence in sentences * 40:
+        expected += [tuple((s + start, e + start) for s, e in w) for w in seg.segment(sentence)]
+        start += len(sentence) + 1
+    assert words == expected
+
+
+def test_long_line_without_punctuation_is_hard_cut() -> None:
+    text = " ".join(["hội nghị sơ kết công tác lãnh đạo"] * 50)  # 400 syllables, no stops
+    limit = 99
+    words = Segmenter(max_syllables=limit).segment(text)
+    spans = [m.span() for m in _TOKEN_RE.finditer(text)]
+    assert [text[s:e] for w in words for s, e in w] == text.split()
+
+    # Cuts every 99 syllables; each piece is segmented as if it stood alone.
+    whole = Segmenter()
+    expected = []
+    for lo in range(0, len(spans), limit):
+        piece = spans[lo : lo + limit]
+        start = piece[0][0]
+        sub = text[start : piece[-1][1]]
+        expected += [tuple((s + start, e + start) for s, e in w) for w in whole.segment(sub)]
+    assert words == expected
+    # Syllables 98 and 99 are "sơ kết": pyvi joins them, the hard cut cannot.
+    assert (spans[98], spans[99]) in whole.segment(text)
+    assert (spans[98],) in words and (spans[99],) in words
+
+
+def test_rejects_bad_arguments() -> None:
+    with pytest.raises(ValueError):
+        Segmenter(cache_size=-1)
+    with pytest.raises(ValueError):
+        Segmenter(max_syllables=1)
