@@ -246,18 +246,22 @@ class Segmenter:
         return out
 
     def _segment_line(self, line: str) -> tuple[Word, ...]:
+        if not self.cache_size:
+            return tuple(self._segment_uncached(line))
         cache = self._cache
-        if self.cache_size:
+        # The lock makes lookup-and-reorder and insert-and-evict atomic between threads.
+        with self._lock:
             hit = cache.get(line)
             if hit is not None:
                 cache.move_to_end(line)
                 return hit
         words = tuple(self._segment_uncached(line))
-        if self.cache_size and len(line) <= 50 * self.max_syllables:
+        if len(line) <= 50 * self.max_syllables:
             # Bounded entry size keeps a few huge lines from owning the cache's memory.
-            cache[line] = words
-            if len(cache) > self.cache_size:
-                cache.popitem(last=False)
+            with self._lock:
+                cache[line] = words
+                if len(cache) > self.cache_size:
+                    cache.popitem(last=False)
         return words
 
     def _segment_uncached(self, line: str) -> list[Word]:

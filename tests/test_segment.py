@@ -249,3 +249,13 @@ def test_rejects_bad_arguments() -> None:
         Segmenter(cache_size=-1)
     with pytest.raises(ValueError):
         Segmenter(max_syllables=1)
+
+
+def test_shared_between_threads() -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    lines = [s.strip() + "." for s in BAC_SON.split(".") if s.strip()] * 30
+    expected = [Segmenter(cache_size=0).segment(line) for line in lines]
+    seg = Segmenter(cache_size=3)  # tiny cache: constant eviction while threads race
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        assert list(pool.map(seg.segment, lines)) == expected
