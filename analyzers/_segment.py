@@ -61,6 +61,37 @@ _PUNCTUATION = string.punctuation
 _SENTENCE_END = frozenset({".", "!", "?", ";", "…", "..."})
 
 
+class _Stub:
+    """Stands in for any class in pyvi's pickle; remembers the state pickle gives it."""
+
+    _registry: list["_Stub"] = []
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.state: Any = None
+
+    def __setstate__(self, state: Any) -> None:
+        self.state = state
+        self._registry.append(self)
+
+
+class _ModelBytesUnpickler(pickle.Unpickler):
+    def __init__(self, fh: Any) -> None:
+        super().__init__(fh)
+        self.stubs: list[_Stub] = []
+
+    def find_class(self, module: str, name: str) -> Any:
+        if module in ("builtins", "copyreg", "_codecs"):
+            return super().find_class(module, name)
+        return type(name, (_Stub,), {"_registry": self.stubs})
+
+    def model_bytes(self) -> bytes:
+        self.load()
+        for stub in self.stubs:
+            if isinstance(stub.state, dict) and "__FILE_RESOURCE_DATA__" in stub.state:
+                return bytes(stub.state["__FILE_RESOURCE_DATA__"])
+        raise ImportError("pyvi's model file has an unexpected format")
+
+
 @functools.lru_cache(maxsize=1)
 def _load_model() -> tuple[bytes, frozenset[str], frozenset[str]]:
     """Read pyvi's CRF model bytes and its bigram/trigram lists, once per process.
@@ -73,13 +104,12 @@ def _load_model() -> tuple[bytes, frozenset[str], frozenset[str]]:
         raise ImportError("pyvi is required for Vietnamese word segmentation")
     models = os.path.join(next(iter(spec.submodule_search_locations)), "models")
 
-    # pyvi3.pkl is a pickled sklearn_crfsuite.CRF whose model file travels inside the
-    # pickle; unpickling writes it to a temp file, which we read back as bytes.
+    # pyvi3.pkl is a pickled sklearn_crfsuite.CRF whose crfsuite model file travels inside
+    # the pickle. Unpickling it for real imports scikit-learn and SciPy (about 2 s, paid by
+    # every `vnsearch search`), so stand-ins take the place of its classes and we keep only
+    # the model bytes from the FileResource's state.
     with open(os.path.join(models, "pyvi3.pkl"), "rb") as fin:
-        crf = pickle.load(fin)
-    with open(crf.modelfile.name, "rb") as fin:
-        model_bytes = fin.read()
-    del crf  # removes the temp file
+        model_bytes = _ModelBytesUnpickler(fin).model_bytes()
 
     # Same parsing as pyvi (split on "\n" then on " "), so the sets are identical.
     bi_grams: set[str] = set()

@@ -45,7 +45,6 @@ log = logging.getLogger(__name__)
 WARC_NAME = "crawl.warc.gz"
 JOURNAL_NAME = "journal.jsonl"
 LOCK_NAME = "lock"
-PROJECT_URL = "https://github.com/vnsearch/vnsearch"
 
 
 def _version() -> str:
@@ -57,7 +56,8 @@ def _version() -> str:
         return "0.1.0"
 
 
-DEFAULT_USER_AGENT = f"vnsearch/{_version()} (+{PROJECT_URL})"
+# No contact URL is invented here: archivists should pass --user-agent with their own contact.
+DEFAULT_USER_AGENT = f"vnsearch/{_version()} (Vietnamese archive crawler; python)"
 
 
 class CrawlError(VnSearchError):

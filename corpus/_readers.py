@@ -126,10 +126,12 @@ def _text_document(data: bytes, doc_id: str, path: Path, on_skip: SkipCallback |
     if not text.strip():
         _skip(on_skip, str(path), "empty file")
         return None
-    lines = text.strip().splitlines()
-    title = lines[0].strip() if lines else ""
-    return Document(id=doc_id, title=title, text=text, source=path.parent.name or None,
-                    url=path.resolve().as_uri())
+    from ._clean import clean_plain_text
+
+    page = clean_plain_text(text)
+    return Document(id=doc_id, title=page.title or path.stem, text=page.text or text,
+                    source=path.parent.name or None, url=path.resolve().as_uri(),
+                    date=page.date, author=page.author)
 
 
 def _html_document(data: bytes, doc_id: str, path: Path, on_skip: SkipCallback | None) -> Document | None:

@@ -1,0 +1,121 @@
+"""Text normalisation shared by documents and queries, and accent folding.
+
+Two layers, because character offsets matter for highlighting:
+
+* :func:`normalize` is the full clean-up for queries and for text that has not been through
+  ``corpus.Document``: NFC, invisible characters removed, then :func:`normalize_same_length`.
+* :func:`normalize_same_length` only swaps characters one for one (tone placement, ``Ð``,
+  odd spaces, quotes, full-width digits), so offsets into the stored text stay valid.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+# One-for-one character replacements. U+00D0 (Icelandic eth) is routinely typed for Đ.
+_CHAR_MAP = {
+    "\u00d0": "Đ", "\u0110": "Đ", "\u00f0": "đ", "\u0189": "Đ",
+    "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u3000": " ", "\t": " ",
+    "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
+    "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
+    "\u00ab": '"', "\u00bb": '"',
+}
+_CHAR_MAP.update({chr(0xFF10 + i): str(i) for i in range(10)})  # full-width digits
+_CHAR_MAP.update({chr(0xFF21 + i): chr(0x41 + i) for i in range(26)})  # full-width A-Z
+_CHAR_MAP.update({chr(0xFF41 + i): chr(0x61 + i) for i in range(26)})  # full-width a-z
+_TRANSLATE = str.maketrans(_CHAR_MAP)
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+
+# Tone marks as combining characters, in the order Vietnamese uses them.
+_TONES = "\u0300\u0301\u0309\u0303\u0323"  # huyền, sắc, hỏi, ngã, nặng
+
+
+def _split_tone(ch: str) -> tuple[str, str]:
+    """'à' -> ('a', '\\u0300'); 'ấ' -> ('â', '\\u0301'); letters without a tone -> (ch, '')."""
+    parts = unicodedata.normalize("NFD", ch)
+    tone = "".join(c for c in parts if c in _TONES)
+    base = unicodedata.normalize("NFC", "".join(c for c in parts if c not in _TONES))
+    return base, tone
+
+
+def _with_tone(base: str, tone: str) -> str:
+    return unicodedata.normalize("NFC", base + tone)
+
+
+# The only syllables whose tone placement varies between the "old" (hòa, khỏe, thúy) and the
+# "new" (hoà, khoẻ, thuý) style are open syllables ending in oa, oe or uy (not after q, where u
+# belongs to the onset). We normalise to the old style, which pyvi's training text mostly uses.
+_VOWELS_A = "aàáảãạ"
+_VOWELS_E = "eèéẻẽẹ"
+_VOWELS_Y = "yỳýỷỹỵ"
+_NEW_STYLE = re.compile(
+    r"(?<![^\W\d_])"            # start of a syllable
+    r"([^\W\d_]*?)"             # onset
+    r"(?:(?<![qQ])([oO])([" + _VOWELS_A[1:] + _VOWELS_A[1:].upper() + _VOWELS_E[1:] + _VOWELS_E[1:].upper() + r"])"
+    r"|(?<![qQ])([uU])([" + _VOWELS_Y[1:] + _VOWELS_Y[1:].upper() + r"]))"
+    r"(?![^\W\d_])"             # open syllable: nothing follows
+)
+
+
+def _old_style(match: re.Match[str]) -> str:
+    onset = match.group(1)
+    first = match.group(2) or match.group(4)
+    second = match.group(3) or match.group(5)
+    base, tone = _split_tone(second)
+    return onset + _with_tone(first, tone) + base
+
+
+def normalize_tone_placement(text: str) -> str:
+    """Put tone marks where the old style does: ``hoà`` -> ``hòa``, ``thuý`` -> ``thúy``.
+
+    Words whose placement does not vary (``hoàn``, ``quý``, ``huỳnh``, ``khuỷu``) are left alone.
+
+    >>> normalize_tone_placement("Hoà Bình, khoẻ, thuý, hoàn, quý, huỳnh, khuỷu")
+    'Hòa Bình, khỏe, thúy, hoàn, quý, huỳnh, khuỷu'
+    """
+    return _NEW_STYLE.sub(_old_style, text)
+
+
+def normalize_same_length(text: str) -> str:
+    """Normalise without changing the length of ``text`` (offsets stay valid). Input must be NFC."""
+    return normalize_tone_placement(text.translate(_TRANSLATE))
+
+
+def normalize(text: str) -> str:
+    """Full normalisation for queries and raw text: NFC, no invisible characters, one spelling.
+
+    >>> normalize("Ba\\u0306\\u0301c So\\u031bn") == "Bắc Sơn"
+    True
+    >>> normalize("\\u00d0ảng bộ") == "Đảng bộ"
+    True
+    """
+    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    return normalize_same_length(text)
+
+
+def _fold_uncached(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text)
+    out = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return unicodedata.normalize("NFC", out.replace("đ", "d").replace("Đ", "D"))
+
+
+# Syllables repeat a lot (a few thousand cover most text): memoise the per-syllable call.
+_fold_syllable = lru_cache(maxsize=65536)(_fold_uncached)
+
+
+def fold(text: str) -> str:
+    """Remove Vietnamese diacritics: ``Bắc Sơn`` -> ``Bac Son``, ``đ`` -> ``d``.
+
+    >>> fold("Nông thôn mới, Đảng bộ")
+    'Nong thon moi, Dang bo'
+    """
+    if text.isascii():
+        return text
+    return _fold_syllable(text) if len(text) < 24 else _fold_uncached(text)
+
+
+def has_accents(text: str) -> bool:
+    """True if ``text`` carries any Vietnamese diacritic (or đ)."""
+    return fold(text) != text

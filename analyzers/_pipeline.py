@@ -1,0 +1,101 @@
+"""The Vietnamese analysis pipeline, engine-agnostic: text in, plain tokens out.
+
+One segmentation pass gives three layers of terms, each with positions and character offsets:
+
+* ``words``: pyvi words, syllables joined by ``_`` (``nông_thôn_mới``), lower case;
+* ``syllables``: every syllable on its own (``nông``, ``thôn``, ``mới``), so part of a compound,
+  a phrase across word boundaries, or text segmented differently still matches;
+* ``folded``: the syllables without diacritics (``nong``, ``thon``, ``moi``), for queries typed
+  without accents. Folding happens per syllable, never by re-segmenting unaccented text.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from ._normalize import fold, normalize
+from ._stopwords import default_stopwords
+
+ANALYZER_VERSION = "vi-1"
+"""Changes whenever the analysis changes what terms a text gives; stored in every index."""
+
+
+@dataclass(frozen=True)
+class Token:
+    """One term with its position (in its layer) and offsets into the normalised text."""
+
+    text: str
+    pos: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """The three layers of one text. ``folded[i]`` has the position and offsets of ``syllables[i]``."""
+
+    text: str
+    words: tuple[Token, ...]
+    syllables: tuple[Token, ...]
+    folded: tuple[Token, ...]
+
+    def terms(self, layer: str) -> list[str]:
+        """The term texts of one layer (``"words"``, ``"syllables"`` or ``"folded"``), in order."""
+        return [t.text for t in getattr(self, layer)]
+
+
+def _is_wordlike(piece: str) -> bool:
+    return any(c.isalnum() for c in piece)
+
+
+class VietnameseAnalyzer:
+    """Normalise, segment and fold Vietnamese text. Picklable; holds no global state.
+
+    >>> a = VietnameseAnalyzer()
+    >>> a.analyze("Xây dựng nông thôn mới ở Bắc Sơn").terms("words")
+    ['xây_dựng', 'nông_thôn', 'mới', 'ở', 'bắc_sơn']
+    >>> a.analyze("Bắc Sơn").terms("folded")
+    ['bac', 'son']
+    """
+
+    version = ANALYZER_VERSION
+
+    def __init__(self, *, user_words: Iterable[str] = (), stopwords: Iterable[str] | None = None) -> None:
+        from ._segment import Segmenter
+
+        self.user_words = tuple(normalize(w).strip() for w in user_words if w.strip())
+        self.stopwords = frozenset(default_stopwords() if stopwords is None else
+                                   ("_".join(w.lower().split()) for w in stopwords))
+        self._segmenter = Segmenter(user_words=self.user_words)
+
+    def analyze(self, text: str) -> Analysis:
+        """Analyse ``text``; offsets refer to ``normalize(text)`` (the same string for NFC input)."""
+        norm = normalize(text)
+        words: list[Token] = []
+        syllables: list[Token] = []
+        folded: list[Token] = []
+        for spans in self._segmenter.segment(norm):
+            pieces = [norm[s:e].lower() for s, e in spans]
+            if not any(_is_wordlike(p) for p in pieces):
+                continue
+            words.append(Token("_".join(pieces), len(words), spans[0][0], spans[-1][1]))
+            for piece, (s, e) in zip(pieces, spans):
+                if not _is_wordlike(piece):
+                    continue
+                syllables.append(Token(piece, len(syllables), s, e))
+                folded.append(Token(fold(piece), len(folded), s, e))
+        return Analysis(norm, tuple(words), tuple(syllables), tuple(folded))
+
+    def is_stopword(self, term: str) -> bool:
+        """True for a stop word given as a term (``bao_nhiêu``) or as plain text."""
+        return "_".join(term.lower().split()) in self.stopwords
+
+    def __getstate__(self) -> dict[str, object]:
+        return {"user_words": self.user_words, "stopwords": self.stopwords}
+
+    def __setstate__(self, state: dict[str, object]) -> None:
+        self.__init__(user_words=state["user_words"], stopwords=state["stopwords"])  # type: ignore[misc,arg-type]
+
+    def __repr__(self) -> str:
+        return f"VietnameseAnalyzer(user_words={len(self.user_words)}, version={self.version!r})"

@@ -1,0 +1,29 @@
+"""The Whoosh index: schema, incremental writing, metadata and versions.
+
+>>> from index import Index
+"""
+
+from __future__ import annotations
+
+import logging
+
+from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
+from ._index import Index, IndexReport, ProgressCallback
+from ._meta import IndexMeta
+from ._schema import SCHEMA_VERSION, STORED_FIELDS, build_schema
+
+logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+__all__ = [
+    "Index",
+    "IndexLockedError",
+    "IndexMeta",
+    "IndexNotFoundError",
+    "IndexReport",
+    "IndexVersionError",
+    "IndexWriteError",
+    "ProgressCallback",
+    "SCHEMA_VERSION",
+    "STORED_FIELDS",
+    "build_schema",
+]

@@ -1,0 +1,50 @@
+"""The index's own metadata file, ``vnsearch.json``: versions and analysis settings."""
+
+from __future__ import annotations
+
+import datetime as _dt
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from analyzers import ANALYZER_VERSION
+
+from ._schema import SCHEMA_VERSION
+
+META_FILE = "vnsearch.json"
+
+
+@dataclass(frozen=True)
+class IndexMeta:
+    """What an index was built with. Queries must use the same analysis."""
+
+    analyzer_version: str = ANALYZER_VERSION
+    schema_version: int = SCHEMA_VERSION
+    user_words: tuple[str, ...] = ()
+    created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
+
+    def is_current(self) -> bool:
+        return self.analyzer_version == ANALYZER_VERSION and self.schema_version == SCHEMA_VERSION
+
+
+def read_meta(path: str | os.PathLike[str]) -> IndexMeta | None:
+    """The metadata of the index at ``path``, or None if there is none."""
+    meta_path = Path(path) / META_FILE
+    try:
+        data = json.loads(meta_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return None
+    data["user_words"] = tuple(data.get("user_words", ()))
+    known = {k: data[k] for k in ("analyzer_version", "schema_version", "user_words", "created") if k in data}
+    return IndexMeta(**known)
+
+
+def write_meta(path: str | os.PathLike[str], meta: IndexMeta) -> None:
+    """Write atomically: a crash leaves the old file or the new one, never half of one."""
+    meta_path = Path(path) / META_FILE
+    tmp = meta_path.with_suffix(".json.tmp")
+    data = asdict(meta)
+    data["user_words"] = list(meta.user_words)
+    tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, meta_path)

@@ -1,0 +1,168 @@
+"""Turn parsed query nodes into Whoosh queries, through the same analysis as documents."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from whoosh import query as wq
+
+from analyzers import Analysis, VietnameseAnalyzer, fold, has_accents
+
+from ._query import Bool, DateRange, Node, Phrase, Prefix, Text
+
+# Relative weights of the layers. A whole-word match outranks a syllable match, which outranks
+# a match found only once accents are folded away; titles count more than body text.
+WEIGHTS = {"title": 2.0, "text": 1.0, "syl": 0.5, "fold": 0.3, "pair": 0.5, "restored": 0.5}
+FILTER_FIELDS = {"source", "url", "id"}
+
+
+@dataclass
+class Compiled:
+    """A Whoosh query plus what snippets need to highlight (folded syllables and phrases)."""
+
+    query: wq.Query
+    terms: set[str] = field(default_factory=set)
+    analyses: list[Analysis] = field(default_factory=list)
+
+
+class QueryCompiler:
+    """``restore`` maps an unaccented text to its most likely accented spelling (or None)."""
+
+    def __init__(self, analyzer: VietnameseAnalyzer, weights: dict[str, float] | None = None,
+                 restore: Callable[[str], str | None] | None = None) -> None:
+        self.analyzer = analyzer
+        self.restore = restore
+        self.weights = dict(WEIGHTS, **(weights or {}))
+        self.highlight: set[str] = set()
+        self.analyses: list[Analysis] = []
+
+    def compile(self, node: Node) -> Compiled:
+        q = self._node(node)
+        return Compiled(q, self.highlight, self.analyses)
+
+    def _node(self, node: Node) -> wq.Query:
+        if isinstance(node, Text):
+            return self._text(node)
+        if isinstance(node, Phrase):
+            return self._phrase(node)
+        if isinstance(node, Prefix):
+            return self._prefix(node)
+        if isinstance(node, DateRange):
+            return _date_range(node)
+        return self._bool(node)
+
+    def _bool(self, node: Bool) -> wq.Query:
+        must = [self._node(n) for n in node.must]
+        should = []
+        for n in node.should:
+            # Filters typed among plain words still filter: "bắc sơn source:baolangson.vn".
+            if isinstance(n, DateRange) or getattr(n, "field", None) in FILTER_FIELDS:
+                must.append(self._node(n))
+            else:
+                should.append(self._node(n))
+        must_not = [self._node(n) for n in node.must_not]
+        if must:
+            q: wq.Query = wq.And(must) if len(must) > 1 else must[0]
+            if should:
+                q = wq.AndMaybe(q, wq.Or(should) if len(should) > 1 else should[0])
+        elif should:
+            q = wq.Or(should) if len(should) > 1 else should[0]
+        else:
+            q = wq.Every()
+        if must_not:
+            q = wq.AndNot(q, wq.Or(must_not) if len(must_not) > 1 else must_not[0])
+        return q
+
+    def _analyze(self, text: str) -> Analysis:
+        analysis = self.analyzer.analyze(text)
+        self.analyses.append(analysis)
+        return analysis
+
+    def _text(self, node: Text) -> wq.Query:
+        if node.field in FILTER_FIELDS:
+            return wq.Term(node.field, node.text)
+        if node.field == "author":
+            return self._phrase(Phrase(node.text, 0, "author"))
+        if node.field is None and self.restore is not None and not has_accents(node.text):
+            return self._unaccented(node)
+        analysis = self._analyze(node.text)
+        words = [t.text for t in analysis.words]
+        syllables = [t.text for t in analysis.syllables]
+        # Stop words carry no topic; drop them unless nothing else is left.
+        content = [w for w in words if not self.analyzer.is_stopword(w)] or words
+        content_syl = {s for w in content for s in w.split("_")}
+        syllables = [s for s in syllables if s in content_syl] or syllables
+        self.highlight.update(fold(s) for s in syllables)
+        w = self.weights
+        clauses: list[wq.Query] = []
+        word_fields = ("title",) if node.field == "title" else ("title", "text")
+        for word in dict.fromkeys(content):
+            for f in word_fields:
+                clauses.append(wq.Term(f, word, boost=w[f]))
+        if node.field != "title":
+            for s in dict.fromkeys(syllables):
+                clauses.append(wq.Term("syl", s, boost=w["syl"]))
+                clauses.append(wq.Term("fold", fold(s), boost=w["fold"]))
+        if not clauses:
+            return wq.NullQuery
+        return wq.Or(clauses)
+
+    def _unaccented(self, node: Text) -> wq.Query:
+        """A query typed without accents: folded syllables and their pairs decide, and the
+        accents restored from the index's vocabulary add the word-level evidence."""
+        analysis = self._analyze(node.text)
+        folded = [t.text for t in analysis.folded]
+        content = [f for f in folded if not self.analyzer.is_stopword(f)] or folded
+        self.highlight.update(folded)
+        w = self.weights
+        clauses: list[wq.Query] = [wq.Term("fold", f, boost=w["syl"] + w["fold"]) for f in dict.fromkeys(content)]
+        for a, b in dict.fromkeys(zip(folded, folded[1:])):
+            clauses.append(wq.Phrase("fold", [a, b], boost=w["pair"]))
+        restored = self.restore(node.text) if self.restore else None
+        if restored and has_accents(restored):
+            sub = QueryCompiler(self.analyzer, self.weights)
+            q = sub._text(Text(restored))
+            if not isinstance(q, type(wq.NullQuery)):
+                clauses.append(wq.Or([c for c in q.subqueries if c.fieldname != "fold"], boost=w["restored"]))
+        return wq.Or(clauses)
+
+    def _phrase(self, node: Phrase) -> wq.Query:
+        analysis = self._analyze(node.text)
+        syllables = [t.text for t in analysis.syllables]
+        if not syllables:
+            return wq.NullQuery
+        folded = [fold(s) for s in syllables]
+        self.highlight.update(folded)
+        if node.field == "author":
+            return _phrase_or_term("author", folded, node.slop)
+        exact = _phrase_or_term("syl", syllables, node.slop, boost=2.0)
+        loose = _phrase_or_term("fold", folded, node.slop)
+        q: wq.Query = loose if not has_accents(node.text) else wq.Or([exact, loose])
+        if node.field == "title":
+            # Titles have word-level terms only: require the title words, rank by the phrase.
+            words = [t.text for t in analysis.words]
+            q = wq.And([wq.And([wq.Term("title", x) for x in words]), q])
+        return q
+
+    def _prefix(self, node: Prefix) -> wq.Query:
+        stem = self.analyzer.analyze(node.text).syllables
+        text = stem[-1].text if stem else node.text.lower()
+        self.highlight.add(fold(text) + "*")
+        if node.field in FILTER_FIELDS:
+            return wq.Prefix(node.field, node.text)
+        if node.field == "title":
+            return wq.Prefix("title", text)
+        return wq.Or([wq.Prefix("syl", text, boost=2.0), wq.Prefix("fold", fold(text))])
+
+
+def _phrase_or_term(fieldname: str, terms: list[str], slop: int, boost: float = 1.0) -> wq.Query:
+    if len(terms) == 1:
+        return wq.Term(fieldname, terms[0], boost=boost)
+    return wq.Phrase(fieldname, terms, slop=max(1, slop), boost=boost)
+
+
+def _date_range(node: DateRange) -> wq.Query:
+    # Dates are stored as ISO strings of varying precision, so string order is date order;
+    # "\uffff" makes an end such as 2020-06 include every day of that month.
+    return wq.TermRange("date", node.start, (node.end + "\uffff") if node.end else None)

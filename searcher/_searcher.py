@@ -1,0 +1,184 @@
+"""The public search API: open an index, run queries, get plain values back."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+from whoosh import scoring, sorting
+
+from analyzers import VietnameseAnalyzer
+from corpus import Document
+from index import Index
+
+from ._compile import QueryCompiler
+from ._errors import QuerySyntaxError
+from ._query import Bool, DateRange, Node, Phrase, Text, parse_query
+from ._results import Hit, Results
+from ._snippets import make_snippet
+from ._suggest import Suggester
+
+log = logging.getLogger(__name__)
+
+SORTS = ("relevance", "date", "-date")
+FACETS = ("source", "year", "author")
+
+
+class Searcher:
+    """Search one vnsearch index. Use as a context manager; results are plain values.
+
+    >>> import tempfile
+    >>> from corpus import Document
+    >>> from index import Index
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = Index.create(tmp).add_documents([Document(id="1", title="Tài liệu", text="Tài liệu lưu trữ")], workers=1)
+    ...     with Searcher.open(tmp) as s:
+    ...         [h.id for h in s.search("tài liệu")]
+    ['1']
+    """
+
+    def __init__(self, ix: Index, *, stopwords: Sequence[str] | None = None) -> None:
+        self.index = ix
+        self.analyzer = VietnameseAnalyzer(user_words=ix.meta.user_words, stopwords=stopwords)
+        self._searcher = ix.whoosh_index.searcher(weighting=scoring.BM25F(B=0.75, K1=1.2))
+        self._suggester: Suggester | None = None
+
+    @classmethod
+    def open(cls, path: str | os.PathLike[str], *, stopwords: Sequence[str] | None = None) -> "Searcher":
+        """Open the index at ``path``; raises ``IndexNotFoundError`` or ``IndexVersionError``."""
+        return cls(Index.open(Path(path)), stopwords=stopwords)
+
+    def __enter__(self) -> "Searcher":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._searcher.close()
+
+    def refresh(self) -> None:
+        """See documents committed since the searcher was opened."""
+        self._searcher = self._searcher.refresh()
+        self._suggester = None
+
+    def doc_count(self) -> int:
+        return int(self._searcher.doc_count())
+
+    # -- queries ------------------------------------------------------------------------
+
+    def search(self, query: str, *, limit: int = 10, page: int = 1, source: str | None = None,
+               author: str | None = None, date_from: str | None = None, date_to: str | None = None,
+               sort: str = "relevance", facets: Sequence[str] = (), snippets: bool = True,
+               suggest: bool = True) -> Results:
+        """Run ``query`` (see the README's query language) and return one page of results.
+
+        Filters (``source``, ``author``, ``date_from``, ``date_to`` as ``YYYY[-MM[-DD]]``) narrow
+        the matches; ``sort`` is ``relevance``, ``date`` or ``-date``; ``facets`` names fields
+        (``source``, ``year``, ``author``) whose value counts over all matches are returned.
+        Raises :class:`QuerySyntaxError` for a malformed query or option.
+        """
+        start = time.perf_counter()
+        if limit < 1 or page < 1:
+            raise QuerySyntaxError("limit and page must be at least 1", query=query)
+        if sort not in SORTS:
+            raise QuerySyntaxError(f"unknown sort {sort!r}", query=query, hint="Use relevance, date or -date.")
+        for f in facets:
+            if f not in FACETS:
+                raise QuerySyntaxError(f"unknown facet {f!r}", query=query, hint="Facets are: " + ", ".join(FACETS) + ".")
+        node = parse_query(query)
+        filters = _filters(source, author, date_from, date_to, query)
+        if filters:
+            node = Bool(must=(node, *filters)) if not isinstance(node, Bool) or node.should \
+                else Bool(node.must + tuple(filters), node.should, node.must_not)
+        compiled = self._compiler().compile(node)
+        kwargs: dict[str, Any] = {}
+        if sort != "relevance":
+            kwargs["sortedby"] = "date"
+            kwargs["reverse"] = sort == "-date"
+        if facets:
+            kwargs["groupedby"] = {f: sorting.FieldFacet(f, maptype=sorting.Count) for f in facets}
+        found = self._searcher.search_page(compiled.query, page, pagelen=limit, terms=False, **kwargs)
+        hits = []
+        for rank, whit in enumerate(found, start=(page - 1) * limit + 1):
+            stored = whit.fields()
+            snippet, marks = ("", ())
+            if snippets:
+                snippet, marks = make_snippet(stored.get("text", "") or stored.get("title", ""), compiled.terms)
+            hits.append(Hit(id=stored["id"], rank=rank, score=float(whit.score or 0.0),
+                            title=stored.get("title", ""), snippet=snippet, highlights=marks,
+                            url=stored.get("url"), source=stored.get("source"), date=stored.get("date"),
+                            author=stored.get("author")))
+        facet_counts: dict[str, dict[str, int]] = {}
+        for f in facets:
+            groups = found.results.groups(f)
+            items = sorted(((str(k), int(v)) for k, v in groups.items() if k not in (None, "")),
+                           key=lambda kv: (-kv[1], kv[0]))
+            facet_counts[f] = dict(items)
+        total = found.total
+        suggestion = self.suggest(query) if suggest and (total == 0 or not _has_accents_anywhere(query)) else None
+        return Results(query=query, total=total, hits=tuple(hits), page=page, limit=limit,
+                       elapsed_ms=(time.perf_counter() - start) * 1000, suggestion=suggestion,
+                       facets=facet_counts)
+
+    def search_ids(self, query: str, *, limit: int = 100, syntax: bool = False) -> list[tuple[str, float]]:
+        """Ranked ``(id, score)`` pairs only: the batch/evaluation path.
+
+        By default the query is plain text (a natural-language question may hold stray quotes
+        or dashes); ``syntax=True`` parses the query language instead.
+        """
+        node = parse_query(query) if syntax else Text(query)
+        compiled = self._compiler().compile(node)
+        found = self._searcher.search(compiled.query, limit=limit, terms=False)
+        return [(found.fields(i)["id"], float(found.score(i) or 0.0)) for i in range(len(found.top_n))]
+
+    def _compiler(self) -> QueryCompiler:
+        return QueryCompiler(self.analyzer, restore=self.suggest)
+
+    def suggest(self, query: str) -> str | None:
+        """A corrected query drawn from the index's vocabulary, or None if nothing better is known.
+
+        Restores accents (``bac son`` -> ``bắc sơn``) and fixes one-letter typos in a syllable.
+        """
+        if self._suggester is None:
+            self._suggester = Suggester(self._searcher.reader(), self.analyzer)
+        return self._suggester.suggest(query)
+
+    def document(self, doc_id: str) -> Document | None:
+        """The stored document with this id, or None."""
+        stored = self._searcher.document(id=doc_id)
+        if stored is None:
+            return None
+        return Document(id=stored["id"], title=stored.get("title", ""), text=stored.get("text", ""),
+                        url=stored.get("url"), source=stored.get("source"), date=stored.get("date"),
+                        author=stored.get("author"))
+
+
+def _has_accents_anywhere(query: str) -> bool:
+    from analyzers import has_accents
+
+    return has_accents(query)
+
+
+def _filters(source: str | None, author: str | None, date_from: str | None, date_to: str | None,
+             query: str) -> list[Node]:
+    import re
+
+    out: list[Node] = []
+    if source:
+        out.append(Text(source, "source"))
+    if author:
+        out.append(Phrase(author, 0, "author"))
+    for value in (date_from, date_to):
+        if value and not re.match(r"^\d{4}(-\d{2}(-\d{2})?)?$", value):
+            raise QuerySyntaxError(f"bad date {value!r}", query=query,
+                                   hint="Write dates as YYYY, YYYY-MM or YYYY-MM-DD.")
+    if date_from or date_to:
+        out.append(DateRange(date_from, date_to))
+    return out

@@ -1,0 +1,110 @@
+"""Snippets: the best fragments of a document around the matched words, with highlight offsets.
+
+Matching is done on an accent-folded copy of the text that has exactly the same length, so
+no second segmentation pass is needed and an unaccented query highlights accented words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from functools import lru_cache
+
+from analyzers import fold
+
+_WORD = re.compile(r"\w+")
+
+
+@lru_cache(maxsize=4096)
+def _fold_char(ch: str) -> str:
+    out = fold(ch.lower())
+    return out if len(out) == 1 else ch.lower()
+
+
+def fold_same_length(text: str) -> str:
+    """Lower-case and fold ``text`` one character for one character."""
+    if text.isascii():
+        return text.lower()
+    return "".join(_fold_char(c) if ord(c) > 127 else c.lower() for c in text)
+
+
+def _matches(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
+    folded = fold_same_length(text)
+    exact = {t for t in terms if not t.endswith("*")}
+    prefixes = tuple(t[:-1] for t in terms if t.endswith("*"))
+    spans = []
+    for m in _WORD.finditer(folded):
+        w = m.group()
+        if w in exact or (prefixes and w.startswith(prefixes)):
+            spans.append(m.span())
+    return spans
+
+
+def make_snippet(text: str, terms: Iterable[str], *, width: int = 220, fragments: int = 2,
+                 separator: str = " … ") -> tuple[str, tuple[tuple[int, int], ...]]:
+    """The best ``fragments`` windows of about ``width`` characters around matched terms.
+
+    ``terms`` are folded lower-case syllables (``prefix*`` for wildcards). Returns the snippet
+    and the (start, end) offsets of the highlighted words inside it. Fragments are cut at word
+    boundaries. Without a match the snippet is the start of the text.
+
+    >>> s, marks = make_snippet("Xây dựng nông thôn mới ở Bắc Sơn.", {"bac", "son"})
+    >>> [s[a:b] for a, b in marks]
+    ['Bắc', 'Sơn']
+    """
+    text = unicodedata.normalize("NFC", text)
+    spans = _matches(text, set(terms))
+    if not spans:
+        return _cut(text, 0, width), ()
+    # Score each candidate window by the number of distinct terms and matches it holds.
+    windows = []
+    for i, (start, _end) in enumerate(spans):
+        lo = max(0, start - width // 4)
+        hi = lo + width
+        inside = [s for s in spans[i:] if s[1] <= hi]
+        distinct = len({fold_same_length(text[a:b]) for a, b in inside})
+        windows.append((distinct * 10 + len(inside), -lo, lo, hi))
+    windows.sort(reverse=True)
+    chosen: list[tuple[int, int]] = []
+    for _score, _neg, lo, hi in windows:
+        if all(hi <= a or lo >= b for a, b in chosen):
+            chosen.append((lo, hi))
+        if len(chosen) == fragments:
+            break
+    chosen.sort()
+    parts: list[str] = []
+    marks: list[tuple[int, int]] = []
+    offset = 0
+    for lo, hi in chosen:
+        lo, hi = _word_bounds(text, lo, hi)
+        if parts:
+            offset += len(separator)
+        elif lo > 0:
+            parts.append("…")
+            offset += 1
+        frag = text[lo:hi].replace("\n", " ")
+        for a, b in spans:
+            if a >= lo and b <= hi:
+                marks.append((offset + a - lo, offset + b - lo))
+        parts.append(frag)
+        offset += len(frag)
+    snippet = separator.join([parts[0] + parts[1]] + parts[2:]) if parts and parts[0] == "…" else separator.join(parts)
+    if chosen and _word_bounds(text, *chosen[-1])[1] < len(text):
+        snippet += "…"
+    return snippet, tuple(marks)
+
+
+def _word_bounds(text: str, lo: int, hi: int) -> tuple[int, int]:
+    hi = min(hi, len(text))
+    while lo > 0 and not text[lo - 1].isspace():
+        lo -= 1
+    while hi < len(text) and not text[hi].isspace():
+        hi += 1
+    return lo, hi
+
+
+def _cut(text: str, lo: int, width: int) -> str:
+    lo, hi = _word_bounds(text, lo, lo + width)
+    frag = text[lo:hi].replace("\n", " ")
+    return frag + ("…" if hi < len(text) else "")

@@ -1,0 +1,329 @@
+"""The ``vnsearch`` command: a thin skin over the library. Only this module knows click and rich."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import logging
+import os
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+
+from corpus import VnSearchError
+
+from ._errors import QuerySyntaxError
+
+FORMATS = ("table", "json", "jsonl", "csv", "trec")
+
+
+class _Group(click.Group):
+    """Translates the library's typed errors into one line, a hint and an exit code, once."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except QuerySyntaxError as exc:
+            where = f" (at character {exc.position + 1})" if exc.position is not None else ""
+            _fail(f"bad query: {exc}{where}", exc.hint, code=2)
+        except VnSearchError as exc:
+            _fail(str(exc), exc.hint, code=1)
+        except KeyboardInterrupt:
+            _fail("interrupted; everything committed so far is kept", "Run the same command again to continue.", code=130)
+        except BrokenPipeError:
+            sys.stderr.close()
+            sys.exit(0)
+
+
+def _fail(message: str, hint: str | None, code: int) -> None:
+    click.echo(f"Error: {message}" + (f"\n{hint}" if hint else ""), err=True)
+    sys.exit(code)
+
+
+def _console(stderr: bool = False) -> Any:
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option("-v", "--verbose", count=True, help="Show what the library logs (-vv for debug).")
+@click.option("-q", "--quiet", is_flag=True, help="Only results and errors: no progress or summaries.")
+@click.version_option(package_name="vnsearch")
+@click.pass_context
+def main(ctx: click.Context, verbose: int, quiet: bool) -> None:
+    """Search Vietnamese archives: index pages and documents, then query them.
+
+    \b
+    Example:
+        vnsearch search "nông thôn mới"
+        vnsearch index my-archive/ --index ~/archive-index
+    """
+    level = logging.WARNING if verbose == 0 else logging.INFO if verbose == 1 else logging.DEBUG
+    logging.basicConfig(level=level, format="%(levelname)s %(name)s: %(message)s")
+    ctx.obj = {"quiet": quiet}
+
+
+INDEX_OPTION = click.option(
+    "--index", "index_path", type=click.Path(file_okay=False, path_type=Path), default=None,
+    help="Index folder (default: $VNSEARCH_INDEX, else the per-user data folder).")
+
+
+def _progress(label: str, total: int | None, quiet: bool) -> Any:
+    """A rich progress bar on stderr, or a no-op when quiet or not on a terminal."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    console = _console(stderr=True)
+    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+                    console=console, disable=quiet or not console.is_terminal, transient=True)
+
+
+def _resolve_search_index(index_path: Path | None, quiet: bool) -> Path:
+    """The index to search: given, $VNSEARCH_INDEX, the user's default, or else the bundled sample."""
+    from index import Index
+
+    from ._paths import ENV_INDEX, default_index_path, ensure_sample_index
+
+    if index_path is not None or os.environ.get(ENV_INDEX):
+        return index_path or default_index_path()
+    default = default_index_path()
+    if Index.exists(default):
+        return default
+    if not quiet:
+        click.echo(f"No index at {default} yet: searching the bundled sample archive "
+                   "(index your own documents with: vnsearch index PATH...).", err=True)
+    with _progress("Building the sample index", 388, quiet) as bar:
+        task = bar.add_task("sample", total=388)
+        return ensure_sample_index(on_progress=lambda n, _b: bar.update(task, completed=n))
+
+
+# -- search ------------------------------------------------------------------------------
+
+SEARCH_HELP = """Search the index and print ranked results.
+
+\b
+Query language (Vietnamese with or without accents, NFC or NFD):
+  nông thôn mới               words, ranked (BM25F; titles count more)
+  "nông thôn mới"             exact phrase;  "nông thôn"~3  words within 3 of each other
+  Bắc Sơn AND nông thôn       both required;  a OR b;  NOT a;  -word excludes;  +word requires
+  (kinh tế OR xã hội) -"thể thao"    parentheses group
+  title:"Bắc Sơn"  author:"Lộc Huệ"  source:xquad-vi  url:https://...   fields
+  date:2020-01-01..2020-06-30  (also date:2020, date:..2019)              date ranges
+  kinh*                       prefix wildcard
+
+\b
+Examples:
+  vnsearch search "bac son"
+  vnsearch search "nông thôn" --from 2020-01-01 --facet source --format json | jq .total
+  vnsearch search --queries queries.jsonl --run run.txt --limit 100
+"""
+
+
+@main.command(help=SEARCH_HELP)
+@click.argument("query", required=False)
+@INDEX_OPTION
+@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 10_000), help="Results per page.")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1), help="Page of results.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--source", help="Only documents from this source.")
+@click.option("--author", help="Only documents by this author (accents optional).")
+@click.option("--from", "date_from", metavar="DATE", help="Only documents dated on or after DATE (YYYY[-MM[-DD]]).")
+@click.option("--to", "date_to", metavar="DATE", help="Only documents dated on or before DATE.")
+@click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance", show_default=True)
+@click.option("--facet", "facets", multiple=True, type=click.Choice(["source", "year", "author"]),
+              help="Count matches by this field (repeatable).")
+@click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path),
+              help='Batch mode: a JSONL file of {"id","text"} queries (plain text, no query syntax).')
+@click.option("--run", "run_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Batch mode: write a TREC run file here (default: standard output).")
+@click.pass_obj
+def search(obj: dict[str, Any], query: str | None, index_path: Path | None, limit: int, page: int, fmt: str,
+           source: str | None, author: str | None, date_from: str | None, date_to: str | None, sort: str,
+           facets: tuple[str, ...], queries_file: Path | None, run_file: Path | None) -> None:
+    from ._searcher import Searcher
+
+    if queries_file is None and not query:
+        raise QuerySyntaxError("the query is empty", hint='Give a query, e.g. vnsearch search "nông thôn mới".')
+    path = _resolve_search_index(index_path, obj["quiet"])
+    with Searcher.open(path) as s:
+        if queries_file is not None:
+            _batch(s, queries_file, run_file, 100 if limit == 10 else limit, obj["quiet"])
+            return
+        assert query is not None
+        results = s.search(query, limit=limit, page=page, source=source, author=author, date_from=date_from,
+                           date_to=date_to, sort=sort, facets=facets)
+    from ._render import render_results
+
+    render_results(results, fmt)
+
+
+def _read_queries(path: Path) -> Iterator[tuple[str, str]]:
+    from corpus import InputError
+
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
+    for lineno, line in enumerate(lines, 1):
+        if not line.strip():
+            continue
+        try:
+            rec = json.loads(line)
+            yield str(rec["id"]), str(rec["text"])
+        except (json.JSONDecodeError, KeyError, TypeError) as exc:
+            raise InputError(f"{path}:{lineno}: not a {{\"id\", \"text\"}} JSON object",
+                             hint="Each line must look like {\"id\": \"q1\", \"text\": \"...\"}.") from exc
+
+
+def _batch(s: Any, queries_file: Path, run_file: Path | None, limit: int, quiet: bool) -> None:
+    queries = list(_read_queries(queries_file))
+    out = open(run_file, "w", encoding="utf-8") if run_file else sys.stdout
+    try:
+        with _progress("Queries", len(queries), quiet or run_file is None) as bar:
+            task = bar.add_task("q", total=len(queries))
+            for qid, text in queries:
+                for rank, (doc_id, score) in enumerate(s.search_ids(text, limit=limit), 1):
+                    out.write(f"{qid} Q0 {doc_id} {rank} {score:.4f} vnsearch\n")
+                bar.advance(task)
+    finally:
+        if run_file:
+            out.close()
+    if run_file and not quiet:
+        click.echo(f"Wrote {len(queries)} queries' results to {run_file}", err=True)
+
+
+@main.command()
+@click.argument("doc_id")
+@INDEX_OPTION
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@click.pass_obj
+def show(obj: dict[str, Any], doc_id: str, index_path: Path | None, fmt: str) -> None:
+    """Print one whole document with its metadata.
+
+    \b
+    Example:
+        vnsearch show bacson-2020-06-12
+    """
+    from index import IndexNotFoundError
+
+    from ._searcher import Searcher
+
+    with Searcher.open(_resolve_search_index(index_path, obj["quiet"])) as s:
+        doc = s.document(doc_id)
+    if doc is None:
+        raise IndexNotFoundError(f"no document with id {doc_id!r} in the index",
+                                 hint="Find ids with: vnsearch search QUERY --format json")
+    if fmt == "json":
+        click.echo(json.dumps(doc.as_dict(), ensure_ascii=False, indent=2))
+        return
+    for key in ("id", "title", "url", "source", "date", "author"):
+        value = getattr(doc, key)
+        if value:
+            click.echo(f"{key}: {value}")
+    click.echo("")
+    click.echo(doc.text)
+
+
+# -- indexing ----------------------------------------------------------------------------
+
+
+@main.command("index")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@INDEX_OPTION
+@click.option("--workers", type=click.IntRange(1), default=None, help="Analysis processes (default: every core).")
+@click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True, help="Documents per commit.")
+@click.option("--user-words", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Words and names to keep whole (one a line), stored with a NEW index.")
+@click.option("--lock-timeout", type=float, default=300.0, show_default=True,
+              help="Seconds to wait for another import to finish.")
+@click.pass_obj
+def index_cmd(obj: dict[str, Any], paths: tuple[Path, ...], index_path: Path | None, workers: int | None,
+              batch_size: int, user_words: Path | None, lock_timeout: float) -> None:
+    """Add JSONL files, folders of .txt/.html files and WARC files to the index.
+
+    A document whose id is already indexed is replaced if it changed and skipped if not.
+
+    \b
+    Examples:
+        vnsearch index articles.jsonl
+        vnsearch index saved-pages/ crawl.warc.gz --index ~/archive-index
+    """
+    from corpus import read_documents
+    from index import Index
+
+    from ._paths import default_index_path
+
+    path = index_path or default_index_path()
+    words = _read_user_words(user_words) if user_words else ()
+    ix = Index.open_or_create(path, user_words=words)
+    skipped: list[tuple[str, str]] = []
+    docs = read_documents(paths, on_skip=lambda where, why: skipped.append((where, why)))
+    with _progress("Indexing", None, obj["quiet"]) as bar:
+        task = bar.add_task("index", total=None)
+        report = ix.add_documents(docs, workers=workers, batch_size=batch_size, lock_timeout=lock_timeout,
+                                  on_progress=lambda n, _b: bar.update(task, completed=n))
+    report.skipped.extend(skipped)
+    if not obj["quiet"]:
+        _print_report(report, path)
+
+
+def _read_user_words(path: Path) -> tuple[str, ...]:
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return tuple(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+
+
+def _print_report(report: Any, path: Path) -> None:
+    mb = report.bytes / 1e6
+    click.echo(f"Index {path}: {report.added} added, {report.replaced} replaced, {report.unchanged} unchanged, "
+               f"{report.removed} removed, {len(report.skipped)} skipped "
+               f"({mb:.1f} MB in {report.seconds:.1f} s)", err=True)
+    for where, why in report.skipped[:20]:
+        click.echo(f"  skipped {where}: {why}", err=True)
+    if len(report.skipped) > 20:
+        click.echo(f"  … and {len(report.skipped) - 20} more", err=True)
+
+
+# -- cleaning ----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("source")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def clean(source: str, fmt: str) -> None:
+    """Show what the cleaner keeps of a page (a file or an http(s) URL).
+
+    \b
+    Examples:
+        vnsearch clean saved/article.html
+        vnsearch clean https://example.gov.vn/tin-tuc/bai-viet.html --format json
+    """
+    from corpus import InputError, clean_html, clean_plain_text
+
+    if source.startswith(("http://", "https://")):
+        from corpus._crawl import fetch_page  # type: ignore[attr-defined]
+
+        data, url, content_type = fetch_page(source)
+        page = clean_html(data, url=url, content_type=content_type)
+    else:
+        p = Path(source)
+        try:
+            data = p.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {p}: {exc.strerror or exc}", hint="Check the path.") from exc
+        if p.suffix.lower() == ".txt":
+            from corpus import decode_bytes
+
+            page = clean_plain_text(decode_bytes(data))
+        else:
+            page = clean_html(data, url=None)
+    if fmt == "json":
+        click.echo(json.dumps(page.as_dict(), ensure_ascii=False, indent=2))
+        return
+    click.echo(f"title:  {page.title}\ndate:   {page.date or '-'}\nauthor: {page.author or '-'}\n"
+               f"language: {page.language or '-'}\narticle: {'yes' if page.is_article else 'no'}\n")
+    click.echo(page.text)
