@@ -9,7 +9,7 @@ from whoosh import query as wq
 
 from analyzers import Analysis, VietnameseAnalyzer, fold, has_accents
 
-from ._query import Bool, DateRange, Node, Phrase, Prefix, Text
+from ._query import Bool, DateRange, Node, Phrase, Prefix, Text, _is_filter
 
 # Relative weights of the layers. A whole-word match outranks a syllable match, which outranks
 # a match found only once accents are folded away; titles count more than body text.
@@ -53,19 +53,20 @@ class QueryCompiler:
         return self._bool(node)
 
     def _bool(self, node: Bool) -> wq.Query:
-        must = [self._node(n) for n in node.must]
-        should = []
-        for n in node.should:
-            # Filters typed among plain words still filter: "bắc sơn source:baolangson.vn".
-            if isinstance(n, DateRange) or getattr(n, "field", None) in FILTER_FIELDS:
-                must.append(self._node(n))
-            else:
-                should.append(self._node(n))
+        # "a AND b", "+a": every word of a required part must be there, not just one syllable.
+        must = [self._required(n) if isinstance(n, Text) else self._node(n) for n in node.must]
+        # (Filters typed among plain words arrive in ``must``: the parser puts them there, so
+        # "source:a OR source:b" stays an OR.)
+        should = [self._node(n) for n in node.should]
         must_not = [self._node(n) for n in node.must_not]
         if must:
             q: wq.Query = wq.And(must) if len(must) > 1 else must[0]
             if should:
-                q = wq.AndMaybe(q, wq.Or(should) if len(should) > 1 else should[0])
+                ranked = wq.Or(should) if len(should) > 1 else should[0]
+                # Beside filters alone the words must still match ("kinh tế source:a.vn");
+                # beside required words they only rank ("+kinh tế" and "bất bình đẳng").
+                only_filters = all(_is_filter(n) for n in node.must)
+                q = wq.And([q, ranked]) if only_filters else wq.AndMaybe(q, ranked)
         elif should:
             q = wq.Or(should) if len(should) > 1 else should[0]
         else:
@@ -104,9 +105,33 @@ class QueryCompiler:
             for s in dict.fromkeys(syllables):
                 clauses.append(wq.Term("syl", s, boost=w["syl"]))
                 clauses.append(wq.Term("fold", fold(s), boost=w["fold"]))
+                # Bylines are cut from the text by the cleaner; a name search still finds them.
+                clauses.append(wq.Term("author", fold(s), boost=w["fold"]))
         if not clauses:
             return wq.NullQuery
         return wq.Or(clauses)
+
+    def _required(self, node: Text) -> wq.Query:
+        """``node`` ranked as usual, matching only documents that hold each of its content words
+        (as consecutive syllables, so a different segmentation of the document still matches)."""
+        ranked = self._text(node)
+        if node.field is not None and node.field != "title" or isinstance(ranked, type(wq.NullQuery)):
+            return ranked
+        analysis = self.analyzer.analyze(node.text)
+        accented = has_accents(node.text)
+        if node.field == "title":
+            fieldname = "title"
+            units = [[w] for w in (t.text for t in analysis.words)]
+        else:
+            fieldname = "syl" if accented else "fold"
+            units = [w.split("_") for w in (t.text for t in analysis.words)]
+            if not accented:
+                units = [[fold(x) for x in u] for u in units]
+        content = [u for u in units if not self.analyzer.is_stopword("_".join(u))] or units
+        needs = [_phrase_or_term(fieldname, u, 1) for u in content if u]
+        if not needs:
+            return ranked
+        return wq.Require(ranked, wq.And(needs) if len(needs) > 1 else needs[0])
 
     def _unaccented(self, node: Text) -> wq.Query:
         """A query typed without accents: folded syllables and their pairs decide, and the
@@ -128,6 +153,9 @@ class QueryCompiler:
         return wq.Or(clauses)
 
     def _phrase(self, node: Phrase) -> wq.Query:
+        if node.field in FILTER_FIELDS:
+            # source:"a.vn", url:"https://…": exact values, not text.
+            return wq.Term(node.field, node.text)
         analysis = self._analyze(node.text)
         syllables = [t.text for t in analysis.syllables]
         if not syllables:

@@ -11,12 +11,16 @@ and ``prefix*``.
 
 from __future__ import annotations
 
+import datetime as _dt
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ._errors import QuerySyntaxError
 
 FIELDS = ("title", "text", "author", "source", "url", "date", "id")
+RAW_FIELDS = ("source", "url", "id")
+"""Fields matched exactly: their value runs to the next space, colons and slashes included."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +66,7 @@ _TOKEN = re.compile(r"""
   | (?P<rparen>\))
   | (?P<phrase>[-+]?"[^"]*"(?:~\d+)?)
   | (?P<quote>")
+  | (?P<raw>(?:source|url|id):[^\s"]+)
   | (?P<field>[A-Za-z_]+):(?=\S)
   | (?P<word>[^\s()"]+)
 """, re.VERBOSE)
@@ -86,8 +91,24 @@ def _lex(query: str) -> list[_Tok]:
             raise QuerySyntaxError("unbalanced quote \" in the query", query=query, position=m.start(),
                                    hint='Close the phrase with a second " or remove the quote.')
         value = m.group()
+        if kind == "raw":
+            # source:/url:/id: values are exact (https://a.vn/b?c=d), so they are not split at
+            # ':'; closing parentheses the value does not open belong to the query.
+            name, _, raw = value.partition(":")
+            closing = 0
+            while raw.endswith(")") and raw.count(")") > raw.count("("):
+                raw = raw[:-1]
+                closing += 1
+            toks.append(_Tok("field", name + ":", m.start()))
+            toks.append(_Tok("raw", raw, m.start() + len(name) + 1))
+            end = m.start() + len(name) + 1 + len(raw)
+            toks.extend(_Tok("rparen", ")", end + i) for i in range(closing))
+            continue
         if kind == "word" and value in ("AND", "OR", "NOT", "&&", "||"):
             kind = {"&&": "AND", "||": "OR"}.get(value, value)
+        if kind == "word" and value.endswith(":") and value[:-1].lower() in FIELDS:
+            raise QuerySyntaxError(f"{value[:-1].lower()}: needs a value", query=query, position=m.start(),
+                                   hint=f'Write it without a space, e.g. {value[:-1].lower()}:"..."')
         toks.append(_Tok(kind, value, m.start()))
     return toks
 
@@ -133,7 +154,7 @@ class _Parser:
         while (tok := self.peek()) is not None and tok.kind not in ("OR", "rparen"):
             if tok.kind == "AND":
                 self.take()
-                if not (must or should or must_not):
+                if not (must or should or must_not) or pending_and:
                     raise self.error("AND needs something on its left", tok.pos)
                 # "a AND b": a becomes required too.
                 if should:
@@ -158,7 +179,8 @@ class _Parser:
                 else self.parse_unary()
             if negate:
                 must_not.append(node)
-            elif required:
+            elif required or _is_filter(node):
+                # Filters typed among plain words still filter: "bắc sơn source:langson.gov.vn".
                 must.append(node)
             else:
                 should.append(node)
@@ -236,6 +258,10 @@ class _Parser:
             raise self.error(f"{name}: needs a value", tok.pos)
         if name == "date":
             return self.parse_date(self.take())
+        if nxt.kind == "raw":
+            if not nxt.value:
+                raise self.error(f"{name}: needs a value", tok.pos)
+            return Text(self.take().value, name)
         if nxt.kind == "phrase":
             return self._phrase(self.take(), name)
         if nxt.kind == "lparen":
@@ -248,12 +274,73 @@ class _Parser:
         if not sep:
             start = end = value
         for part in (start, end):
-            if part and not _DATE.match(part):
+            if part and not is_date(part):
                 raise self.error(f"bad date {part!r}", tok.pos,
                                  hint="Write dates as YYYY, YYYY-MM or YYYY-MM-DD, ranges as date:2020-01-01..2020-06-30.")
         if not start and not end:
             raise self.error("a date range needs a start or an end", tok.pos)
+        if start and end and start > end[:len(start)]:
+            raise self.error(f"the date range ends ({end}) before it starts ({start})", tok.pos)
         return DateRange(start or None, end or None)
+
+
+def _is_filter(node: Node) -> bool:
+    """Metadata conditions: typed among plain words they narrow, they do not widen."""
+    return isinstance(node, DateRange) or isinstance(node, (Text, Phrase)) and node.field in (*RAW_FIELDS, "author")
+
+
+def is_date(value: str) -> bool:
+    """``YYYY``, ``YYYY-MM`` or ``YYYY-MM-DD`` naming a real day or month.
+
+    >>> is_date("2020-02-29"), is_date("2021-02-29"), is_date("2020-13")
+    (True, False, False)
+    """
+    if not _DATE.match(value):
+        return False
+    parts = [int(x) for x in value.split("-")]
+    try:
+        _dt.date(parts[0], *(parts[1:] + [1] * (3 - len(parts)))) if len(parts) > 1 else None
+    except ValueError:
+        return False
+    return True
+
+
+def suggest_query(query: str, fix: Callable[[str], str | None]) -> str | None:
+    """``query`` with each run of free words and each phrase replaced by ``fix(run)``, keeping
+    operators, fields, dates and parentheses as typed; None when ``fix`` changes nothing.
+
+    >>> suggest_query('bac son AND "nong thon" source:a.vn', lambda t: t.upper())
+    'BAC SON AND "NONG THON" source:a.vn'
+    """
+    try:
+        toks = _lex(query)
+    except QuerySyntaxError:
+        return None
+    runs: list[tuple[int, int]] = []  # (start, end) character spans to fix
+    after_field = False
+    for tok in toks:
+        if tok.kind == "word" and not after_field and not tok.value.endswith("*"):
+            start = tok.pos + (1 if tok.value[0] in "-+" and len(tok.value) > 1 else 0)
+            if runs and tok.value[0] not in "-+" and query[runs[-1][1]:start].isspace():
+                runs[-1] = (runs[-1][0], tok.pos + len(tok.value))
+            else:
+                runs.append((start, tok.pos + len(tok.value)))
+        elif tok.kind == "phrase" and not after_field:
+            inner = tok.value.index('"') + 1
+            runs.append((tok.pos + inner, tok.pos + tok.value.rindex('"')))
+            runs.append((-1, -1))  # a phrase ends a run
+        else:
+            runs.append((-1, -1))
+        after_field = tok.kind == "field"
+    out, last, changed = [], 0, False
+    for start, end in runs:
+        if start < 0 or start >= end:
+            continue
+        fixed = fix(query[start:end])
+        if fixed and fixed != query[start:end]:
+            out += [query[last:start], fixed]
+            last, changed = end, True
+    return "".join(out) + query[last:] if changed else None
 
 
 def parse_query(query: str) -> Node:
