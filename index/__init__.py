@@ -9,7 +9,9 @@ import logging
 
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
 from ._index import Index, IndexReport, ProgressCallback
+from ._lock import WaitCallback
 from ._meta import IndexMeta
+from ._ops import export, optimize, reindex, stats
 from ._schema import SCHEMA_VERSION, STORED_FIELDS, build_schema
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -25,5 +27,10 @@ __all__ = [
     "ProgressCallback",
     "SCHEMA_VERSION",
     "STORED_FIELDS",
+    "WaitCallback",
     "build_schema",
+    "export",
+    "optimize",
+    "reindex",
+    "stats",
 ]

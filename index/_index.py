@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import errno
+import glob
 import logging
 import multiprocessing
 import os
@@ -57,6 +58,13 @@ class IndexReport:
                 "bytes": self.bytes, "seconds": round(self.seconds, 3)}
 
 
+INDEX_NAME = "MAIN"
+_TOC_RE = re.compile(r"^_%s_([0-9]+)\.toc$" % INDEX_NAME)
+_TOC_TEMP_RE = re.compile(r"^_%s_[0-9]+\.toc\..+$" % INDEX_NAME)
+_SEGMENT_RE = re.compile(r"^%s_[0-9a-z]+\..+$" % INDEX_NAME)
+_OPEN_RETRIES = 20
+
+
 def _check_version(path: Path, meta: IndexMeta) -> None:
     if not meta.is_current():
         raise IndexVersionError(
@@ -65,8 +73,178 @@ def _check_version(path: Path, meta: IndexMeta) -> None:
             hint=f"Rebuild it with: vnsearch reindex --index {path}")
 
 
+def _write_error(path: Path, exc: OSError) -> IndexWriteError:
+    what = {errno.ENOSPC: "the disk is full", errno.EDQUOT: "the disk quota is exceeded",
+            errno.EROFS: "the file system is read-only", errno.EACCES: "permission denied",
+            errno.EPERM: "permission denied"}.get(exc.errno or 0, exc.strerror or str(exc))
+    return IndexWriteError(f"cannot write to the index at {path}: {what}",
+                           hint="Free disk space or check permissions, then run the import again; "
+                                "the index still holds its last commit.")
+
+
+# -- crash safety on disk -----------------------------------------------------------------
+#
+# A Whoosh commit writes the new segment files under fresh random names, then the table of
+# contents ``_MAIN_<gen>.toc`` to a temporary name that it renames into place; readers always
+# take the highest generation, so a process killed at any moment leaves the previous commit
+# readable. What Whoosh does not do is fsync, so after a power cut the renamed TOC may reach
+# the disk before the segment data it lists. ``_DurableStorage`` syncs before the rename.
+# What a killed writer leaves behind (temporary TOCs, unlisted segments, the ``MAIN.tmp``
+# pool folder) is ignored by readers and removed by the next writer (``_clean_orphans``).
+
+
+def _fsync_path(path: str, directory: bool = False) -> None:
+    flags = os.O_RDONLY | (getattr(os, "O_DIRECTORY", 0) if directory else 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError:
+        return  # e.g. directories cannot be opened on Windows; nothing to sync there
+    try:
+        os.fsync(fd)
+    except OSError as exc:
+        if exc.errno not in (errno.EINVAL, errno.EBADF):  # fs without fsync on directories
+            raise
+    finally:
+        os.close(fd)
+
+
+class _DurableStorage(FileStorage):
+    """Whoosh's file storage, made durable: data reaches the disk before a commit is visible."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__(path)
+        self._synced: set[tuple[str, int]] = set()
+
+    def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
+        is_toc = bool(_TOC_RE.match(newname))
+        if is_toc:
+            for name in self.list():
+                if _SEGMENT_RE.match(name):
+                    full = self._fpath(name)
+                    try:
+                        key = (name, os.path.getsize(full))
+                    except FileNotFoundError:
+                        continue
+                    if key not in self._synced:
+                        _fsync_path(full)
+                        self._synced.add(key)
+            _fsync_path(self._fpath(oldname))
+        super().rename_file(oldname, newname, safe=safe)
+        if is_toc:
+            _fsync_path(self.folder, directory=True)
+
+
+def _open_whoosh(path: Path) -> FileIndex:
+    """Open the latest commit. A commit deletes the previous TOC right after writing its own, so
+    a reader can lose the race between listing the folder and opening the file: try again."""
+    for attempt in range(_OPEN_RETRIES):
+        try:
+            return FileIndex(_DurableStorage(str(path)), indexname=INDEX_NAME)
+        except FileNotFoundError:
+            if attempt == _OPEN_RETRIES - 1:
+                raise
+            time.sleep(0.02)
+    raise AssertionError("unreachable")
+
+
+def _has_toc(path: Path) -> bool:
+    try:
+        return any(_TOC_RE.match(name) for name in os.listdir(path))
+    except OSError:
+        return False
+
+
+def _clean_orphans(storage: FileStorage) -> None:
+    """Remove what a killed writer left. Call only with the write lock held."""
+    toc = TOC.read(storage, INDEX_NAME)
+    clean_files(storage, INDEX_NAME, toc.generation, toc.segments)  # old TOCs, unlisted segments
+    for name in storage.list():
+        if _TOC_TEMP_RE.match(name):
+            with contextlib.suppress(OSError):
+                storage.delete_file(name)
+    shutil.rmtree(os.path.join(storage.folder, INDEX_NAME + ".tmp"), ignore_errors=True)
+
+
+# -- swapping a rebuilt index into place ----------------------------------------------------
+
+def reindex_temp_path(path: Path) -> Path:
+    return path.with_name(path.name + ".reindex-tmp")
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Swap two directories atomically with Linux ``renameat2(RENAME_EXCHANGE)``; False if unsupported."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        renameat2 = libc.renameat2
+    except (OSError, AttributeError):
+        return False
+    renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p, ctypes.c_uint]
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.EOPNOTSUPP, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def swap_in(new: Path, path: Path) -> None:
+    """Put the complete index at ``new`` in place of ``path`` and delete the old one.
+
+    With ``renameat2`` the swap is one atomic step. Otherwise the old index is renamed to
+    ``<path>.old-<ts>`` and the new one into place; a crash between those two renames leaves
+    ``path`` missing, which :func:`recover_swap` (run by ``Index.open``) repairs.
+    """
+    if _exchange(new, path):
+        _fsync_path(str(path.parent), directory=True)
+        shutil.rmtree(new, ignore_errors=True)
+        return
+    old = path.with_name(f"{path.name}.old-{time.time_ns()}")
+    os.rename(path, old)
+    try:
+        os.rename(new, path)
+    except FileNotFoundError:
+        if not path.exists():  # a reader's recover_swap may have finished the job for us
+            raise
+    _fsync_path(str(path.parent), directory=True)
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_swap(path: Path) -> None:
+    """Finish a reindex swap that a crash interrupted, if ``path`` is missing because of one."""
+    if path.exists():
+        return
+    olds = sorted(path.parent.glob(glob.escape(path.name) + ".old-*"))
+    if not olds:
+        return
+    tmp = reindex_temp_path(path)
+    # The old index is only moved aside once the new one is complete, so a temp folder that
+    # sits beside a moved-aside old index is a finished rebuild.
+    source = tmp if tmp.is_dir() else olds[-1]
+    log.warning("recovering %s from an interrupted reindex (using %s)", path, source.name)
+    with contextlib.suppress(FileNotFoundError):
+        os.rename(source, path)
+
+
+def _init_pool_worker(user_words: tuple[str, ...], lock_fd: int | None) -> None:
+    # A forked worker inherits the parent's descriptor of the write lock: if the parent is
+    # killed, the worker would keep the index locked. Closing our copy does not unlock it.
+    if lock_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(lock_fd)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):  # die with the parent instead of idling forever
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    init_worker(user_words)
+
+
 class Index:
     """A vnsearch index folder (Whoosh segments plus ``vnsearch.json``).
+
+    Every writing method holds the index's write lock for its whole run, so a second import
+    waits for the first; searches never wait and see the last commit.
 
     >>> import tempfile
     >>> from corpus import Document
@@ -81,6 +259,7 @@ class Index:
         self.path = path
         self.meta = meta
         self._ix = whoosh_ix
+        self._lock: WriteLock | None = None
 
     # -- constructors -------------------------------------------------------------------
 
@@ -88,7 +267,8 @@ class Index:
     def exists(cls, path: str | os.PathLike[str]) -> bool:
         """True if ``path`` holds a vnsearch index."""
         p = Path(path)
-        return p.is_dir() and read_meta(p) is not None and whoosh_index.exists_in(str(p))
+        recover_swap(p)
+        return p.is_dir() and read_meta(p) is not None and _has_toc(p)
 
     @classmethod
     def create(cls, path: str | os.PathLike[str], *, user_words: Iterable[str] = ()) -> "Index":
@@ -97,8 +277,9 @@ class Index:
         try:
             p.mkdir(parents=True, exist_ok=True)
             meta = IndexMeta(user_words=tuple(user_words))
-            ix = whoosh_index.create_in(str(p), build_schema(meta.user_words))
+            FileIndex.create(_DurableStorage(str(p)), build_schema(meta.user_words), INDEX_NAME)
             write_meta(p, meta)
+            ix = _open_whoosh(p)
         except OSError as exc:
             raise IndexWriteError(f"cannot create an index at {p}: {exc.strerror or exc}",
                                   hint="Choose a folder you can write to with --index DIR.") from exc
@@ -108,15 +289,16 @@ class Index:
     def open(cls, path: str | os.PathLike[str], *, check_version: bool = True) -> "Index":
         """Open an existing index; raises :class:`IndexNotFoundError` or :class:`IndexVersionError`."""
         p = Path(path)
+        recover_swap(p)
         meta = read_meta(p) if p.is_dir() else None
-        if meta is None or not whoosh_index.exists_in(str(p)):
+        if meta is None or not _has_toc(p):
             raise IndexNotFoundError(f"no vnsearch index at {p}",
                                      hint="Create one with: vnsearch index FILES... --index " + str(p))
         if check_version:
             _check_version(p, meta)
         try:
-            ix = whoosh_index.open_dir(str(p))
-        except (OSError, whoosh_index.IndexError) as exc:
+            ix = _open_whoosh(p)
+        except (OSError, EOFError, whoosh_index.IndexError) as exc:
             raise IndexNotFoundError(f"cannot open the index at {p}: {exc}",
                                      hint="Rebuild it with: vnsearch reindex --index " + str(p)) from exc
         return cls(p, ix, meta)
@@ -154,7 +336,10 @@ class Index:
         return out
 
     def documents(self) -> Iterator[Document]:
-        """Every stored document, as it was imported (for export and reindex)."""
+        """Every stored document, as it was imported (for export and reindex).
+
+        The documents come from one commit, even if an import commits while they are read.
+        """
         with self._ix.reader() as reader:
             for _docnum, stored in reader.iter_docs():
                 yield Document(id=stored["id"], title=stored.get("title", ""), text=stored.get("text", ""),
@@ -163,64 +348,118 @@ class Index:
 
     # -- writing ------------------------------------------------------------------------
 
-    def _writer(self, lock_timeout: float) -> _WhooshWriter:
+    @contextlib.contextmanager
+    def write_lock(self, lock_timeout: float = 60.0, on_wait: WaitCallback | None = None) -> Iterator[None]:
+        """Hold the index's write lock (waiting up to ``lock_timeout`` s) and clear what a killed
+        writer left behind. Re-entrant within one ``Index`` object."""
+        if self._lock is not None:
+            yield
+            return
+        lock = WriteLock(self.path)
         try:
-            return self._ix.writer(timeout=lock_timeout, delay=0.25, limitmb=256)
-        except LockError as exc:
+            lock.acquire(lock_timeout, on_wait)
+        except LockTimeout as exc:
             raise IndexLockedError(
                 f"another import is writing to {self.path} and did not finish within {lock_timeout:.0f} s",
                 hint="Wait for it to finish, or pass a longer --lock-timeout.") from exc
+        except OSError as exc:
+            raise _write_error(self.path, exc) from exc
+        self._lock = lock
+        try:
+            # The folder may have been swapped by a reindex while we waited.
+            self._ix = _open_whoosh(self.path)
+            try:
+                _clean_orphans(self._ix.storage)
+            except OSError as exc:
+                log.warning("could not clean leftover files in %s: %s", self.path, exc)
+            yield
+        finally:
+            self._lock = None
+            lock.release()
+
+    def _writer(self, lock_timeout: float = 60.0) -> _WhooshWriter:
+        """A Whoosh writer that relies on our lock (``write_lock`` must be held)."""
+        assert self._lock is not None, "write_lock() must be held"
+        return self._ix.writer(_lk=False, limitmb=256)
+
+    def _commit(self, work: Callable[[_WhooshWriter], None], **commit_args: Any) -> None:
+        """Run ``work`` in one Whoosh transaction; an OSError leaves the last commit intact."""
+        try:
+            writer = self._writer()
+        except OSError as exc:
+            raise _write_error(self.path, exc) from exc
+        try:
+            work(writer)
+            writer.commit(**commit_args)
+        except BaseException as exc:
+            with contextlib.suppress(Exception):
+                if not writer.is_closed:
+                    writer.cancel()
+            if isinstance(exc, OSError):
+                raise _write_error(self.path, exc) from exc
+            raise
 
     def add_documents(self, documents: Iterable[Document], *, workers: int | None = None,
                       batch_size: int = 500, lock_timeout: float = 60.0,
-                      on_progress: ProgressCallback | None = None) -> IndexReport:
+                      on_progress: ProgressCallback | None = None, prune: bool = False,
+                      on_wait: WaitCallback | None = None) -> IndexReport:
         """Add or replace documents, committing every ``batch_size`` documents.
 
         A document whose id is in the index is replaced if its content hash differs and left
         alone (not even re-analysed) if it is the same. Analysis runs in ``workers`` processes
-        (default: every core) while this process writes.
+        (default: every core) while this process writes. With ``prune=True``, once every
+        document has been read, the documents of the index that were not among them are
+        deleted (``report.removed``); an import that fails part-way prunes nothing.
+
+        The write lock is held for the whole import: a second import waits up to
+        ``lock_timeout`` seconds (calling ``on_wait``), then raises ``IndexLockedError``.
+        A crash loses at most the batch being written; running the import again completes it.
         """
         start = time.perf_counter()
         report = IndexReport()
-        known = self.content_hashes()
         seen = 0
         seen_bytes = 0
+        seen_ids: set[str] = set()
+        with self.write_lock(lock_timeout, on_wait):
+            known = self.content_hashes()
 
-        def todo() -> Iterator[Document]:
-            nonlocal seen, seen_bytes
-            for doc in documents:
-                seen += 1
-                seen_bytes += len(doc.title.encode("utf-8")) + len(doc.text.encode("utf-8"))
-                if known.get(doc.id) == doc.content_hash:
-                    report.unchanged += 1
-                    if on_progress:
-                        on_progress(seen, seen_bytes)
-                    continue
-                yield doc
+            def todo() -> Iterator[Document]:
+                nonlocal seen, seen_bytes
+                for doc in documents:
+                    seen += 1
+                    seen_bytes += len(doc.title.encode("utf-8")) + len(doc.text.encode("utf-8"))
+                    if prune:
+                        seen_ids.add(doc.id)
+                    if known.get(doc.id) == doc.content_hash:
+                        report.unchanged += 1
+                        if on_progress:
+                            on_progress(seen, seen_bytes)
+                        continue
+                    yield doc
 
-        for batch in self._analyzed_batches(todo(), workers, batch_size):
-            writer = self._writer(lock_timeout)
-            try:
-                for doc, values in batch:
+            for batch in self._analyzed_batches(todo(), workers, batch_size):
+                def write(writer: _WhooshWriter, batch: list[tuple[Document, AnalyzedFields]] = batch) -> None:
+                    for doc, values in batch:
+                        if doc.id in known:
+                            writer.delete_by_term("id", doc.id)
+                        writer.add_document(**values)
+
+                self._commit(write)
+                for doc, _values in batch:
                     if doc.id in known:
-                        writer.delete_by_term("id", doc.id)
                         report.replaced += 1
                     else:
                         report.added += 1
-                    writer.add_document(**values)
                     known[doc.id] = doc.content_hash
-                writer.commit()
-            except OSError as exc:
-                writer.cancel()
-                raise IndexWriteError(f"cannot write to the index at {self.path}: {exc.strerror or exc}",
-                                      hint="Free disk space or check permissions; the last commit is intact.") from exc
-            except BaseException:
-                writer.cancel()
-                raise
-            if on_progress:
-                on_progress(seen, seen_bytes)
-            log.info("committed %d documents to %s", len(batch), self.path)
-        self._ix = whoosh_index.open_dir(str(self.path))
+                if on_progress:
+                    on_progress(seen, seen_bytes)
+                log.info("committed %d documents to %s", len(batch), self.path)
+            if prune:
+                gone = sorted(set(known) - seen_ids)
+                if gone:
+                    report.removed = self._delete_ids(gone)
+                    log.info("pruned %d documents not seen in this import from %s", report.removed, self.path)
+        self._ix = _open_whoosh(self.path)
         report.bytes = seen_bytes
         report.seconds = time.perf_counter() - start
         return report
@@ -235,8 +474,10 @@ class Index:
             for batch in batches:
                 yield [(d, analyze_document(analyzer, d)) for d in batch]
             return
-        ctx = multiprocessing.get_context("fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn")
-        with ctx.Pool(workers, initializer=init_worker, initargs=(self.meta.user_words,)) as pool:
+        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+        ctx = multiprocessing.get_context(method)
+        lock_fd = self._lock.fd if (self._lock is not None and method == "fork") else None
+        with ctx.Pool(workers, initializer=_init_pool_worker, initargs=(self.meta.user_words, lock_fd)) as pool:
             # Double buffering: workers analyse the next batch while this process writes one.
             pending = None
             for batch in batches:
@@ -247,19 +488,44 @@ class Index:
             if pending is not None:
                 yield list(zip(pending[0], pending[1].get()))
 
-    def delete(self, ids: Iterable[str], *, lock_timeout: float = 60.0) -> int:
-        """Delete documents by id; returns how many were deleted."""
-        writer = self._writer(lock_timeout)
+    def _delete_ids(self, ids: Iterable[str]) -> int:
         count = 0
-        try:
+
+        def work(writer: _WhooshWriter) -> None:
+            nonlocal count
             for doc_id in ids:
                 count += writer.delete_by_term("id", doc_id)
-            writer.commit()
-        except BaseException:
-            writer.cancel()
-            raise
-        self._ix = whoosh_index.open_dir(str(self.path))
+
+        self._commit(work)
         return count
+
+    def delete(self, ids: Iterable[str], *, lock_timeout: float = 60.0,
+               on_wait: WaitCallback | None = None) -> int:
+        """Delete documents by id in one commit; returns how many were deleted."""
+        with self.write_lock(lock_timeout, on_wait):
+            count = self._delete_ids(ids)
+        self._ix = _open_whoosh(self.path)
+        return count
+
+    def delete_by_query(self, query: WhooshQuery, *, lock_timeout: float = 60.0,
+                        on_wait: WaitCallback | None = None) -> int:
+        """Delete every document matching a Whoosh query object in one commit; returns the count."""
+        count = 0
+
+        def work(writer: _WhooshWriter) -> None:
+            nonlocal count
+            count = int(writer.delete_by_query(query))
+
+        with self.write_lock(lock_timeout, on_wait):
+            self._commit(work)
+        self._ix = _open_whoosh(self.path)
+        return count
+
+    def optimize(self, *, lock_timeout: float = 60.0, on_wait: WaitCallback | None = None) -> None:
+        """Merge every segment into one and drop deleted documents (faster searches)."""
+        with self.write_lock(lock_timeout, on_wait):
+            self._commit(lambda writer: None, optimize=True)
+        self._ix = _open_whoosh(self.path)
 
 
 def _dedup_batches(docs: Iterator[Document], batch_size: int) -> Iterator[list[Document]]:

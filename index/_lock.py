@@ -23,7 +23,7 @@ except ImportError:  # Windows: fall back on Whoosh's msvcrt lock
     fcntl = None  # type: ignore[assignment]
 
 WaitCallback = Callable[[float], None]
-"""Called as ``on_wait(seconds_waited)`` when another import holds the lock: first at 0.0,
+"""Called as ``on_wait(seconds_waited)`` when another import holds the lock: once right away,
 then about every :data:`WAIT_REPORT_EVERY` seconds until the lock is free or the wait times out."""
 
 LOCK_FILE = "MAIN_WRITELOCK"

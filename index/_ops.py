@@ -1,0 +1,123 @@
+"""Archivists' maintenance of an index folder: inspect, optimize, export, rebuild."""
+
+from __future__ import annotations
+
+import glob
+import logging
+import os
+import shutil
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from corpus import Document, VnSearchError
+
+from ._index import Index, IndexReport, ProgressCallback, _write_error, reindex_temp_path, swap_in
+from ._lock import WaitCallback
+
+log = logging.getLogger(__name__)
+
+
+def stats(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """What the index at ``path`` holds, as a JSON-ready dict.
+
+    Keys: ``path``, ``documents`` (live documents), ``deleted`` (deleted but not yet merged
+    away), ``sources`` (``{source: count}``, most documents first), ``without_source``,
+    ``date_from``/``date_to`` (``None`` if no document has a date), ``size_bytes`` (every file
+    in the folder), ``segments``, ``generation`` (number of commits), ``analyzer_version``,
+    ``schema_version``, ``current`` (both match this vnsearch), ``user_words`` (a count),
+    ``created``. Works on an index of another version.
+
+    >>> import tempfile
+    >>> from corpus import Document, VnSearchError
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = Index.create(tmp).add_documents(
+    ...         [Document(id="1", text="Nông thôn mới", source="bacson", date="2020-06-12")], workers=1)
+    ...     s = stats(tmp)
+    ...     (s["documents"], s["sources"], s["date_from"])
+    (1, {'bacson': 1}, '2020-06-12')
+    """
+    ix = Index.open(path, check_version=False)
+    sources: Counter[str] = Counter()
+    dates: list[str] = []
+    with ix.whoosh_index.reader() as reader:
+        documents = int(reader.doc_count())
+        deleted = int(reader.doc_count_all()) - documents
+        generation = int(reader.generation() or 0)
+        segments = len(reader.leaf_readers()) if documents or deleted else 0
+        if documents:
+            source_col = reader.column_reader("source")
+            date_col = reader.column_reader("date")
+            for docnum in reader.all_doc_ids():
+                sources[source_col[docnum] or ""] += 1
+                if date_col[docnum]:
+                    dates.append(date_col[docnum])
+    without_source = sources.pop("", 0)
+    size = sum(f.stat().st_size for f in ix.path.rglob("*") if f.is_file())
+    return {
+        "path": str(ix.path),
+        "documents": documents,
+        "deleted": deleted,
+        "sources": dict(sorted(sources.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "without_source": without_source,
+        "date_from": min(dates) if dates else None,
+        "date_to": max(dates) if dates else None,
+        "size_bytes": size,
+        "segments": segments,
+        "generation": generation,
+        "analyzer_version": ix.meta.analyzer_version,
+        "schema_version": ix.meta.schema_version,
+        "current": ix.meta.is_current(),
+        "user_words": len(ix.meta.user_words),
+        "created": ix.meta.created,
+    }
+
+
+def optimize(path: str | os.PathLike[str], *, lock_timeout: float = 60.0,
+             on_wait: WaitCallback | None = None) -> None:
+    """Merge the index's segments into one, dropping deleted documents. Searches keep working."""
+    Index.open(path).optimize(lock_timeout=lock_timeout, on_wait=on_wait)
+
+
+def export(path: str | os.PathLike[str]) -> Iterator[Document]:
+    """Every stored document of the index at ``path`` (one commit's worth), in index order.
+
+    ``Document.as_dict()`` of each, one per line, is a JSONL file that ``vnsearch index``
+    imports back. Works on an index of another version.
+    """
+    yield from Index.open(path, check_version=False).documents()
+
+
+def reindex(path: str | os.PathLike[str], *, workers: int | None = None, batch_size: int = 500,
+            lock_timeout: float = 60.0, on_wait: WaitCallback | None = None,
+            on_progress: ProgressCallback | None = None) -> IndexReport:
+    """Rebuild the index at ``path`` from its own stored documents with this vnsearch's analyzer
+    and schema (and the index's user words), then swap the new index into place.
+
+    The new index is built in ``<path>.reindex-tmp`` while the old one keeps answering
+    searches; the old index's write lock is held throughout, so no import is lost in between.
+    A crash before the swap leaves the old index untouched (the next reindex starts over); the
+    swap itself is atomic on Linux and otherwise repaired by the next ``Index.open``.
+    ``report.added`` is the number of documents in the rebuilt index.
+    """
+    p = Path(path)
+    old = Index.open(p, check_version=False)
+    tmp = reindex_temp_path(p)
+    with old.write_lock(lock_timeout, on_wait):
+        for leftover in [tmp, *p.parent.glob(glob.escape(p.name) + ".old-*")]:
+            shutil.rmtree(leftover, ignore_errors=True)  # from a reindex that crashed
+        try:
+            new = Index.create(tmp, user_words=old.meta.user_words)
+            report = new.add_documents(old.documents(), workers=workers, batch_size=batch_size,
+                                       on_progress=on_progress)
+            new.optimize()
+            swap_in(tmp, p)
+        except OSError as exc:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise _write_error(p, exc) from exc
+        except VnSearchError:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    log.info("reindexed %s: %d documents", p, report.added)
+    return report
