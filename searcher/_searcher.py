@@ -18,7 +18,7 @@ from index import Index
 
 from ._compile import QueryCompiler
 from ._errors import QuerySyntaxError
-from ._query import Bool, DateRange, Node, Phrase, Text, parse_query
+from ._query import Bool, DateRange, Node, Phrase, Text, is_date, parse_query, suggest_query
 from ._results import Hit, Results
 from ._snippets import make_snippet
 from ._suggest import Suggester
@@ -106,12 +106,15 @@ class Searcher:
             kwargs["groupedby"] = {f: sorting.FieldFacet(f, maptype=sorting.Count) for f in facets}
         found = self._searcher.search_page(compiled.query, page, pagelen=limit, terms=False, **kwargs)
         hits = []
-        for rank, whit in enumerate(found, start=(page - 1) * limit + 1):
+        # Whoosh clamps a page past the end to the last page; past the end there is nothing.
+        for rank, whit in enumerate(found if found.pagenum == page else (), start=(page - 1) * limit + 1):
             stored = whit.fields()
             snippet, marks = ("", ())
             if snippets:
                 snippet, marks = make_snippet(stored.get("text", "") or stored.get("title", ""), compiled.terms)
-            hits.append(Hit(id=stored["id"], rank=rank, score=float(whit.score or 0.0),
+            # Sorted by a field, Whoosh's hit.score is the sort key (bytes), not a relevance score.
+            score = float(whit.score or 0.0) if sort == "relevance" else 0.0
+            hits.append(Hit(id=stored["id"], rank=rank, score=score,
                             title=stored.get("title", ""), snippet=snippet, highlights=marks,
                             url=stored.get("url"), source=stored.get("source"), date=stored.get("date"),
                             author=stored.get("author")))
@@ -122,7 +125,8 @@ class Searcher:
                            key=lambda kv: (-kv[1], kv[0]))
             facet_counts[f] = dict(items)
         total = found.total
-        suggestion = self.suggest(query) if suggest and (total == 0 or not _has_accents_anywhere(query)) else None
+        # Only the free words are corrected; operators, fields and dates are kept as typed.
+        suggestion = suggest_query(query, self.suggest) if suggest else None
         return Results(query=query, total=total, hits=tuple(hits), page=page, limit=limit,
                        elapsed_ms=(time.perf_counter() - start) * 1000, suggestion=suggestion,
                        facets=facet_counts)
@@ -160,23 +164,16 @@ class Searcher:
                         author=stored.get("author"))
 
 
-def _has_accents_anywhere(query: str) -> bool:
-    from analyzers import has_accents
-
-    return has_accents(query)
-
 
 def _filters(source: str | None, author: str | None, date_from: str | None, date_to: str | None,
              query: str) -> list[Node]:
-    import re
-
     out: list[Node] = []
     if source:
         out.append(Text(source, "source"))
     if author:
         out.append(Phrase(author, 0, "author"))
     for value in (date_from, date_to):
-        if value and not re.match(r"^\d{4}(-\d{2}(-\d{2})?)?$", value):
+        if value and not is_date(value):
             raise QuerySyntaxError(f"bad date {value!r}", query=query,
                                    hint="Write dates as YYYY, YYYY-MM or YYYY-MM-DD.")
     if date_from or date_to:

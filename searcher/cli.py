@@ -38,6 +38,12 @@ class _Group(click.Group):
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)
+        except (click.exceptions.Exit, click.ClickException, SystemExit):
+            raise
+        except Exception as exc:  # a bug of ours: still one line, the details with -v
+            logging.getLogger(__name__).debug("unexpected error", exc_info=True)
+            _fail(f"unexpected {type(exc).__name__}: {exc}",
+                  "This is a bug in vnsearch; rerun with -vv for details and report it.", code=1)
 
 
 def _fail(message: str, hint: str | None, code: int) -> None:
@@ -124,7 +130,7 @@ Examples:
 """
 
 
-@main.command(help=SEARCH_HELP)
+@main.command(help=SEARCH_HELP, context_settings={"ignore_unknown_options": True})
 @click.argument("query", required=False)
 @INDEX_OPTION
 @click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 10_000), help="Results per page.")

@@ -20,7 +20,6 @@ from searcher._query import Phrase, Text, parse_query, suggest_query
 FIXTURE = Path(__file__).parent / "data" / "fixture_docs.jsonl"
 NONG_THON = {"bacson-2020-06-12-1", "bacson-2020-06-12-2", "xq-vi-09-00", "xq-vi-18-01", "xq-vi-41-00"}
 BACSON = {"bacson-2020-06-12-1", "bacson-2020-06-12-2", "bacson-2020-06-12-3-nfd"}
-NEEDS_SEARCHER_FIX = "needs the _searcher.py change described in the issue 6 report"
 
 
 @pytest.fixture(scope="module")
@@ -209,7 +208,6 @@ def test_title_match_counts_more_than_body_match(s: Searcher) -> None:
     assert ids(s.search("Norman")) == ["xq-vi-02-00", "xq-vi-44-03"]
 
 
-@pytest.mark.xfail(reason=NEEDS_SEARCHER_FIX, strict=True)
 @pytest.mark.parametrize("sort", ["date", "-date"])
 def test_sort_by_date(s: Searcher, sort: str) -> None:
     r = s.search("kinh tế", sort=sort, limit=100)
@@ -287,13 +285,11 @@ def test_no_suggestion_for_a_well_spelt_query(s: Searcher) -> None:
     assert s.search("bắc sơn").suggestion is None
 
 
-@pytest.mark.xfail(reason=NEEDS_SEARCHER_FIX, strict=True)
 def test_suggestion_fixes_a_one_letter_typo(s: Searcher) -> None:
     assert s.suggest("nông thôm mới") == "nông thôn mới"  # the suggester can; search must ask it
     assert s.search("nông thôm mới").suggestion == "nông thôn mới"
 
 
-@pytest.mark.xfail(reason=NEEDS_SEARCHER_FIX, strict=True)
 @pytest.mark.parametrize("query,expected", [
     ("source:kinhte.example.vn", None),
     ("date:2020-01-01..2020-06-30", None),

@@ -17,7 +17,6 @@ from searcher.cli import main
 
 FIXTURE = Path(__file__).parent / "data" / "fixture_docs.jsonl"
 NONG_THON = {"bacson-2020-06-12-1", "bacson-2020-06-12-2", "xq-vi-09-00", "xq-vi-18-01", "xq-vi-41-00"}
-NEEDS_SEARCHER_FIX = "needs the _searcher.py change described in the issue 6 report"
 ANSI = re.compile(r"\x1b\[")
 BOX = re.compile(r"[\u2500-\u257f]")
 
@@ -189,13 +188,11 @@ def test_page_two_continues_page_one(run) -> None:
     assert p2["page"] == 2 and p2["limit"] == 5
 
 
-@pytest.mark.xfail(reason=NEEDS_SEARCHER_FIX, strict=True)  # Whoosh clamps to the last page
 def test_page_past_the_end_is_empty_not_an_error(run) -> None:
     data = search_json(run, '"tài liệu"', "--limit", "5", "--page", "3")
     assert data["hits"] == [] and data["total"] == 2
 
 
-@pytest.mark.xfail(reason=NEEDS_SEARCHER_FIX, strict=True)
 @pytest.mark.parametrize("sort", ["date", "-date"])
 def test_sort_by_date(run, sort: str) -> None:
     data = search_json(run, "nông thôn", "--sort", sort)
@@ -263,7 +260,6 @@ def test_malformed_query_is_one_error_line_and_exit_2(run, query: str, message: 
     assert "Traceback" not in result.stderr
 
 
-@pytest.mark.xfail(reason=NEEDS_SEARCHER_FIX, strict=True)
 @pytest.mark.parametrize("opts", [("--from", "2020-13-01"), ("--to", "2021-02-29")])
 def test_bad_date_option_is_an_error(run, opts: tuple[str, ...]) -> None:
     result = run("search", "nông thôn", *opts, expect=2)
