@@ -14,7 +14,7 @@ from ._crawl import CrawlCounts, CrawlError, CrawlEvent, Crawler, CrawlOptions, 
 from ._document import Document, clean_text, normalize_date
 from ._encoding import decode_bytes
 from ._errors import InputError, VnSearchError
-from ._readers import SkipCallback, read_documents, read_file, read_jsonl
+from ._readers import SkipCallback, fetch_url, read_documents, read_file, read_jsonl
 from ._warc import WarcWriter, read_warc
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -37,6 +37,7 @@ __all__ = [
     "clean_text",
     "crawl",
     "decode_bytes",
+    "fetch_url",
     "normalize_date",
     "read_documents",
     "read_file",

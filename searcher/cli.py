@@ -121,6 +121,7 @@ Query language (Vietnamese with or without accents, NFC or NFD):
   title:"Bắc Sơn"  author:"Lộc Huệ"  source:xquad-vi  url:https://...   fields
   date:2020-01-01..2020-06-30  (also date:2020, date:..2019)              date ranges
   kinh*                       prefix wildcard
+  A query that starts with "-" goes after --:  vnsearch search -- "-word other words"
 
 \b
 Examples:
@@ -130,7 +131,7 @@ Examples:
 """
 
 
-@main.command(help=SEARCH_HELP, context_settings={"ignore_unknown_options": True})
+@main.command(help=SEARCH_HELP)
 @click.argument("query", required=False)
 @INDEX_OPTION
 @click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 10_000), help="Results per page.")
@@ -247,9 +248,10 @@ def show(obj: dict[str, Any], doc_id: str, index_path: Path | None, fmt: str) ->
               help="Words and names to keep whole (one a line), stored with a NEW index.")
 @click.option("--lock-timeout", type=float, default=300.0, show_default=True,
               help="Seconds to wait for another import to finish.")
+@click.option("--prune", is_flag=True, help="Remove indexed documents that are not in these sources any more.")
 @click.pass_obj
 def index_cmd(obj: dict[str, Any], paths: tuple[Path, ...], index_path: Path | None, workers: int | None,
-              batch_size: int, user_words: Path | None, lock_timeout: float) -> None:
+              batch_size: int, user_words: Path | None, lock_timeout: float, prune: bool) -> None:
     """Add JSONL files, folders of .txt/.html files and WARC files to the index.
 
     A document whose id is already indexed is replaced if it changed and skipped if not.
@@ -272,10 +274,18 @@ def index_cmd(obj: dict[str, Any], paths: tuple[Path, ...], index_path: Path | N
     with _progress("Indexing", None, obj["quiet"]) as bar:
         task = bar.add_task("index", total=None)
         report = ix.add_documents(docs, workers=workers, batch_size=batch_size, lock_timeout=lock_timeout,
-                                  on_progress=lambda n, _b: bar.update(task, completed=n))
+                                  on_progress=lambda n, _b: bar.update(task, completed=n), prune=prune,
+                                  on_wait=_on_wait(obj["quiet"]))
     report.skipped.extend(skipped)
     if not obj["quiet"]:
         _print_report(report, path)
+
+
+def _on_wait(quiet: bool) -> Any:
+    def on_wait(waited: float) -> None:
+        if not quiet:
+            click.echo(f"Waiting for another import to finish ({waited:.0f} s)…", err=True)
+    return on_wait
 
 
 def _read_user_words(path: Path) -> tuple[str, ...]:
@@ -311,9 +321,9 @@ def clean(source: str, fmt: str) -> None:
     from corpus import InputError, clean_html, clean_plain_text
 
     if source.startswith(("http://", "https://")):
-        from corpus._crawl import fetch_page  # type: ignore[attr-defined]
+        from corpus import fetch_url
 
-        data, url, content_type = fetch_page(source)
+        data, url, content_type = fetch_url(source)
         page = clean_html(data, url=url, content_type=content_type)
     else:
         p = Path(source)
@@ -333,3 +343,190 @@ def clean(source: str, fmt: str) -> None:
     click.echo(f"title:  {page.title}\ndate:   {page.date or '-'}\nauthor: {page.author or '-'}\n"
                f"language: {page.language or '-'}\narticle: {'yes' if page.is_article else 'no'}\n")
     click.echo(page.text)
+
+
+# -- maintenance -------------------------------------------------------------------------
+
+
+def _index_or_default(index_path: Path | None) -> Path:
+    from ._paths import default_index_path
+
+    return index_path or default_index_path()
+
+
+@main.command()
+@INDEX_OPTION
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+def stats(index_path: Path | None, fmt: str) -> None:
+    """Documents, sources, date range, size on disk, segments and versions of an index.
+
+    \b
+    Example:
+        vnsearch stats --format json | jq .documents
+    """
+    from index import stats as index_stats
+
+    info = index_stats(_index_or_default(index_path))
+    if fmt == "json":
+        click.echo(json.dumps(info, ensure_ascii=False, indent=2))
+        return
+    for key, value in info.items():
+        if key == "sources":
+            value = ", ".join(f"{k} ({v})" for k, v in list(value.items())[:20]) or "-"
+        click.echo(f"{key}: {value}")
+
+
+@main.command()
+@click.argument("ids", nargs=-1)
+@INDEX_OPTION
+@click.option("--query", "query", help="Delete every document matching this query instead.")
+@click.pass_obj
+def delete(obj: dict[str, Any], ids: tuple[str, ...], index_path: Path | None, query: str | None) -> None:
+    """Delete documents by id, or every document matching --query.
+
+    \b
+    Examples:
+        vnsearch delete bacson-2020-06-12
+        vnsearch delete --query 'source:example.vn date:..2010'
+    """
+    from index import Index
+
+    from ._compile import QueryCompiler
+    from ._query import parse_query
+
+    ix = Index.open(_index_or_default(index_path))
+    if query:
+        compiled = QueryCompiler(ix.analyzer()).compile(parse_query(query))
+        count = ix.delete_by_query(compiled.query, on_wait=_on_wait(obj["quiet"]))
+    elif ids:
+        count = ix.delete(ids, on_wait=_on_wait(obj["quiet"]))
+    else:
+        raise QuerySyntaxError("nothing to delete", hint="Give document ids or --query QUERY.")
+    click.echo(f"Deleted {count} document{'s' if count != 1 else ''}.", err=True)
+
+
+@main.command()
+@INDEX_OPTION
+@click.option("--workers", type=click.IntRange(1), default=None, help="Analysis processes (default: every core).")
+@click.pass_obj
+def reindex(obj: dict[str, Any], index_path: Path | None, workers: int | None) -> None:
+    """Rebuild an index from its own stored documents (after an analyzer or schema change).
+
+    \b
+    Example:
+        vnsearch reindex --index ~/archive-index
+    """
+    from index import reindex as rebuild
+
+    path = _index_or_default(index_path)
+    with _progress("Reindexing", None, obj["quiet"]) as bar:
+        task = bar.add_task("reindex", total=None)
+        report = rebuild(path, workers=workers, on_wait=_on_wait(obj["quiet"]),
+                         on_progress=lambda n, _b: bar.update(task, completed=n))
+    if not obj["quiet"]:
+        _print_report(report, path)
+
+
+@main.command()
+@INDEX_OPTION
+@click.pass_obj
+def optimize(obj: dict[str, Any], index_path: Path | None) -> None:
+    """Merge the index's segments into one (faster searches after many imports).
+
+    \b
+    Example:
+        vnsearch optimize --index ~/archive-index
+    """
+    from index import optimize as merge
+
+    path = _index_or_default(index_path)
+    merge(path, on_wait=_on_wait(obj["quiet"]))
+    if not obj["quiet"]:
+        click.echo(f"Optimized {path}.", err=True)
+
+
+@main.command()
+@INDEX_OPTION
+@click.option("-o", "--output", type=click.Path(dir_okay=False, path_type=Path), help="JSONL file (default: stdout).")
+def export(index_path: Path | None, output: Path | None) -> None:
+    """Write every stored document as JSONL, ready for `vnsearch index`.
+
+    \b
+    Example:
+        vnsearch export -o backup.jsonl && vnsearch index backup.jsonl --index new-index
+    """
+    from index import export as stored_documents
+
+    out = open(output, "w", encoding="utf-8") if output else sys.stdout
+    try:
+        for doc in stored_documents(_index_or_default(index_path)):
+            rec = {k: v for k, v in doc.as_dict().items() if v is not None and k != "content_hash"}
+            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
+    finally:
+        if output:
+            out.close()
+
+
+# -- crawling ----------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("urls", nargs=-1, required=True)
+@click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("vnsearch-crawl"),
+              show_default=True, help="Crawl folder (WARC archive and journal); rerun to resume.")
+@INDEX_OPTION
+@click.option("--jsonl", "jsonl_out", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write documents to this JSONL file instead of the index.")
+@click.option("--scope", type=click.Choice(["host", "prefix"]), default="host", show_default=True)
+@click.option("--max-depth", type=click.IntRange(0), default=5, show_default=True)
+@click.option("--max-pages", type=click.IntRange(1), default=1000, show_default=True)
+@click.option("--delay", type=float, default=1.0, show_default=True, help="Seconds between requests to one host.")
+@click.option("--user-agent", help="User-Agent header (put your contact in it).")
+@click.option("--no-robots", is_flag=True, help="Ignore robots.txt (only for sites you own).")
+@click.pass_obj
+def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_path: Path | None,
+          jsonl_out: Path | None, scope: str, max_depth: int, max_pages: int, delay: float,
+          user_agent: str | None, no_robots: bool) -> None:
+    """Crawl web sites politely, keep every page in a WARC file, index the articles.
+
+    \b
+    Example:
+        vnsearch crawl https://bacson.langson.gov.vn/ --max-pages 200 --index ~/archive-index
+    """
+    import dataclasses
+
+    from corpus import CrawlOptions
+    from corpus import crawl as start_crawl
+    from index import Index
+
+    options = CrawlOptions(scope=scope, max_depth=max_depth, max_pages=max_pages, delay=delay,  # type: ignore[arg-type]
+                           obey_robots=not no_robots)
+    if user_agent:
+        options = dataclasses.replace(options, user_agent=user_agent)
+    with _progress("Crawling", None, obj["quiet"]) as bar:
+        task = bar.add_task("crawl", total=None)
+
+        def on_event(event: Any) -> None:
+            c = event.counts
+            bar.update(task, completed=c.fetched, description=(
+                f"fetched {c.fetched} · queued {c.pending} · articles {c.documents} · "
+                f"skipped {c.skipped} · errors {c.errors}"))
+
+        with start_crawl(list(urls), state_dir, options, on_event=on_event) as crawler:
+            if jsonl_out is not None:
+                with open(jsonl_out, "w", encoding="utf-8") as out:
+                    for doc in crawler:
+                        out.write(json.dumps(doc.as_dict(), ensure_ascii=False) + "\n")
+                report = None
+            else:
+                ix = Index.open_or_create(_index_or_default(index_path))
+                report = ix.add_documents(crawler, on_wait=_on_wait(obj["quiet"]))
+        crawl_report = crawler.report
+    if not obj["quiet"]:
+        c = crawl_report.counts
+        click.echo(f"Crawl {state_dir}: {c.fetched} fetched, {c.documents} articles, {c.skipped} skipped, "
+                   f"{c.errors} errors; archive {crawl_report.warc_path}", err=True)
+        for url, why in crawl_report.skipped[:20]:
+            click.echo(f"  skipped {url}: {why}", err=True)
+        if report is not None:
+            _print_report(report, _index_or_default(index_path))
