@@ -1,0 +1,65 @@
+"""The archivists' commands through the CLI: stats, export -> index, delete, optimize."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from corpus import Document
+from index import Index
+from searcher import Searcher
+from searcher.cli import main
+
+DOCS = [
+    Document(id="a", title="Nông thôn mới", text="Xã Tân Lập đạt chuẩn nông thôn mới.", source="bacson", date="2020-06-12"),
+    Document(id="b", title="Tài liệu", text="Số hóa tài liệu lưu trữ.", source="luutru", date="2021-01-01"),
+    Document(id="c", title="Du lịch", text="Tỉnh Hòa Bình phát triển du lịch.", source="luutru", date="2022-05-01"),
+]
+
+
+def _ix(tmp_path: Path) -> Path:
+    path = tmp_path / "ix"
+    Index.create(path).add_documents(DOCS, workers=1)
+    return path
+
+
+def test_stats_json_has_documents_sources_and_dates(tmp_path: Path) -> None:
+    ix = _ix(tmp_path)
+    result = CliRunner().invoke(main, ["stats", "--index", str(ix), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.stdout)
+    assert info["documents"] == 3 and info["sources"] == {"luutru": 2, "bacson": 1}
+    assert (info["date_from"], info["date_to"]) == ("2020-06-12", "2022-05-01")
+
+
+def test_export_then_index_gives_the_same_results(tmp_path: Path) -> None:
+    ix = _ix(tmp_path)
+    runner = CliRunner()
+    out = tmp_path / "backup.jsonl"
+    assert runner.invoke(main, ["export", "--index", str(ix), "-o", str(out)]).exit_code == 0
+    assert len(out.read_text(encoding="utf-8").splitlines()) == 3
+    copy = tmp_path / "copy"
+    result = runner.invoke(main, ["index", str(out), "--index", str(copy), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    with Searcher.open(ix) as s1, Searcher.open(copy) as s2:
+        for q in ("nông thôn", "tai lieu", "Hòa Bình"):
+            assert s1.search_ids(q) == s2.search_ids(q)
+
+
+def test_delete_by_id_and_by_query_then_optimize(tmp_path: Path) -> None:
+    ix = _ix(tmp_path)
+    runner = CliRunner()
+    result = runner.invoke(main, ["delete", "a", "--index", str(ix)])
+    assert result.exit_code == 0 and "Deleted 1 document" in result.output
+    result = runner.invoke(main, ["delete", "--query", "source:luutru date:2022", "--index", str(ix)])
+    assert result.exit_code == 0 and "Deleted 1 document" in result.output
+    assert runner.invoke(main, ["optimize", "--index", str(ix)]).exit_code == 0
+    with Searcher.open(ix) as s:
+        assert s.doc_count() == 1 and s.document("b") is not None
+
+
+def test_delete_without_ids_or_query_is_an_error(tmp_path: Path) -> None:
+    result = CliRunner().invoke(main, ["delete", "--index", str(_ix(tmp_path))])
+    assert result.exit_code == 2 and result.output.startswith("Error: bad query: nothing to delete")
