@@ -29,6 +29,10 @@ SORTS = ("relevance", "date", "-date")
 FACETS = ("source", "year", "author")
 
 
+def _weighting() -> scoring.WeightingModel:
+    return scoring.BM25F(B=0.75, K1=1.2)
+
+
 class Searcher:
     """Search one vnsearch index. Use as a context manager; results are plain values.
 
@@ -45,7 +49,7 @@ class Searcher:
     def __init__(self, ix: Index, *, stopwords: Sequence[str] | None = None) -> None:
         self.index = ix
         self.analyzer = VietnameseAnalyzer(user_words=ix.meta.user_words, stopwords=stopwords)
-        self._searcher = ix.whoosh_index.searcher(weighting=scoring.BM25F(B=0.75, K1=1.2))
+        self._searcher = ix.whoosh_index.searcher(weighting=_weighting())
         self._suggester: Suggester | None = None
 
     @classmethod
@@ -65,7 +69,13 @@ class Searcher:
 
     def refresh(self) -> None:
         """See documents committed since the searcher was opened."""
-        self._searcher = self._searcher.refresh()
+        # Whoosh's own Searcher.refresh() fails on a searcher opened on an empty index, so
+        # reopen from disk; open() also finishes an interrupted reindex swap.
+        if self._searcher.up_to_date():
+            return
+        self._searcher.close()
+        self.index = Index.open(self.index.path)
+        self._searcher = self.index.whoosh_index.searcher(weighting=_weighting())
         self._suggester = None
 
     def doc_count(self) -> int:

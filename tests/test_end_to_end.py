@@ -162,3 +162,12 @@ def test_search_without_an_index_uses_the_bundled_sample(tmp_path: Path, monkeyp
     data = json.loads(result.stdout)
     assert data["hits"][0]["id"] == "bacson-2020-06-12"
     assert (tmp_path / "vnsearch" / "sample-index" / "vnsearch.json").exists()
+
+
+def test_refresh_sees_new_commits_even_from_an_empty_index(tmp_path: Path) -> None:
+    ix = Index.create(tmp_path)
+    with Searcher.open(tmp_path) as s:
+        assert s.doc_count() == 0
+        ix.add_documents(DOCS[:1], workers=1)
+        s.refresh()
+        assert s.doc_count() == 1 and s.search("tài liệu").hits[0].id == "tl-1"
