@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from ._analysis import syllable_pairs
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
 from ._index import Index, IndexReport, ProgressCallback
 from ._lock import WaitCallback
@@ -33,4 +34,5 @@ __all__ = [
     "optimize",
     "reindex",
     "stats",
+    "syllable_pairs",
 ]

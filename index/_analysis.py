@@ -30,15 +30,19 @@ def analyze_document(analyzer: VietnameseAnalyzer, doc: Document) -> AnalyzedFie
     text = analyzer.analyze(doc.text) if doc.text else None
     syl: list[str] = []
     fold: list[str] = []
+    pairs: list[str] = []
     for part in (title, text):
         if part is not None:
             syl.extend(part.terms("syllables"))
-            fold.extend(part.terms("folded"))
+            folded = part.terms("folded")
+            fold.extend(folded)
+            pairs.extend(syllable_pairs(folded))
     values: AnalyzedFields = {
         "id": doc.id,
         "content_hash": doc.content_hash,
         "syl": syl,
         "fold": fold,
+        "pairs": pairs,
     }
     if title is not None:
         values["title"] = title.terms("words")
@@ -57,6 +61,11 @@ def analyze_document(analyzer: VietnameseAnalyzer, doc: Document) -> AnalyzedFie
         values["date"] = doc.date
         values["year"] = int(doc.date[:4])
     return values
+
+
+def syllable_pairs(folded: list[str]) -> list[str]:
+    """``["nong", "thon", "moi"]`` -> ``["nong_thon", "thon_moi"]`` (the ``pairs`` field's terms)."""
+    return [f"{a}_{b}" for a, b in zip(folded, folded[1:])]
 
 
 def document_bytes(docs: Iterable[Document]) -> int:

@@ -9,7 +9,7 @@ from whoosh import fields
 from analyzers.whoosh_adapter import VietnameseTokenizer
 from analyzers import VietnameseAnalyzer
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """Changes whenever the fields change; stored in every index beside the analyzer version."""
 
 STORED_FIELDS = ("id", "title", "text", "url", "source", "date", "author", "content_hash")
@@ -17,8 +17,8 @@ STORED_FIELDS = ("id", "title", "text", "url", "source", "date", "author", "cont
 
 def build_schema(user_words: Iterable[str] = ()) -> fields.Schema:
     """Fields: word-level ``title``/``text`` (stored), syllable-level ``syl`` and accent-folded
-    ``fold`` over title and text (for compound parts, phrases and unaccented queries), and
-    metadata for filters, facets and sorting."""
+    ``fold`` over title and text (for compound parts, phrases and unaccented queries), folded
+    syllable ``pairs`` (proximity), and metadata for filters, facets and sorting."""
     analyzer = VietnameseAnalyzer(user_words=user_words)
     words = VietnameseTokenizer("words", analyzer)
     return fields.Schema(
@@ -27,6 +27,8 @@ def build_schema(user_words: Iterable[str] = ()) -> fields.Schema:
         text=fields.TEXT(analyzer=words, stored=True, phrase=False),
         syl=fields.TEXT(analyzer=VietnameseTokenizer("syllables", analyzer), phrase=True),
         fold=fields.TEXT(analyzer=VietnameseTokenizer("folded", analyzer), phrase=True),
+        # Adjacent folded syllables ("nong_thon"): proximity evidence as cheap term lookups.
+        pairs=fields.KEYWORD(lowercase=True, scorable=True),
         url=fields.ID(stored=True),
         source=fields.ID(stored=True, sortable=True),
         author=fields.TEXT(analyzer=VietnameseTokenizer("folded", analyzer), stored=True, phrase=True),

@@ -9,6 +9,8 @@ from whoosh import query as wq
 
 from analyzers import Analysis, VietnameseAnalyzer, fold, has_accents
 
+from index import syllable_pairs
+
 from ._query import Bool, DateRange, Node, Phrase, Prefix, Text, _is_filter
 
 # Relative weights of the layers. A whole-word match outranks a syllable match, which outranks
@@ -30,9 +32,11 @@ class QueryCompiler:
     """``restore`` maps an unaccented text to its most likely accented spelling (or None)."""
 
     def __init__(self, analyzer: VietnameseAnalyzer, weights: dict[str, float] | None = None,
-                 restore: Callable[[str], str | None] | None = None) -> None:
+                 restore: Callable[[str], str | None] | None = None,
+                 doc_frequency: Callable[[str, str], int] | None = None) -> None:
         self.analyzer = analyzer
         self.restore = restore
+        self.doc_frequency = doc_frequency
         self.weights = dict(WEIGHTS, **(weights or {}))
         self.highlight: set[str] = set()
         self.analyses: list[Analysis] = []
@@ -103,10 +107,11 @@ class QueryCompiler:
                 clauses.append(wq.Term(f, word, boost=w[f]))
         if node.field != "title":
             for s in dict.fromkeys(syllables):
-                clauses.append(wq.Term("syl", s, boost=w["syl"]))
-                clauses.append(wq.Term("fold", fold(s), boost=w["fold"]))
+                clauses.extend(self._syllable(s))
                 # Bylines are cut from the text by the cleaner; a name search still finds them.
                 clauses.append(wq.Term("author", fold(s), boost=w["fold"]))
+            # Adjacent syllables found next to each other: proximity evidence, whatever the segmentation.
+            clauses.extend(self._pairs(analysis.terms("folded")))
         if not clauses:
             return wq.NullQuery
         return wq.Or(clauses)
@@ -138,19 +143,35 @@ class QueryCompiler:
         accents restored from the index's vocabulary add the word-level evidence."""
         analysis = self._analyze(node.text)
         folded = [t.text for t in analysis.folded]
-        content = [f for f in folded if not self.analyzer.is_stopword(f)] or folded
+        # Stop words typed without accents ("cua" for "của") carry no topic either.
+        stop = {fold(x) for x in self.analyzer.stopwords}
+        content = [f for f in folded if f not in stop] or folded
         self.highlight.update(folded)
         w = self.weights
         clauses: list[wq.Query] = [wq.Term("fold", f, boost=w["syl"] + w["fold"]) for f in dict.fromkeys(content)]
-        for a, b in dict.fromkeys(zip(folded, folded[1:])):
-            clauses.append(wq.Phrase("fold", [a, b], boost=w["pair"]))
+        clauses.extend(self._pairs(folded))
         restored = self.restore(node.text) if self.restore else None
         if restored and has_accents(restored):
-            sub = QueryCompiler(self.analyzer, self.weights)
+            sub = QueryCompiler(self.analyzer, self.weights, doc_frequency=self.doc_frequency)
             q = sub._text(Text(restored))
             if not isinstance(q, type(wq.NullQuery)):
-                clauses.append(wq.Or([c for c in q.subqueries if c.fieldname != "fold"], boost=w["restored"]))
+                clauses.append(wq.Or([c for c in q.subqueries if c.fieldname in ("title", "text", "syl")],
+                                    boost=w["restored"]))
         return wq.Or(clauses)
+
+    def _syllable(self, s: str) -> list[wq.Query]:
+        """An accented syllable, and its folded form for text written without accents. Where the
+        index has no other spelling of it, both posting lists are the same list with the same
+        field lengths, so one term with both boosts scores exactly the same, at half the cost."""
+        w = self.weights
+        df = self.doc_frequency
+        folded = fold(s)
+        if df is not None and folded != s and df("syl", s) == df("fold", folded):
+            return [wq.Term("syl", s, boost=w["syl"] + w["fold"])]
+        return [wq.Term("syl", s, boost=w["syl"]), wq.Term("fold", folded, boost=w["fold"])]
+
+    def _pairs(self, folded: list[str]) -> list[wq.Query]:
+        return [wq.Term("pairs", p, boost=self.weights["pair"]) for p in dict.fromkeys(syllable_pairs(folded))]
 
     def _phrase(self, node: Phrase) -> wq.Query:
         if node.field in FILTER_FIELDS:

@@ -153,7 +153,7 @@ class Searcher:
         return [(found.fields(i)["id"], float(found.score(i) or 0.0)) for i in range(len(found.top_n))]
 
     def _compiler(self) -> QueryCompiler:
-        return QueryCompiler(self.analyzer, restore=self.suggest)
+        return QueryCompiler(self.analyzer, restore=self.suggest, doc_frequency=self._searcher.doc_frequency)
 
     def suggest(self, query: str) -> str | None:
         """A corrected query drawn from the index's vocabulary, or None if nothing better is known.
