@@ -11,7 +11,8 @@ One segmentation pass gives three layers of terms, each with positions and chara
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 from ._normalize import fold, normalize
@@ -45,8 +46,15 @@ class Analysis:
         return [t.text for t in getattr(self, layer)]
 
 
+_WORDLIKE = re.compile(r"[^\W_]")
+
+
 def _is_wordlike(piece: str) -> bool:
-    return any(c.isalnum() for c in piece)
+    """Holds a letter or digit (syllables, numbers), unlike punctuation tokens."""
+    return piece.isalnum() or _WORDLIKE.search(piece) is not None
+
+
+Terms = tuple[list[str], list[str], list[str]]
 
 
 class VietnameseAnalyzer:
@@ -69,23 +77,39 @@ class VietnameseAnalyzer:
                                    ("_".join(w.lower().split()) for w in stopwords))
         self._segmenter = Segmenter(user_words=self.user_words)
 
+    def _words(self, norm: str) -> Iterator[tuple[list[str], list[tuple[int, int]]]]:
+        """Each word as (lower-cased pieces, spans); punctuation-only words are dropped."""
+        for spans in self._segmenter.segment(norm):
+            pieces = [norm[s:e].lower() for s, e in spans]
+            if any(_is_wordlike(p) for p in pieces):
+                yield pieces, list(spans)
+
     def analyze(self, text: str) -> Analysis:
         """Analyse ``text``; offsets refer to ``normalize(text)`` (the same string for NFC input)."""
         norm = normalize(text)
         words: list[Token] = []
         syllables: list[Token] = []
         folded: list[Token] = []
-        for spans in self._segmenter.segment(norm):
-            pieces = [norm[s:e].lower() for s, e in spans]
-            if not any(_is_wordlike(p) for p in pieces):
-                continue
+        for pieces, spans in self._words(norm):
             words.append(Token("_".join(pieces), len(words), spans[0][0], spans[-1][1]))
             for piece, (s, e) in zip(pieces, spans):
-                if not _is_wordlike(piece):
-                    continue
-                syllables.append(Token(piece, len(syllables), s, e))
-                folded.append(Token(fold(piece), len(folded), s, e))
+                if _is_wordlike(piece):
+                    syllables.append(Token(piece, len(syllables), s, e))
+                    folded.append(Token(fold(piece), len(folded), s, e))
         return Analysis(norm, tuple(words), tuple(syllables), tuple(folded))
+
+    def terms(self, text: str) -> Terms:
+        """The three layers' term texts only: ``analyze(text)`` without offsets, for indexing.
+
+        >>> VietnameseAnalyzer().terms("Nông thôn mới")
+        (['nông_thôn', 'mới'], ['nông', 'thôn', 'mới'], ['nong', 'thon', 'moi'])
+        """
+        words: list[str] = []
+        syllables: list[str] = []
+        for pieces, _spans in self._words(normalize(text)):
+            words.append("_".join(pieces))
+            syllables.extend(p for p in pieces if _is_wordlike(p))
+        return words, syllables, [fold(p) for p in syllables]
 
     def is_stopword(self, term: str) -> bool:
         """True for a stop word given as a term (``bao_nhiêu``) or as plain text."""

@@ -26,36 +26,26 @@ def analyze_in_worker(doc: Document) -> AnalyzedFields:
 
 def analyze_document(analyzer: VietnameseAnalyzer, doc: Document) -> AnalyzedFields:
     """The Whoosh field values of one document: term lists for indexed fields, originals stored."""
-    title = analyzer.analyze(doc.title) if doc.title else None
-    text = analyzer.analyze(doc.text) if doc.text else None
     syl: list[str] = []
     fold: list[str] = []
     pairs: list[str] = []
-    for part in (title, text):
-        if part is not None:
-            syl.extend(part.terms("syllables"))
-            folded = part.terms("folded")
-            fold.extend(folded)
-            pairs.extend(syllable_pairs(folded))
-    values: AnalyzedFields = {
-        "id": doc.id,
-        "content_hash": doc.content_hash,
-        "syl": syl,
-        "fold": fold,
-        "pairs": pairs,
-    }
-    if title is not None:
-        values["title"] = title.terms("words")
-        values["_stored_title"] = doc.title
-    if text is not None:
-        values["text"] = text.terms("words")
-        values["_stored_text"] = doc.text
+    values: AnalyzedFields = {"id": doc.id, "content_hash": doc.content_hash}
+    for name, value in (("title", doc.title), ("text", doc.text)):
+        if not value:
+            continue
+        words, syllables, folded = analyzer.terms(value)
+        values[name] = words
+        values["_stored_" + name] = value
+        syl.extend(syllables)
+        fold.extend(folded)
+        pairs.extend(syllable_pairs(folded))  # per part: no pair across the title/text seam
+    values.update(syl=syl, fold=fold, pairs=pairs)
     if doc.url:
         values["url"] = doc.url
     if doc.source:
         values["source"] = doc.source
     if doc.author:
-        values["author"] = analyzer.analyze(doc.author).terms("folded")
+        values["author"] = analyzer.terms(doc.author)[2]
         values["_stored_author"] = doc.author
     if doc.date:
         values["date"] = doc.date
