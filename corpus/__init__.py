@@ -7,17 +7,39 @@
 
 from __future__ import annotations
 
+import importlib
 import logging
+from typing import TYPE_CHECKING, Any
 
-from ._clean import CleanedPage, clean_html, clean_plain_text
-from ._crawl import CrawlCounts, CrawlError, CrawlEvent, Crawler, CrawlOptions, CrawlReport, crawl
 from ._document import Document, clean_text, normalize_date
-from ._encoding import decode_bytes
 from ._errors import InputError, VnSearchError
 from ._readers import SkipCallback, fetch_url, read_documents, read_file, read_jsonl
-from ._warc import WarcWriter, read_warc
+
+if TYPE_CHECKING:
+    from ._clean import CleanedPage, clean_html, clean_plain_text
+    from ._crawl import CrawlCounts, CrawlError, CrawlEvent, Crawler, CrawlOptions, CrawlReport, crawl
+    from ._encoding import decode_bytes
+    from ._warc import WarcWriter, read_warc
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
+
+# The cleaner, the crawler and the WARC reader pull in lxml, http.client and friends; a search
+# needs none of them, so they load on first use (PEP 562) to keep `vnsearch search` start-up short.
+_LAZY = {
+    "CleanedPage": "_clean", "clean_html": "_clean", "clean_plain_text": "_clean",
+    "CrawlCounts": "_crawl", "CrawlError": "_crawl", "CrawlEvent": "_crawl", "Crawler": "_crawl",
+    "CrawlOptions": "_crawl", "CrawlReport": "_crawl", "crawl": "_crawl",
+    "decode_bytes": "_encoding", "WarcWriter": "_warc", "read_warc": "_warc",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'corpus' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{module}", __name__), name)
+    globals()[name] = value
+    return value
 
 __all__ = [
     "CleanedPage",

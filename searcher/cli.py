@@ -144,6 +144,8 @@ Examples:
 @click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance", show_default=True)
 @click.option("--facet", "facets", multiple=True, type=click.Choice(["source", "year", "author"]),
               help="Count matches by this field (repeatable).")
+@click.option("--stopwords", "stopwords_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              help="Your own stop-word list (one word a line) instead of the shipped one; no reindex needed.")
 @click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path),
               help='Batch mode: a JSONL file of {"id","text"} queries (plain text, no query syntax).')
 @click.option("--run", "run_file", type=click.Path(dir_okay=False, path_type=Path),
@@ -151,13 +153,17 @@ Examples:
 @click.pass_obj
 def search(obj: dict[str, Any], query: str | None, index_path: Path | None, limit: int, page: int, fmt: str,
            source: str | None, author: str | None, date_from: str | None, date_to: str | None, sort: str,
-           facets: tuple[str, ...], queries_file: Path | None, run_file: Path | None) -> None:
+           facets: tuple[str, ...], stopwords_file: Path | None, queries_file: Path | None,
+           run_file: Path | None) -> None:
+    from analyzers import load_stopwords
+
     from ._searcher import Searcher
 
     if queries_file is None and not query:
         raise QuerySyntaxError("the query is empty", hint='Give a query, e.g. vnsearch search "nông thôn mới".')
     path = _resolve_search_index(index_path, obj["quiet"])
-    with Searcher.open(path) as s:
+    stopwords = sorted(load_stopwords(stopwords_file)) if stopwords_file else None
+    with Searcher.open(path, stopwords=stopwords) as s:
         if queries_file is not None:
             _batch(s, queries_file, run_file, 100 if limit == 10 else limit, obj["quiet"])
             return

@@ -171,3 +171,18 @@ def test_refresh_sees_new_commits_even_from_an_empty_index(tmp_path: Path) -> No
         ix.add_documents(DOCS[:1], workers=1)
         s.refresh()
         assert s.doc_count() == 1 and s.search("tài liệu").hits[0].id == "tl-1"
+
+
+def test_stop_words_are_dropped_from_word_queries_but_kept_in_phrases(index_path: Path, tmp_path: Path) -> None:
+    with Searcher.open(index_path) as s:
+        # "của" and "ở" are shipped stop words: alone they still search, inside a phrase they count.
+        assert s.search('"nông thôn mới của Bắc Sơn"').total == 0
+        assert [h.id for h in s.search('"nông thôn mới ở Bắc Sơn"')] == ["ntm-1"]
+        assert s.search("nông thôn mới của Bắc Sơn").hits[0].id == "ntm-1"
+    own = tmp_path / "stop.txt"
+    own.write_text("# my list\nhuyện\n", encoding="utf-8")
+    result = CliRunner().invoke(main, ["search", "huyện", "--stopwords", str(own), "--index", str(index_path),
+                                       "--format", "json"])
+    assert result.exit_code == 0, result.output
+    # With "huyện" as the only (stop) word, the query falls back to it rather than to nothing.
+    assert json.loads(result.stdout)["hits"][0]["id"] == "ntm-1"
