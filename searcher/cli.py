@@ -275,6 +275,13 @@ def index_cmd(obj: dict[str, Any], paths: tuple[Path, ...], index_path: Path | N
     path = index_path or default_index_path()
     words = _read_user_words(user_words) if user_words else ()
     ix = Index.open_or_create(path, user_words=words)
+    if user_words and tuple(ix.meta.user_words) != tuple(words):
+        from corpus import InputError
+
+        raise InputError(f"the index at {path} was built with another user dictionary "
+                         f"({len(ix.meta.user_words)} words)",
+                         hint="A dictionary is fixed when an index is created: export the documents "
+                              "(vnsearch export) and index them into a new --index folder with --user-words.")
     skipped: list[tuple[str, str]] = []
     docs = read_documents(paths, on_skip=lambda where, why: skipped.append((where, why)))
     with _progress("Indexing", None, obj["quiet"]) as bar:

@@ -188,3 +188,26 @@ def test_stop_words_are_dropped_from_word_queries_but_kept_in_phrases(index_path
     assert result.exit_code == 0, result.output
     ids = [h["id"] for h in json.loads(result.stdout)["hits"]]
     assert ids[0] == "nfd-1" and not {"ntm-1", "tl-2"} & set(ids)
+
+
+def test_user_dictionary_is_stored_with_the_index_and_used_by_queries(tmp_path: Path) -> None:
+    words = tmp_path / "words.txt"
+    words.write_text("# names that must stay whole\nĐảng bộ huyện\nTân Lập\n", encoding="utf-8")
+    data = tmp_path / "docs.jsonl"
+    data.write_text(json.dumps({"id": "d1", "title": "Hội nghị", "text": "Đảng bộ huyện Bắc Sơn họp ở xã Tân Lập."},
+                               ensure_ascii=False) + "\n", encoding="utf-8")
+    ix = tmp_path / "ix"
+    runner = CliRunner()
+    result = runner.invoke(main, ["index", str(data), "--index", str(ix), "--user-words", str(words), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    opened = Index.open(ix)
+    assert opened.meta.user_words == ("Đảng bộ huyện", "Tân Lập")
+    with opened.whoosh_index.searcher() as s:
+        assert s.doc_frequency("text", "đảng_bộ_huyện") == 1 and s.doc_frequency("text", "tân_lập") == 1
+    with Searcher.open(ix) as s:
+        assert s.analyzer.analyze("đảng bộ huyện").terms("words") == ["đảng_bộ_huyện"]
+        assert s.search("đảng bộ huyện").hits[0].id == "d1"
+    other = tmp_path / "other.txt"
+    other.write_text("Bắc Sơn\n", encoding="utf-8")
+    result = runner.invoke(main, ["index", str(data), "--index", str(ix), "--user-words", str(other)])
+    assert result.exit_code == 1 and "another user dictionary" in result.output
