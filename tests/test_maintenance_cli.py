@@ -63,3 +63,20 @@ def test_delete_by_id_and_by_query_then_optimize(tmp_path: Path) -> None:
 def test_delete_without_ids_or_query_is_an_error(tmp_path: Path) -> None:
     result = CliRunner().invoke(main, ["delete", "--index", str(_ix(tmp_path))])
     assert result.exit_code == 2 and result.output.startswith("Error: bad query: nothing to delete")
+
+
+def test_an_index_from_another_analyzer_version_is_refused_then_rebuilt(tmp_path: Path) -> None:
+    import dataclasses
+
+    from index._meta import read_meta, write_meta
+
+    ix = _ix(tmp_path)
+    write_meta(ix, dataclasses.replace(read_meta(ix), analyzer_version="vi-0"))
+    runner = CliRunner()
+    result = runner.invoke(main, ["search", "nông thôn", "--index", str(ix)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "analyzer vi-0" in result.output and f"vnsearch reindex --index {ix}" in result.output
+    result = runner.invoke(main, ["reindex", "--index", str(ix), "--workers", "1"])
+    assert result.exit_code == 0, result.output
+    result = runner.invoke(main, ["search", "nông thôn", "--index", str(ix), "--format", "json"])
+    assert json.loads(result.stdout)["hits"][0]["id"] == "a"
