@@ -19,13 +19,10 @@ killed gets them back. Document ids are canonical URLs, so re-indexing them is i
 from __future__ import annotations
 
 import datetime
-import hashlib
 import json
 import logging
 import os
-import re
 import time
-import unicodedata
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -38,7 +35,7 @@ from ._document import Document
 from ._errors import InputError, VnSearchError
 from ._fetch import FetchError, FetchLimits, Response, canonicalize_url, fetch, url_host
 from ._robots import RobotsRules, parse_sitemap
-from ._warc import WarcWriter, analyze_page, iter_responses
+from ._warc import DocumentFilter, WarcWriter, analyze_page, iter_responses, vietnamese_share
 
 log = logging.getLogger(__name__)
 
@@ -189,25 +186,6 @@ class CrawlReport:
 
 
 # Letters that (almost) only Vietnamese uses: hook above, dot below, horn, breve, and đ.
-_VI_MARKS = frozenset("\u0309\u0323\u031b\u0306")
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def vietnamese_share(text: str) -> float:
-    """Share of words carrying a Vietnamese-only letter (ả ạ ơ ư ă đ ...). Vietnamese prose scores 0.2-0.6.
-
-    >>> vietnamese_share("Ban Chấp hành Đảng bộ huyện Bắc Sơn") > 0.3
-    True
-    >>> vietnamese_share("The quick brown fox jumps over the lazy dog")
-    0.0
-    """
-    words = _WORD.findall(text[:20_000])
-    if not words:
-        return 0.0
-    marked = sum(1 for w in words if "đ" in w or "Đ" in w or _VI_MARKS & set(unicodedata.normalize("NFD", w)))
-    return marked / len(words)
-
-
 @dataclass(frozen=True)
 class _Item:
     url: str
@@ -281,7 +259,7 @@ class Crawler:
         self._seen: dict[str, int] = {}
         self._done: dict[str, str] = {}
         self._frontier: OrderedDict[str, deque[_Item]] = OrderedDict()
-        self._hashes: dict[str, str] = {}
+        self._filter = DocumentFilter(self.options.require_vietnamese, self.options.min_vietnamese_share)
         self._robots: dict[str, RobotsRules] = {}
         self._sitemaps_done: set[str] = set()
         self._host_next: dict[str, float] = {}
@@ -523,18 +501,10 @@ class Crawler:
                     self._queue(_Item(link, item.depth + 1))
         doc = result.document
         reason = result.reason
-        if doc is not None and self.options.require_vietnamese:
-            if result.language and result.language != "vi":
-                doc, reason = None, f"not Vietnamese (language {result.language})"
-            else:
-                share = vietnamese_share(doc.title + "\n" + doc.text)
-                if share < self.options.min_vietnamese_share:
-                    doc, reason = None, f"not Vietnamese ({share:.0%} of words with Vietnamese letters)"
         if doc is not None:
-            digest = hashlib.sha1(doc.text.encode("utf-8")).hexdigest()
-            first = self._hashes.setdefault(digest, item.url)
-            if first != item.url:
-                doc, reason = None, f"duplicate content of {first}"
+            reason = self._filter.reject(doc, result, item.url)
+            if reason is not None:
+                doc = None
         if doc is not None:
             outcome = "document"
         elif result.is_list:

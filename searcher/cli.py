@@ -494,11 +494,12 @@ def export(index_path: Path | None, output: Path | None) -> None:
 @click.option("--max-depth", type=click.IntRange(0), default=5, show_default=True)
 @click.option("--max-pages", type=click.IntRange(1), default=1000, show_default=True)
 @click.option("--delay", type=float, default=1.0, show_default=True, help="Seconds between requests to one host.")
+@click.option("--timeout", type=float, default=20.0, show_default=True, help="Seconds to wait for a server's answer.")
 @click.option("--user-agent", help="User-Agent header (put your contact in it).")
 @click.option("--no-robots", is_flag=True, help="Ignore robots.txt (only for sites you own).")
 @click.pass_obj
 def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_path: Path | None,
-          jsonl_out: Path | None, scope: str, max_depth: int, max_pages: int, delay: float,
+          jsonl_out: Path | None, scope: str, max_depth: int, max_pages: int, delay: float, timeout: float,
           user_agent: str | None, no_robots: bool) -> None:
     """Crawl web sites politely, keep every page in a WARC file, index the articles.
 
@@ -513,7 +514,8 @@ def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_pat
     from index import Index
 
     options = CrawlOptions(scope=scope, max_depth=max_depth, max_pages=max_pages, delay=delay,  # type: ignore[arg-type]
-                           obey_robots=not no_robots)
+                           obey_robots=not no_robots, read_timeout=timeout,
+                           connect_timeout=min(10.0, timeout), total_timeout=max(3 * timeout, timeout + 1))
     if user_agent:
         options = dataclasses.replace(options, user_agent=user_agent)
     with _progress("Crawling", None, obj["quiet"]) as bar:
