@@ -596,6 +596,7 @@ def _log(msg: str) -> None:
 def run_benchmark(cfg: Config) -> dict[str, Any]:
     """Run every measurement; returns the raw results (render them with :func:`render_table`)."""
     load_start = os.getloadavg()
+    tree = machine()        # before the run: the git state of the tree the snapshot is taken from
     work = Path(tempfile.mkdtemp(prefix="vnsearch-bench-", dir=cfg.keep))
     if cfg.snapshot:
         snapshot_source(work / "src")
@@ -649,7 +650,7 @@ def run_benchmark(cfg: Config) -> dict[str, Any]:
             _log(f"kept the indexes in {work}")
     per_class = {c: sum(1 for x in queries if x["class"] == c) for c in CLASSES}
     return {
-        "machine": machine(),
+        "machine": tree,
         "config": {"corpus": str(cfg.corpus), "corpus_name": cfg.corpus.name, "workers": cfg.workers,
                    "limit_docs": cfg.limit_docs, "one_worker_fraction": cfg.one_worker_fraction,
                    "queries_name": cfg.queries.name, "queries_per_class": min(per_class.values()),
