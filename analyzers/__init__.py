@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 
-from ._normalize import fold, has_accents, normalize, normalize_tone_placement
+from ._normalize import accented_variants, fold, has_accents, normalize, normalize_tone_placement
 from ._pipeline import ANALYZER_VERSION, Analysis, Token, VietnameseAnalyzer
 from ._stopwords import default_stopwords, load_stopwords
 
@@ -23,6 +23,7 @@ __all__ = [
     "Analysis",
     "Token",
     "VietnameseAnalyzer",
+    "accented_variants",
     "default_stopwords",
     "fold",
     "has_accents",

@@ -119,3 +119,38 @@ def fold(text: str) -> str:
 def has_accents(text: str) -> bool:
     """True if ``text`` carries any Vietnamese diacritic (or đ)."""
     return fold(text) != text
+
+
+# The letters a folded (unaccented) Vietnamese letter may stand for, before the tone mark.
+_SHAPES = {"a": "aăâ", "e": "eê", "o": "oôơ", "u": "uư", "d": "dđ"}
+_VOWEL_LETTERS = set("aăâeêioôơuưy")
+_SYLLABLE_MAX_VARIANTS = 512
+
+
+def accented_variants(folded: str) -> list[str]:
+    """Every spelling with Vietnamese diacritics that folds to ``folded`` (one tone mark at most).
+
+    Used to restore accents from what the index holds without scanning its vocabulary.
+
+    >>> "bắc" in accented_variants("bac") and "bạc" in accented_variants("bac")
+    True
+    >>> "nguyễn" in accented_variants("nguyen")
+    True
+    """
+    from itertools import product
+
+    folded = folded.lower()
+    if not folded.isascii() or not folded.isalpha() or len(folded) > 7:
+        return [folded]
+    shapes = [_SHAPES.get(c, c) for c in folded]
+    out: list[str] = []
+    for letters in product(*shapes):
+        base = "".join(letters)
+        out.append(base)
+        vowels = [i for i, c in enumerate(base) if c in _VOWEL_LETTERS]
+        for i in vowels:
+            for tone in _TONES:
+                out.append(base[:i] + unicodedata.normalize("NFC", base[i] + tone) + base[i + 1:])
+        if len(out) > _SYLLABLE_MAX_VARIANTS:
+            break
+    return out

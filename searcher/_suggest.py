@@ -4,7 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
-from analyzers import VietnameseAnalyzer, fold, has_accents
+from analyzers import VietnameseAnalyzer, accented_variants, fold, has_accents
+
+
+_LETTERS = "abcdefghijklmnopqrstuvwxyz"
+_VI_LETTERS = _LETTERS + "đàáảãạăằắẳẵặâầấẩẫậèéẻẽẹêềếểễệìíỉĩịòóỏõọôồốổỗộơờớởỡợùúủũụưừứửữựỳýỷỹỵ"
+
+
+def _edits1(word: str, accented: bool) -> set[str]:
+    """Spellings one deletion, transposition, substitution or insertion away from ``word``."""
+    letters = _VI_LETTERS if accented else _LETTERS
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out |= {a + b[1] + b[0] + b[2:] for a, b in splits if len(b) > 1}
+    out |= {a + c + b[1:] for a, b in splits if b for c in letters}
+    out |= {a + c + b for a, b in splits for c in letters}
+    out.discard(word)
+    return out
 
 
 class Suggester:
@@ -19,22 +35,39 @@ class Suggester:
     def __init__(self, reader: Any, analyzer: VietnameseAnalyzer) -> None:
         self.reader = reader
         self.analyzer = analyzer
-        self._folded_words: dict[str, tuple[int, str]] | None = None
+        self._variants: dict[str, list[str]] = {}
+        self._words: dict[str, tuple[int, str] | None] = {}
 
-    def _folded_map(self) -> dict[str, tuple[int, str]]:
-        if self._folded_words is None:
-            best: dict[str, tuple[int, str]] = {}
-            for fieldname in ("title", "text"):
-                if fieldname not in self.reader.schema:
-                    continue
-                for term, info in self.reader.iter_field(fieldname):
-                    word = term.decode("utf-8") if isinstance(term, bytes) else term
-                    key = fold(word)
-                    freq = info.doc_frequency()
-                    if key not in best or best[key][0] < freq:
-                        best[key] = (freq, word)
-            self._folded_words = best
-        return self._folded_words
+    def _word_df(self, word: str) -> int:
+        return int(self.reader.doc_frequency("text", word) + self.reader.doc_frequency("title", word))
+
+    def _syllable_variants(self, folded: str) -> list[str]:
+        """The accented spellings of a folded syllable that the index holds, most frequent first.
+
+        Spellings are generated (a few dozen at most) and looked up, so nothing scans the
+        vocabulary: a first unaccented query on a large index stays fast."""
+        found = self._variants.get(folded)
+        if found is None:
+            scored = [(self.reader.doc_frequency("syl", v), v) for v in accented_variants(folded)]
+            found = [v for df, v in sorted(scored, key=lambda x: (-x[0], x[1])) if df > 0][:6]
+            self._variants[folded] = found
+        return found
+
+    def _folded_word(self, key: str) -> tuple[int, str] | None:
+        """The most frequent indexed word whose folded form is ``key`` (``bac_son``), with its
+        document frequency, or None."""
+        if key not in self._words:
+            from itertools import islice, product
+
+            choices = [self._syllable_variants(f) for f in key.split("_")]
+            best: tuple[int, str] | None = None
+            for combo in islice(product(*choices), 216):
+                word = "_".join(combo)
+                df = self._word_df(word)
+                if df and (best is None or df > best[0]):
+                    best = (df, word)
+            self._words[key] = best
+        return self._words[key]
 
     def _known(self, syllable: str) -> bool:
         """Indexed as typed: accented syllables in ``syl``, unaccented ones in ``fold``."""
@@ -47,9 +80,10 @@ class Suggester:
         if self._known(syllable) or not syllable.isalpha():
             return [syllable]
         field = "syl" if has_accents(syllable) else "fold"
-        found = {c.decode("utf-8") if isinstance(c, bytes) else c
-                 for c in self.reader.terms_within(field, syllable, 1)}
-        ranked = sorted(found, key=lambda c: -self.reader.doc_frequency(field, c))[:6]
+        # Candidates are generated and looked up rather than found with terms_within(), which
+        # walks the whole vocabulary (seconds on a large index).
+        scored = ((self.reader.doc_frequency(field, c), c) for c in _edits1(syllable, field == "syl"))
+        ranked = [c for df, c in sorted(scored, key=lambda x: (-x[0], x[1])) if df > 0][:6]
         return ranked or [syllable]
 
     def _word_freq(self, syllables: tuple[str, ...]) -> int:
@@ -59,7 +93,7 @@ class Suggester:
             exact = self.reader.doc_frequency("text", word) + self.reader.doc_frequency("title", word)
             if exact:
                 return exact
-        found = self._folded_map().get(fold(word))
+        found = self._folded_word(fold(word))
         return found[0] if found else 0
 
     def suggest(self, query: str) -> str | None:
@@ -70,7 +104,6 @@ class Suggester:
         if not typed:
             return None
         cands = [self._candidates(x) for x in typed]
-        folded_words = self._folded_map()
         out: list[str] = []
         i = 0
         while i < len(typed):
@@ -79,16 +112,17 @@ class Suggester:
                     continue
                 best = max(((self._word_freq(c), c) for c in product(*cands[i:i + n])), default=(0, ()))
                 if best[0] > 0:
-                    key = fold("_".join(best[1]))
+                    found = self._folded_word(fold("_".join(best[1])))
                     # Unaccented parts take the index's most frequent accented spelling.
-                    restored = folded_words[key][1].split("_") if key in folded_words else list(best[1])
+                    restored = found[1].split("_") if found else list(best[1])
                     out.extend(b if has_accents(b) else r for b, r in zip(best[1], restored))
                     i += n
                     break
             else:
                 single = cands[i][0]
                 if not has_accents(single):
-                    single = folded_words.get(fold(single), (0, single))[1].split("_")[0]
+                    found = self._folded_word(fold(single))
+                    single = found[1] if found else single
                 out.append(single)
                 i += 1
         suggestion = " ".join(out)
