@@ -57,6 +57,9 @@ _TOKEN_RE = re.compile(
 # keeps the same (odd) behaviour for multi-character tokens.
 _PUNCTUATION = string.punctuation
 
+# Longest line kept in the cache: 20,000 lines of this size stay under ~100 MB.
+_CACHE_LINE_CHARS = 300
+
 # Tokens after which a very long line may be cut; "..." is pyvi's own ellipsis token.
 _SENTENCE_END = frozenset({".", "!", "?", ";", "…", "..."})
 
@@ -173,8 +176,8 @@ class Segmenter:
       pyvi 30 s and 1 GiB);
     * ``user_words`` override the CRF (see :meth:`segment`).
 
-    Results for each distinct line are kept in an LRU cache of ``cache_size`` lines, since
-    archives repeat bylines and boilerplate. A segmenter serialises its own tagger calls
+    Results for short lines (up to 300 characters) are kept in an LRU cache of ``cache_size``
+    lines, since archives repeat bylines, headings and boilerplate. A segmenter serialises its own tagger calls
     with a lock, so it may be shared between threads; it pickles without its model or cache.
 
     >>> seg = Segmenter(user_words=["Đảng bộ huyện"])
@@ -186,7 +189,7 @@ class Segmenter:
     def __init__(
         self,
         user_words: Iterable[str] = (),
-        cache_size: int = 50_000,
+        cache_size: int = 20_000,
         max_syllables: int = 2_000,
     ) -> None:
         """Build a segmenter; the pyvi model is loaded on first use, not here.
@@ -286,8 +289,9 @@ class Segmenter:
                 cache.move_to_end(line)
                 return hit
         words = tuple(self._segment_uncached(line))
-        if len(line) <= 50 * self.max_syllables:
-            # Bounded entry size keeps a few huge lines from owning the cache's memory.
+        if len(line) <= _CACHE_LINE_CHARS:
+            # Only short lines repeat (bylines, headings, boilerplate); caching paragraphs made
+            # each indexing worker grow by a gigabyte on Wikipedia without saving any work.
             with self._lock:
                 cache[line] = words
                 if len(cache) > self.cache_size:
