@@ -86,6 +86,13 @@ class Suggester:
         ranked = [c for df, c in sorted(scored, key=lambda x: (-x[0], x[1])) if df > 0][:6]
         return ranked or [syllable]
 
+    def _may_change(self, syllable: str, restore: bool) -> bool:
+        """Unknown to the index (a typo?), or typed without accents that it could carry."""
+        if not self._known(syllable):
+            return True
+        return (restore and not has_accents(syllable) and syllable.isalpha()
+                and len(accented_variants(syllable)) > 1)
+
     def _word_freq(self, syllables: tuple[str, ...]) -> int:
         """How many documents hold these syllables as one word (accented or, folded, restored)."""
         word = "_".join(syllables)
@@ -103,12 +110,19 @@ class Suggester:
         typed = [t.text for t in self.analyzer.analyze(query).syllables]
         if not typed:
             return None
-        cands = [self._candidates(x) for x in typed]
+        # Only syllables typed without accents or unknown to the index can change; a query
+        # without either costs a few lookups, not a search through word combinations.
+        # In a long query typed with accents, a syllable without them is most likely meant so.
+        restore = len(typed) <= 6 or not any(has_accents(x) for x in typed)
+        open_ = [self._may_change(x, restore) for x in typed]
+        if not any(open_):
+            return None
+        cands = [self._candidates(x) if o else [x] for x, o in zip(typed, open_)]
         out: list[str] = []
         i = 0
         while i < len(typed):
-            for n in (4, 3, 2):
-                if i + n > len(typed):
+            for n in (3, 2):
+                if i + n > len(typed) or not any(open_[i:i + n]):
                     continue
                 best = max(((self._word_freq(c), c) for c in product(*cands[i:i + n])), default=(0, ()))
                 if best[0] > 0:
@@ -120,7 +134,7 @@ class Suggester:
                     break
             else:
                 single = cands[i][0]
-                if not has_accents(single):
+                if open_[i] and not has_accents(single):
                     found = self._folded_word(fold(single))
                     single = found[1] if found else single
                 out.append(single)
