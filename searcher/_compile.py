@@ -33,10 +33,11 @@ class QueryCompiler:
 
     def __init__(self, analyzer: VietnameseAnalyzer, weights: dict[str, float] | None = None,
                  restore: Callable[[str], str | None] | None = None,
-                 doc_frequency: Callable[[str, str], int] | None = None) -> None:
+                 doc_frequency: Callable[[str, str], int] | None = None, doc_count: int = 0) -> None:
         self.analyzer = analyzer
         self.restore = restore
         self.doc_frequency = doc_frequency
+        self.doc_count = doc_count
         self.weights = dict(WEIGHTS, **(weights or {}))
         self.highlight: set[str] = set()
         self.analyses: list[Analysis] = []
@@ -106,10 +107,14 @@ class QueryCompiler:
             for f in word_fields:
                 clauses.append(wq.Term(f, word, boost=w[f]))
         if node.field != "title":
+            long_query = len(set(syllables)) > 4
             for s in dict.fromkeys(syllables):
+                if long_query and self._common(s):
+                    continue
                 clauses.extend(self._syllable(s))
-                # Bylines are cut from the text by the cleaner; a name search still finds them.
-                clauses.append(wq.Term("author", fold(s), boost=w["fold"]))
+                if not long_query:
+                    # Bylines are cut from the text by the cleaner; a name search still finds them.
+                    clauses.append(wq.Term("author", fold(s), boost=w["fold"]))
             # Adjacent syllables found next to each other: proximity evidence, whatever the segmentation.
             clauses.extend(self._pairs(analysis.terms("folded")))
         if not clauses:
@@ -146,18 +151,29 @@ class QueryCompiler:
         # Stop words typed without accents ("cua" for "của") carry no topic either.
         stop = {fold(x) for x in self.analyzer.stopwords}
         content = [f for f in folded if f not in stop] or folded
+        if len(set(content)) > 4 and self.doc_frequency is not None and self.doc_count:
+            # As in _text: very common syllables only cost time in a long query.
+            content = [f for f in content if self.doc_frequency("fold", f) <= 0.2 * self.doc_count] or content
         self.highlight.update(folded)
         w = self.weights
         clauses: list[wq.Query] = [wq.Term("fold", f, boost=w["syl"] + w["fold"]) for f in dict.fromkeys(content)]
         clauses.extend(self._pairs(folded))
         restored = self.restore(node.text) if self.restore else None
         if restored and has_accents(restored):
-            sub = QueryCompiler(self.analyzer, self.weights, doc_frequency=self.doc_frequency)
+            sub = QueryCompiler(self.analyzer, self.weights, doc_frequency=self.doc_frequency,
+                                doc_count=self.doc_count)
             q = sub._text(Text(restored))
             if not isinstance(q, type(wq.NullQuery)):
                 clauses.append(wq.Or([c for c in q.subqueries if c.fieldname in ("title", "text", "syl")],
                                     boost=w["restored"]))
         return wq.Or(clauses)
+
+    def _common(self, s: str) -> bool:
+        """In more than a fifth of the documents: in a long query its syllable clauses add
+        almost nothing to BM25 (low IDF) but walk long posting lists; its word clauses stay."""
+        if self.doc_frequency is None or not self.doc_count:
+            return False
+        return self.doc_frequency("syl", s) > 0.2 * self.doc_count
 
     def _syllable(self, s: str) -> list[wq.Query]:
         """An accented syllable, and its folded form for text written without accents. Where the

@@ -114,7 +114,10 @@ class Searcher:
             kwargs["reverse"] = sort == "-date"
         if facets:
             kwargs["groupedby"] = {f: sorting.FieldFacet(f, maptype=sorting.Count) for f in facets}
-        found = self._searcher.search_page(compiled.query, page, pagelen=limit, terms=False, **kwargs)
+        # optimize=False: block-max skipping rarely pays off on these many-clause OR queries, and
+        # without it the total is counted in the same pass instead of a second full one.
+        found = self._searcher.search_page(compiled.query, page, pagelen=limit, terms=False, optimize=False,
+                                           **kwargs)
         hits = []
         # Whoosh clamps a page past the end to the last page; past the end there is nothing.
         for rank, whit in enumerate(found if found.pagenum == page else (), start=(page - 1) * limit + 1):
@@ -153,7 +156,8 @@ class Searcher:
         return [(found.fields(i)["id"], float(found.score(i) or 0.0)) for i in range(len(found.top_n))]
 
     def _compiler(self) -> QueryCompiler:
-        return QueryCompiler(self.analyzer, restore=self.suggest, doc_frequency=self._searcher.doc_frequency)
+        return QueryCompiler(self.analyzer, restore=self.suggest, doc_frequency=self._searcher.doc_frequency,
+                             doc_count=self._searcher.doc_count())
 
     def suggest(self, query: str) -> str | None:
         """A corrected query drawn from the index's vocabulary, or None if nothing better is known.

@@ -9,24 +9,31 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
-from functools import lru_cache
 
 from analyzers import fold
 
 _WORD = re.compile(r"\w+")
 
 
-@lru_cache(maxsize=4096)
 def _fold_char(ch: str) -> str:
     out = fold(ch.lower())
-    return out if len(out) == 1 else ch.lower()
+    return out if len(out) == 1 else ch
+
+
+# One character for one character, so offsets in the folded copy are offsets in the text:
+# ASCII capitals and every Latin letter with diacritics (Vietnamese lives in U+00C0-U+024F and
+# U+1E00-U+1EFF). str.translate does it in C; a per-character loop was a third of a search.
+_FOLD_TABLE = {cp: _fold_char(chr(cp)) for cp in (*range(0x41, 0x5B), *range(0xC0, 0x250), *range(0x1E00, 0x1F00))
+               if _fold_char(chr(cp)) != chr(cp)}
 
 
 def fold_same_length(text: str) -> str:
-    """Lower-case and fold ``text`` one character for one character."""
-    if text.isascii():
-        return text.lower()
-    return "".join(_fold_char(c) if ord(c) > 127 else c.lower() for c in text)
+    """Lower-case and fold ``text`` one character for one character.
+
+    >>> fold_same_length("Đảng bộ HUYỆN Bắc Sơn")
+    'dang bo huyen bac son'
+    """
+    return text.translate(_FOLD_TABLE)
 
 
 def _matches(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
