@@ -46,13 +46,16 @@ def stats(path: str | os.PathLike[str]) -> dict[str, Any]:
         deleted = int(reader.doc_count_all()) - documents
         generation = int(reader.generation() or 0)
         segments = len(reader.leaf_readers()) if documents or deleted else 0
-        if documents:
-            source_col = reader.column_reader("source")
-            date_col = reader.column_reader("date")
-            for docnum in reader.all_doc_ids():
-                sources[source_col[docnum] or ""] += 1
-                if date_col[docnum]:
-                    dates.append(date_col[docnum])
+        # Segment by segment: Whoosh's multi-segment column reader misaligns documents when a
+        # segment has no value at all for a column (e.g. a first import without sources).
+        for leaf, _offset in (reader.leaf_readers() if documents else ()):
+            source_col = leaf.column_reader("source") if leaf.has_column("source") else None
+            date_col = leaf.column_reader("date") if leaf.has_column("date") else None
+            for docnum in leaf.all_doc_ids():
+                sources[(source_col[docnum] if source_col is not None else "") or ""] += 1
+                date = date_col[docnum] if date_col is not None else None
+                if date:
+                    dates.append(date)
     without_source = sources.pop("", 0)
     size = sum(f.stat().st_size for f in ix.path.rglob("*") if f.is_file())
     return {

@@ -26,6 +26,7 @@ from ._suggest import Suggester
 log = logging.getLogger(__name__)
 
 SORTS = ("relevance", "date", "-date")
+_NO_YEAR = 2**32 - 1
 FACETS = ("source", "year", "author")
 
 
@@ -134,7 +135,8 @@ class Searcher:
         facet_counts: dict[str, dict[str, int]] = {}
         for f in facets:
             groups = found.results.groups(f)
-            items = sorted(((str(k), int(v)) for k, v in groups.items() if k not in (None, "")),
+            # A document without a year holds the numeric column's "missing" value, 2**32 - 1.
+            items = sorted(((str(k), int(v)) for k, v in groups.items() if k not in (None, "", _NO_YEAR)),
                            key=lambda kv: (-kv[1], kv[0]))
             facet_counts[f] = dict(items)
         total = found.total

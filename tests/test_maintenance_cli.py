@@ -80,3 +80,18 @@ def test_an_index_from_another_analyzer_version_is_refused_then_rebuilt(tmp_path
     assert result.exit_code == 0, result.output
     result = runner.invoke(main, ["search", "nông thôn", "--index", str(ix), "--format", "json"])
     assert json.loads(result.stdout)["hits"][0]["id"] == "a"
+
+
+def test_stats_and_facets_when_a_segment_has_no_sources_or_dates(tmp_path: Path) -> None:
+    # Whoosh's multi-segment column reader misaligns when one segment lacks a column entirely.
+    ix = Index.create(tmp_path)
+    ix.add_documents([Document(id=f"a{i}", title="Bắc Sơn", text="nông thôn") for i in range(3)], workers=1)
+    ix.add_documents([Document(id=f"b{i}", title="Bắc Sơn", text="nông thôn", source="x", date="2020-05-01")
+                      for i in range(2)], workers=1)
+    result = CliRunner().invoke(main, ["stats", "--index", str(tmp_path), "--format", "json"])
+    info = json.loads(result.stdout)
+    assert info["segments"] == 2 and info["sources"] == {"x": 2} and info["without_source"] == 3
+    assert info["date_from"] == info["date_to"] == "2020-05-01"
+    with Searcher.open(tmp_path) as s:
+        facets = s.search("bắc sơn", facets=["source", "year"]).facets
+    assert facets == {"source": {"x": 2}, "year": {"2020": 2}}
