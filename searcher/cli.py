@@ -505,7 +505,7 @@ def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_pat
 
     \b
     Example:
-        vnsearch crawl https://bacson.langson.gov.vn/ --max-pages 200 --index ~/archive-index
+        vnsearch crawl https://huyen.example.gov.vn/ --max-pages 200 --index ~/archive-index
     """
     import dataclasses
 
