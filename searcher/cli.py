@@ -307,10 +307,10 @@ def _read_user_words(path: Path) -> tuple[str, ...]:
 
 
 def _print_report(report: Any, path: Path) -> None:
-    mb = report.bytes / 1e6
+    size = f"{report.bytes / 1e6:.1f} MB" if report.bytes >= 100_000 else f"{report.bytes / 1e3:.0f} kB"
     click.echo(f"Index {path}: {report.added} added, {report.replaced} replaced, {report.unchanged} unchanged, "
                f"{report.removed} removed, {len(report.skipped)} skipped "
-               f"({mb:.1f} MB in {report.seconds:.1f} s)", err=True)
+               f"({size} of text in {report.seconds:.1f} s)", err=True)
     for where, why in report.skipped[:20]:
         click.echo(f"  skipped {where}: {why}", err=True)
     if len(report.skipped) > 20:
