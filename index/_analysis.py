@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from typing import Any
 
 from analyzers import VietnameseAnalyzer
@@ -56,7 +55,3 @@ def analyze_document(analyzer: VietnameseAnalyzer, doc: Document) -> AnalyzedFie
 def syllable_pairs(folded: list[str]) -> list[str]:
     """``["nong", "thon", "moi"]`` -> ``["nong_thon", "thon_moi"]`` (the ``pairs`` field's terms)."""
     return [f"{a}_{b}" for a, b in zip(folded, folded[1:])]
-
-
-def document_bytes(docs: Iterable[Document]) -> int:
-    return sum(len(d.title.encode("utf-8")) + len(d.text.encode("utf-8")) for d in docs)

@@ -21,11 +21,10 @@ FILTER_FIELDS = {"source", "url", "id"}
 
 @dataclass
 class Compiled:
-    """A Whoosh query plus what snippets need to highlight (folded syllables and phrases)."""
+    """A Whoosh query plus what snippets need to highlight (folded syllables, ``prefix*``)."""
 
     query: wq.Query
     terms: set[str] = field(default_factory=set)
-    analyses: list[Analysis] = field(default_factory=list)
 
 
 class QueryCompiler:
@@ -40,11 +39,10 @@ class QueryCompiler:
         self.doc_count = doc_count
         self.weights = dict(WEIGHTS, **(weights or {}))
         self.highlight: set[str] = set()
-        self.analyses: list[Analysis] = []
 
     def compile(self, node: Node) -> Compiled:
         q = self._node(node)
-        return Compiled(q, self.highlight, self.analyses)
+        return Compiled(q, self.highlight)
 
     def _node(self, node: Node) -> wq.Query:
         if isinstance(node, Text):
@@ -81,9 +79,7 @@ class QueryCompiler:
         return q
 
     def _analyze(self, text: str) -> Analysis:
-        analysis = self.analyzer.analyze(text)
-        self.analyses.append(analysis)
-        return analysis
+        return self.analyzer.analyze(text)
 
     def _text(self, node: Text) -> wq.Query:
         if node.field in FILTER_FIELDS:
