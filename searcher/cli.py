@@ -273,6 +273,11 @@ def index_cmd(obj: dict[str, Any], paths: tuple[Path, ...], index_path: Path | N
     from ._paths import default_index_path
 
     path = index_path or default_index_path()
+    for source in paths:  # before anything is created: a typo must not leave an empty index behind
+        if not source.exists():
+            from corpus import InputError
+
+            raise InputError(f"{source}: no such file or folder", hint="Check the path and try again.")
     words = _read_user_words(user_words) if user_words else ()
     ix = Index.open_or_create(path, user_words=words)
     if user_words and tuple(ix.meta.user_words) != tuple(words):

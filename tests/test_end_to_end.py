@@ -152,6 +152,7 @@ def test_cli_errors_are_one_line_without_traceback(args: list[str], message: str
     assert result.exit_code != 0
     assert "Traceback" not in result.output
     assert result.output.startswith("Error:") and message in result.output.splitlines()[0]
+    assert not (tmp_path / "new").exists(), "a failed import must not leave an empty index behind"
 
 
 def test_search_without_an_index_uses_the_bundled_sample(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
