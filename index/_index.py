@@ -238,6 +238,9 @@ def _init_pool_worker(user_words: tuple[str, ...], lock_fd: int | None) -> None:
     if sys.platform.startswith("linux"):
         with contextlib.suppress(Exception):  # die with the parent instead of idling forever
             ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    # Ctrl-C reaches the whole process group: the parent stops the import cleanly and ends the
+    # pool; workers printing their own KeyboardInterrupt tracebacks would only bury its message.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     init_worker(user_words)
 
 
