@@ -46,6 +46,7 @@ def analyze_document(analyzer: VietnameseAnalyzer, doc: Document) -> AnalyzedFie
     if doc.author:
         values["author"] = analyzer.terms(doc.author)[2]
         values["_stored_author"] = doc.author
+        values["author_name"] = doc.author
     if doc.date:
         values["date"] = doc.date
         values["year"] = int(doc.date[:4])

@@ -9,7 +9,7 @@ from whoosh import fields
 from analyzers.whoosh_adapter import VietnameseTokenizer
 from analyzers import VietnameseAnalyzer
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """Changes whenever the fields change; stored in every index beside the analyzer version."""
 
 STORED_FIELDS = ("id", "title", "text", "url", "source", "date", "author", "content_hash")
@@ -32,6 +32,8 @@ def build_schema(user_words: Iterable[str] = ()) -> fields.Schema:
         url=fields.ID(stored=True),
         source=fields.ID(stored=True, sortable=True),
         author=fields.TEXT(analyzer=VietnameseTokenizer("folded", analyzer), stored=True, phrase=True),
+        # The byline as written, for the author facet (the author field holds folded syllables).
+        author_name=fields.ID(sortable=True),
         date=fields.ID(stored=True, sortable=True),
         year=fields.NUMERIC(int, bits=32, sortable=True, signed=False),
         content_hash=fields.ID(stored=True, sortable=True),

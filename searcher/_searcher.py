@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 SORTS = ("relevance", "date", "-date")
 _NO_YEAR = 2**32 - 1
 FACETS = ("source", "year", "author")
+_FACET_FIELDS = {"author": "author_name"}
 
 
 def _weighting() -> scoring.WeightingModel:
@@ -114,7 +115,8 @@ class Searcher:
             kwargs["sortedby"] = "date"
             kwargs["reverse"] = sort == "-date"
         if facets:
-            kwargs["groupedby"] = {f: sorting.FieldFacet(f, maptype=sorting.Count) for f in facets}
+            kwargs["groupedby"] = {f: sorting.FieldFacet(_FACET_FIELDS.get(f, f), maptype=sorting.Count)
+                                   for f in facets}
         # optimize=False: block-max skipping rarely pays off on these many-clause OR queries, and
         # without it the total is counted in the same pass instead of a second full one.
         found = self._searcher.search_page(compiled.query, page, pagelen=limit, terms=False, optimize=False,

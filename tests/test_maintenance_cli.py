@@ -95,3 +95,14 @@ def test_stats_and_facets_when_a_segment_has_no_sources_or_dates(tmp_path: Path)
     with Searcher.open(tmp_path) as s:
         facets = s.search("bắc sơn", facets=["source", "year"]).facets
     assert facets == {"source": {"x": 2}, "year": {"2020": 2}}
+
+
+def test_author_facet_counts_bylines_as_written(tmp_path: Path) -> None:
+    ix = Index.create(tmp_path)
+    ix.add_documents([Document(id="1", title="Bắc Sơn", text="nông thôn", author="Lộc Huệ"),
+                      Document(id="2", title="Bắc Sơn", text="tài liệu", author="Minh Anh"),
+                      Document(id="3", title="Bắc Sơn", text="du lịch", author="Lộc Huệ"),
+                      Document(id="4", title="Bắc Sơn", text="không tác giả")], workers=1)
+    result = CliRunner().invoke(main, ["search", "bắc sơn", "--facet", "author", "--index", str(tmp_path),
+                                       "--format", "json"])
+    assert json.loads(result.stdout)["facets"] == {"author": {"Lộc Huệ": 2, "Minh Anh": 1}}
