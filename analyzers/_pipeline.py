@@ -75,6 +75,8 @@ class VietnameseAnalyzer:
         self.user_words = tuple(normalize(w).strip() for w in user_words if w.strip())
         self.stopwords = frozenset(default_stopwords() if stopwords is None else
                                    ("_".join(w.lower().split()) for w in stopwords))
+        # Queries typed without accents drop stop words typed without accents ("cua").
+        self.folded_stopwords = frozenset(fold(w) for w in self.stopwords)
         self._segmenter = Segmenter(user_words=self.user_words)
 
     def _words(self, norm: str) -> Iterator[tuple[list[str], list[tuple[int, int]]]]:

@@ -105,7 +105,7 @@ class QueryCompiler:
         if node.field != "title":
             long_query = len(set(syllables)) > 4
             for s in dict.fromkeys(syllables):
-                if long_query and self._common(s):
+                if long_query and self._common("syl", s):
                     continue
                 clauses.extend(self._syllable(s))
                 if not long_query:
@@ -145,11 +145,9 @@ class QueryCompiler:
         analysis = self._analyze(node.text)
         folded = [t.text for t in analysis.folded]
         # Stop words typed without accents ("cua" for "của") carry no topic either.
-        stop = {fold(x) for x in self.analyzer.stopwords}
-        content = [f for f in folded if f not in stop] or folded
-        if len(set(content)) > 4 and self.doc_frequency is not None and self.doc_count:
-            # As in _text: very common syllables only cost time in a long query.
-            content = [f for f in content if self.doc_frequency("fold", f) <= 0.2 * self.doc_count] or content
+        content = [f for f in folded if f not in self.analyzer.folded_stopwords] or folded
+        if len(set(content)) > 4:
+            content = [f for f in content if not self._common("fold", f)] or content
         self.highlight.update(folded)
         w = self.weights
         clauses: list[wq.Query] = [wq.Term("fold", f, boost=w["syl"] + w["fold"]) for f in dict.fromkeys(content)]
@@ -164,12 +162,12 @@ class QueryCompiler:
                                     boost=w["restored"]))
         return wq.Or(clauses)
 
-    def _common(self, s: str) -> bool:
-        """In more than a fifth of the documents: in a long query its syllable clauses add
+    def _common(self, fieldname: str, term: str) -> bool:
+        """In more than a fifth of the documents: in a long query such a syllable's clauses add
         almost nothing to BM25 (low IDF) but walk long posting lists; its word clauses stay."""
         if self.doc_frequency is None or not self.doc_count:
             return False
-        return self.doc_frequency("syl", s) > 0.2 * self.doc_count
+        return self.doc_frequency(fieldname, term) > 0.2 * self.doc_count
 
     def _syllable(self, s: str) -> list[wq.Query]:
         """An accented syllable, and its folded form for text written without accents. Where the

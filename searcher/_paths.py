@@ -35,7 +35,9 @@ def sample_index_path() -> Path:
 def ensure_sample_index(on_progress: Callable[[int, int], None] | None = None,
                         path: Path | None = None) -> Path:
     """Build the sample archive's index on first use (later calls reuse it); returns its path."""
-    from corpus import read_jsonl
+    import shutil
+
+    from corpus import VnSearchError, read_jsonl
     from index import Index
 
     path = path or sample_index_path()
@@ -43,17 +45,13 @@ def ensure_sample_index(on_progress: Callable[[int, int], None] | None = None,
         try:
             Index.open(path)
             return path
-        except Exception:  # an index from an older vnsearch: rebuild it, it is only the sample
+        except VnSearchError:  # an index from an older vnsearch: rebuild it, it is only the sample
             pass
     tmp = path.with_name(path.name + ".building")
     if tmp.exists():
-        import shutil
-
         shutil.rmtree(tmp)
     Index.create(tmp).add_documents(read_jsonl(sample_archive()), on_progress=on_progress)
     if path.exists():
-        import shutil
-
         shutil.rmtree(path)
     os.replace(tmp, path)
     return path

@@ -37,6 +37,9 @@ class Suggester:
         self.analyzer = analyzer
         self._variants: dict[str, list[str]] = {}
         self._words: dict[str, tuple[int, str] | None] = {}
+        # An unaccented query is restored while it is compiled and suggested after it is run:
+        # the same text twice, so keep the answer (bounded, one searcher's worth of queries).
+        self._suggested: dict[str, str | None] = {}
 
     def _word_df(self, word: str) -> int:
         return int(self.reader.doc_frequency("text", word) + self.reader.doc_frequency("title", word))
@@ -97,7 +100,7 @@ class Suggester:
         """How many documents hold these syllables as one word (accented or, folded, restored)."""
         word = "_".join(syllables)
         if all(has_accents(x) or self._known(x) and self.reader.doc_frequency("syl", x) for x in syllables):
-            exact = self.reader.doc_frequency("text", word) + self.reader.doc_frequency("title", word)
+            exact = self._word_df(word)
             if exact:
                 return exact
         found = self._folded_word(fold(word))
@@ -105,6 +108,13 @@ class Suggester:
 
     def suggest(self, query: str) -> str | None:
         """A better spelling of ``query``, or None when the index knows nothing better."""
+        if query not in self._suggested:
+            if len(self._suggested) >= 1024:
+                self._suggested.clear()
+            self._suggested[query] = self._suggest(query)
+        return self._suggested[query]
+
+    def _suggest(self, query: str) -> str | None:
         from itertools import product
 
         typed = [t.text for t in self.analyzer.analyze(query).syllables]
