@@ -218,7 +218,14 @@ class QueryCompiler:
 def _phrase_or_term(fieldname: str, terms: list[str], slop: int, boost: float = 1.0) -> wq.Query:
     if len(terms) == 1:
         return wq.Term(fieldname, terms[0], boost=boost)
-    return wq.Phrase(fieldname, terms, slop=max(1, slop), boost=boost)
+    phrase = wq.Phrase(fieldname, terms, slop=max(1, slop), boost=boost)
+    if fieldname not in ("syl", "fold") or slop > 1:
+        return phrase
+    # Adjacent syllables of a document are in its ``pairs`` field: only documents holding every
+    # pair of the phrase can hold the phrase, so positions are checked there alone (the score is
+    # the phrase's). A phrase does not run across the seam between a title and its text.
+    pairs = [wq.Term("pairs", p) for p in dict.fromkeys(syllable_pairs([fold(t) for t in terms]))]
+    return wq.Require(phrase, wq.And(pairs) if len(pairs) > 1 else pairs[0])
 
 
 def _date_range(node: DateRange) -> wq.Query:

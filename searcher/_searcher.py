@@ -10,7 +10,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-from whoosh import scoring, sorting
+import numpy as np
+from whoosh import scoring
 
 from analyzers import VietnameseAnalyzer
 from corpus import Document
@@ -18,6 +19,7 @@ from index import Index
 
 from ._compile import QueryCompiler
 from ._errors import QuerySyntaxError
+from ._fast import FastEvaluator, Matches
 from ._query import Bool, DateRange, Node, Phrase, Text, is_date, parse_query, suggest_query
 from ._results import Hit, Results
 from ._snippets import make_snippet
@@ -31,8 +33,14 @@ FACETS = ("source", "year", "author")
 _FACET_FIELDS = {"author": "author_name"}
 
 
+_B, _K1 = 0.75, 1.2
+
+
 def _weighting() -> scoring.WeightingModel:
-    return scoring.BM25F(B=0.75, K1=1.2)
+    # The evaluator computes the same BM25F with numpy; Whoosh's model supplies IDF and the
+    # scores of the parts it walks itself (prefixes, ranges, sloppy phrases).
+    return scoring.BM25F(B=_B, K1=_K1)
+
 
 
 class Searcher:
@@ -53,6 +61,7 @@ class Searcher:
         self.analyzer = VietnameseAnalyzer(user_words=ix.meta.user_words, stopwords=stopwords)
         self._searcher = ix.whoosh_index.searcher(weighting=_weighting())
         self._suggester: Suggester | None = None
+        self._fast: FastEvaluator | None = None
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, stopwords: Sequence[str] | None = None) -> "Searcher":
@@ -79,6 +88,7 @@ class Searcher:
         self.index = Index.open(self.index.path)
         self._searcher = self.index.whoosh_index.searcher(weighting=_weighting())
         self._suggester = None
+        self._fast = None
 
     def doc_count(self) -> int:
         return int(self._searcher.doc_count())
@@ -110,38 +120,25 @@ class Searcher:
             node = Bool(must=(node, *filters)) if not isinstance(node, Bool) or node.should \
                 else Bool(node.must + tuple(filters), node.should, node.must_not)
         compiled = self._compiler().compile(node)
-        kwargs: dict[str, Any] = {}
-        if sort != "relevance":
-            kwargs["sortedby"] = "date"
-            kwargs["reverse"] = sort == "-date"
-        if facets:
-            kwargs["groupedby"] = {f: sorting.FieldFacet(_FACET_FIELDS.get(f, f), maptype=sorting.Count)
-                                   for f in facets}
-        # optimize=False: block-max skipping rarely pays off on these many-clause OR queries, and
-        # without it the total is counted in the same pass instead of a second full one.
-        found = self._searcher.search_page(compiled.query, page, pagelen=limit, terms=False, optimize=False,
-                                           **kwargs)
+        fast = self._evaluator()
+        matches = fast.matches(compiled.query)
+        first = (page - 1) * limit
+        if sort == "relevance":
+            ranked = fast.top(matches, first + limit)[first:]
+        else:
+            ranked = [(d, 0.0) for d in self._by_date(matches, reverse=sort == "-date")[first:first + limit]]
         hits = []
-        # Whoosh clamps a page past the end to the last page; past the end there is nothing.
-        for rank, whit in enumerate(found if found.pagenum == page else (), start=(page - 1) * limit + 1):
-            stored = whit.fields()
+        for rank, (docnum, score) in enumerate(ranked, start=first + 1):
+            stored = self._searcher.stored_fields(docnum)
             snippet, marks = ("", ())
             if snippets:
                 snippet, marks = make_snippet(stored.get("text", "") or stored.get("title", ""), compiled.terms)
-            # Sorted by a field, Whoosh's hit.score is the sort key (bytes), not a relevance score.
-            score = float(whit.score or 0.0) if sort == "relevance" else 0.0
             hits.append(Hit(id=stored["id"], rank=rank, score=score,
                             title=stored.get("title", ""), snippet=snippet, highlights=marks,
                             url=stored.get("url"), source=stored.get("source"), date=stored.get("date"),
                             author=stored.get("author")))
-        facet_counts: dict[str, dict[str, int]] = {}
-        for f in facets:
-            groups = found.results.groups(f)
-            # A document without a year holds the numeric column's "missing" value, 2**32 - 1.
-            items = sorted(((str(k), int(v)) for k, v in groups.items() if k not in (None, "", _NO_YEAR)),
-                           key=lambda kv: (-kv[1], kv[0]))
-            facet_counts[f] = dict(items)
-        total = found.total
+        facet_counts = {f: self._facet(f, matches.ids) for f in facets}
+        total = len(matches)
         # Only the free words are corrected; operators, fields and dates are kept as typed.
         suggestion = suggest_query(query, self.suggest) if suggest else None
         return Results(query=query, total=total, hits=tuple(hits), page=page, limit=limit,
@@ -156,8 +153,37 @@ class Searcher:
         """
         node = parse_query(query) if syntax else Text(query)
         compiled = self._compiler().compile(node)
-        found = self._searcher.search(compiled.query, limit=limit, terms=False)
-        return [(found.fields(i)["id"], float(found.score(i) or 0.0)) for i in range(len(found.top_n))]
+        fast = self._evaluator()
+        top = fast.top(fast.matches(compiled.query), limit)
+        ids = fast.column_values("id", np.array([d for d, _s in top], dtype=np.int64))
+        return [(doc_id, score) for doc_id, (_d, score) in zip(ids, top)]
+
+    # -- evaluation ---------------------------------------------------------------------
+
+    def _evaluator(self) -> FastEvaluator:
+        if self._fast is None:
+            self._fast = FastEvaluator(self._searcher, B=_B, K1=_K1)
+        return self._fast
+
+    def _by_date(self, matches: Matches, reverse: bool) -> list[int]:
+        """Matching docnums by date (undated last either way), best score first within a date."""
+        fast = self._evaluator()
+        ranked = np.array([d for d, _score in fast.top(matches, len(matches))], dtype=np.int64)
+        docs = [(date or "", d) for date, d in zip(fast.column_values("date", ranked), ranked.tolist())]
+        # A stable sort keeps the relevance order within a date, also when reversed.
+        dated = sorted((x for x in docs if x[0]), key=lambda x: x[0], reverse=reverse)
+        return [d for _date, d in dated] + [d for date, d in docs if not date]
+
+    def _facet(self, name: str, docnums: Any) -> dict[str, int]:
+        """Value counts of a facet over the matching documents, most frequent first."""
+        counts: dict[str, int] = {}
+        for value in self._evaluator().column_values(_FACET_FIELDS.get(name, name), docnums):
+            # A document without a year holds the numeric column's "missing" value, 2**32 - 1.
+            if value in (None, "", b"", _NO_YEAR):
+                continue
+            key = str(value)
+            counts[key] = counts.get(key, 0) + 1
+        return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def _compiler(self) -> QueryCompiler:
         return QueryCompiler(self.analyzer, restore=self.suggest, doc_frequency=self._searcher.doc_frequency,
