@@ -18,9 +18,14 @@ def init_worker(user_words: tuple[str, ...]) -> None:
     _worker_analyzer = VietnameseAnalyzer(user_words=user_words)
 
 
-def analyze_in_worker(doc: Document) -> AnalyzedFields:
+def worker_analyzer() -> VietnameseAnalyzer:
+    """The analyzer ``init_worker`` set in this worker process."""
     assert _worker_analyzer is not None, "init_worker was not called"
-    return analyze_document(_worker_analyzer, doc)
+    return _worker_analyzer
+
+
+def analyze_in_worker(doc: Document) -> AnalyzedFields:
+    return analyze_document(worker_analyzer(), doc)
 
 
 def analyze_document(analyzer: VietnameseAnalyzer, doc: Document) -> AnalyzedFields:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import ctypes
 import errno
@@ -20,20 +21,24 @@ from pathlib import Path
 from typing import Any
 
 from whoosh import index as whoosh_index
+from whoosh.codec.base import Segment
+from whoosh.codec.whoosh3 import W3Segment
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, clean_files
 from whoosh.query import Query as WhooshQuery
+from whoosh.reading import SegmentReader
 from whoosh.writing import IndexWriter as _WhooshWriter
 
 from analyzers import ANALYZER_VERSION, VietnameseAnalyzer
 from corpus import Document
 
-from ._analysis import AnalyzedFields, analyze_document, analyze_in_worker, init_worker
+from ._analysis import analyze_document, init_worker
 from ._codec import VnCodec
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
 from ._lock import LockTimeout, WaitCallback, WriteLock
 from ._meta import IndexMeta, read_meta, write_meta
 from ._schema import SCHEMA_VERSION, build_schema
+from ._segments import SegmentTask, delete_segment_files, run_segment_task, segment_in_worker
 
 log = logging.getLogger(__name__)
 
@@ -115,12 +120,14 @@ class _DurableStorage(FileStorage):
     def __init__(self, path: str) -> None:
         super().__init__(path)
         self._synced: set[tuple[str, int]] = set()
+        self.unlisted: set[str] = set()
+        """Ids of segments that workers are still writing: the next TOC does not list them."""
 
     def rename_file(self, oldname: str, newname: str, safe: bool = False) -> None:
         is_toc = bool(_TOC_RE.match(newname))
         if is_toc:
             for name in self.list():
-                if _SEGMENT_RE.match(name):
+                if _SEGMENT_RE.match(name) and name.split(".", 1)[0] not in self.unlisted:
                     full = self._fpath(name)
                     try:
                         key = (name, os.path.getsize(full))
@@ -164,6 +171,19 @@ def _clean_orphans(storage: FileStorage) -> None:
             with contextlib.suppress(OSError):
                 storage.delete_file(name)
     shutil.rmtree(os.path.join(storage.folder, INDEX_NAME + ".tmp"), ignore_errors=True)
+
+
+def _clean_superseded(storage: FileStorage, generation: int, keep: set[str]) -> None:
+    """Whoosh's ``clean_files`` after a commit, sparing the segments in ``keep`` (those the TOC
+    lists and those workers are still writing, which no TOC lists yet)."""
+    tocpattern = TOC._pattern(INDEX_NAME)
+    segpattern = TOC._segment_pattern(INDEX_NAME)
+    for name in storage.list():
+        toc = tocpattern.match(name)
+        seg = segpattern.match(name)
+        if (toc and int(toc.group(1)) != generation) or (seg and seg.group(1) not in keep):
+            with contextlib.suppress(OSError):
+                storage.delete_file(name)
 
 
 # -- swapping a rebuilt index into place ----------------------------------------------------
@@ -410,14 +430,17 @@ class Index:
         """Add or replace documents, committing every ``batch_size`` documents.
 
         A document whose id is in the index is replaced if its content hash differs and left
-        alone (not even re-analysed) if it is the same. Analysis runs in ``workers`` processes
-        (default: every core) while this process writes. With ``prune=True``, once every
-        document has been read, the documents of the index that were not among them are
-        deleted (``report.removed``); an import that fails part-way prunes nothing.
+        alone (not even re-analysed) if it is the same (the same goes for an id repeated in the
+        input: a copy identical to the one before it is ``unchanged``; otherwise the later copy
+        wins). Each batch is analysed and written as a new segment by one of ``workers``
+        processes (default: every core; with 1, in this process), while this process commits
+        the finished batches in order. With ``prune=True``, once every document has been read,
+        the documents of the index that were not among them are deleted
+        (``report.removed``); an import that fails part-way prunes nothing.
 
         The write lock is held for the whole import: a second import waits up to
         ``lock_timeout`` seconds (calling ``on_wait``), then raises ``IndexLockedError``.
-        A crash loses at most the batch being written; running the import again completes it.
+        A crash loses at most the batches not yet committed; running the import again completes it.
         """
         start = time.perf_counter()
         report = IndexReport()
@@ -426,6 +449,8 @@ class Index:
         seen_ids: set[str] = set()
         with self.write_lock(lock_timeout, on_wait):
             known = self.content_hashes()
+            # Hashes of the copies read but not committed yet (batches in the workers' hands).
+            queued: dict[str, str] = {}
 
             def todo() -> Iterator[Document]:
                 nonlocal seen, seen_bytes
@@ -434,30 +459,34 @@ class Index:
                     seen_bytes += len(doc.title.encode("utf-8")) + len(doc.text.encode("utf-8"))
                     if prune:
                         seen_ids.add(doc.id)
-                    if known.get(doc.id) == doc.content_hash:
+                    previous = queued.get(doc.id)
+                    if (previous if previous is not None else known.get(doc.id)) == doc.content_hash:
                         report.unchanged += 1
                         if on_progress:
                             on_progress(seen, seen_bytes)
                         continue
+                    queued[doc.id] = doc.content_hash
                     yield doc
 
-            for batch in self._analyzed_batches(todo(), workers, batch_size):
-                def write(writer: _WhooshWriter, batch: list[tuple[Document, AnalyzedFields]] = batch) -> None:
-                    for doc, values in batch:
-                        if doc.id in known:
-                            writer.delete_by_term("id", doc.id)
-                        writer.add_document(**values)
-
-                self._commit(write)
-                for doc, _values in batch:
-                    if doc.id in known:
-                        report.replaced += 1
-                    else:
-                        report.added += 1
-                    known[doc.id] = doc.content_hash
-                if on_progress:
-                    on_progress(seen, seen_bytes)
-                log.info("committed %d documents to %s", len(batch), self.path)
+            segmented = self._segment_batches(_dedup_batches(todo(), batch_size), workers)
+            try:
+                for batch, segment in segmented:
+                    replaced = [doc.id for doc in batch if doc.id in known]
+                    self._commit_segment(segment, replaced)
+                    report.replaced += len(replaced)
+                    report.added += len(batch) - len(replaced)
+                    for doc in batch:
+                        known[doc.id] = doc.content_hash
+                        if queued.get(doc.id) == doc.content_hash:
+                            del queued[doc.id]
+                    if on_progress:
+                        on_progress(seen, seen_bytes)
+                    log.info("committed %d documents to %s", len(batch), self.path)
+            except OSError as exc:
+                raise _write_error(self.path, exc) from exc
+            finally:
+                segmented.close()  # ends the pool and removes uncommitted segments if we stopped early
+                shutil.rmtree(os.path.join(self.path, INDEX_NAME + ".tmp"), ignore_errors=True)
             if prune:
                 gone = sorted(set(known) - seen_ids)
                 if gone:
@@ -468,29 +497,87 @@ class Index:
         report.seconds = time.perf_counter() - start
         return report
 
-    def _analyzed_batches(self, docs: Iterator[Document], workers: int | None,
-                          batch_size: int) -> Iterator[list[tuple[Document, AnalyzedFields]]]:
-        """Batches of (document, field values); ids repeated inside a batch keep the last copy."""
+    def _segment_batches(self, batches: Iterator[list[Document]],
+                         workers: int | None) -> Iterator[tuple[list[Document], Segment]]:
+        """``(batch, segment)`` in batch order: each batch analysed and written as a complete
+        segment that no TOC lists yet (by a pool of ``workers`` processes, or in this process
+        with one). Up to ``workers + 1`` batches are in the workers' hands at a time, so they
+        never wait for this process to commit, and memory does not grow with the input."""
         workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
-        batches = _dedup_batches(docs, batch_size)
-        if workers == 1:
-            analyzer = self.analyzer()
-            for batch in batches:
-                yield [(d, analyze_document(analyzer, d)) for d in batch]
-            return
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        ctx = multiprocessing.get_context(method)
-        lock_fd = self._lock.fd if (self._lock is not None and method == "fork") else None
-        with ctx.Pool(workers, initializer=_init_pool_worker, initargs=(self.meta.user_words, lock_fd)) as pool:
-            # Double buffering: workers analyse the next batch while this process writes one.
-            pending = None
-            for batch in batches:
-                job = pool.map_async(analyze_in_worker, batch, chunksize=max(1, len(batch) // (workers * 4)))
-                if pending is not None:
-                    yield list(zip(pending[0], pending[1].get()))
-                pending = (batch, job)
-            if pending is not None:
-                yield list(zip(pending[0], pending[1].get()))
+        storage = self._ix.storage
+        schema = self._ix.schema
+        folder = str(self.path)
+
+        def task(batch: list[Document]) -> SegmentTask:
+            segid = W3Segment._random_id()
+            storage.unlisted.add(f"{INDEX_NAME}_{segid}")
+            return SegmentTask(folder, INDEX_NAME, schema, segid, batch)
+
+        def done(t: SegmentTask) -> None:
+            storage.unlisted.discard(f"{INDEX_NAME}_{t.segid}")
+
+        pending: collections.deque[tuple[SegmentTask, Any]] = collections.deque()
+        try:
+            if workers == 1:
+                analyzer = self.analyzer()
+                for batch in batches:
+                    t = task(batch)
+                    pending.append((t, None))
+                    # analyze_document is looked up here on each call (tests count the calls)
+                    segment = run_segment_task(t, lambda doc: analyze_document(analyzer, doc), storage)
+                    pending.popleft()
+                    yield batch, segment
+                    done(t)
+                return
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            ctx = multiprocessing.get_context(method)
+            lock_fd = self._lock.fd if (self._lock is not None and method == "fork") else None
+            with ctx.Pool(workers, initializer=_init_pool_worker, initargs=(self.meta.user_words, lock_fd)) as pool:
+                for batch in batches:
+                    t = task(batch)
+                    pending.append((t, pool.apply_async(segment_in_worker, (t,))))
+                    if len(pending) > workers:
+                        t, job = pending[0]
+                        segment = job.get()
+                        pending.popleft()
+                        yield t.documents, segment
+                        done(t)
+                while pending:
+                    t, job = pending[0]
+                    segment = job.get()
+                    pending.popleft()
+                    yield t.documents, segment
+                    done(t)
+        finally:
+            # Stopped early (an error, Ctrl-C, a closed generator): the pool is gone; what the
+            # workers wrote for uncommitted batches is unlisted, so remove it now rather than
+            # at the next import.
+            for t, _job in pending:
+                delete_segment_files(storage, f"{INDEX_NAME}_{t.segid}")
+                done(t)
+
+    def _commit_segment(self, segment: Segment, replaced: list[str]) -> None:
+        """Commit one worker-written segment: a new TOC lists the current segments (minus the
+        documents of ``replaced`` ids, marked deleted) and then ``segment``. No merging here;
+        see :meth:`optimize`."""
+        storage = self._ix.storage
+        toc = TOC.read(storage, INDEX_NAME)
+        segments = list(toc.segments)
+        if replaced:
+            for seg in segments:
+                reader = SegmentReader(storage, toc.schema, seg)
+                try:
+                    for doc_id in replaced:
+                        if ("id", doc_id) in reader:
+                            for docnum in reader.postings("id", doc_id).all_ids():
+                                seg.delete_document(docnum)
+                finally:
+                    reader.close()
+        segments.append(segment)
+        generation = toc.generation + 1
+        TOC(toc.schema, segments, generation).write(storage, INDEX_NAME)
+        keep = {seg.segment_id() for seg in segments} | storage.unlisted
+        _clean_superseded(storage, generation, keep)
 
     def _delete_ids(self, ids: Iterable[str]) -> int:
         count = 0

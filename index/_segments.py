@@ -1,0 +1,397 @@
+"""Whole Whoosh segments written from analysed documents, without Whoosh's posting pool.
+
+Whoosh's ``SegmentWriter`` puts every posting of a batch into a ``PostingPool`` (one tuple per
+posting, sized and possibly spilled to disk), sorts them all at commit, then re-reads each
+document's field length from the per-document file it has just written, posting by posting.
+For a batch that fits in memory none of that is needed: :class:`SegmentBuilder` gathers each
+field's postings per term as documents arrive (already in document order), keeps the field
+lengths it computes, and at the end feeds the codec's own field writer term by term in sorted
+order. The files are the codec's (``VnCodec``, Whoosh's W3 format), written by Whoosh's own
+per-document and field writers, so Whoosh's readers, merges and ``optimize`` read them as any
+other segment.
+
+A builder writes a complete, compound segment under a name chosen by the caller and returns
+the picklable ``Segment`` object; the segment is invisible until a table of contents lists it
+(see ``_index.Index.add_documents``), and removed as an orphan by the next writer if none ever
+does. Builders run in worker processes, one batch each, so the files of several batches are
+written at once while the process holding the write lock only commits.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import hashlib
+import struct
+import zlib
+from array import array
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from whoosh.codec.base import Codec, Segment
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC as _BLOCK_MAGIC
+from whoosh.codec.whoosh3 import W3FieldWriter, W3TermInfo
+from whoosh.compat import dumps
+from whoosh.filedb.filestore import FileStorage
+from whoosh.filedb.filetables import _lengths as _HASH_LENGTHS
+from whoosh.formats import Frequency, Positions
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.util.numeric import byte_to_length, length_to_byte
+from whoosh.util.numlists import delta_encode
+
+from corpus import Document
+
+from ._analysis import analyze_document, worker_analyzer
+from ._codec import VnCodec
+
+# Postings are kept flat, three slots each, to save the memory of one tuple per posting:
+# [docnum, weight, encoded value, docnum, weight, encoded value, ...]
+_STRIDE = 3
+_TERMINFO: struct.Struct = W3TermInfo._struct
+_FLUSH = 1 << 20
+_PROTOCOL = 4
+md5 = functools.partial(hashlib.md5, usedforsecurity=False)
+
+
+class SegmentBuilder:
+    """Writes the documents given to :meth:`add` as one new segment of ``indexname``.
+
+    ``add`` takes the field values of :func:`index._analysis.analyze_document`: term lists for
+    the analysed fields (indexed as Whoosh indexes a list value: one token per item, positions
+    0, 1, 2, ...), plain values for the others, ``_stored_<name>`` for what to store instead.
+    The result is the same segment ``SegmentWriter.add_document`` + ``commit`` would write
+    for the same values (``tests/test_index_parallel.py`` compares them term by term).
+    """
+
+    def __init__(self, storage: Any, schema: Any, codec: Codec, indexname: str, segid: str) -> None:
+        for name, field in schema.items():
+            if field.vector or field.separate_spelling():
+                raise ValueError(f"field {name!r}: term vectors and spelling fields are not supported")
+        self.storage = storage
+        self.schema = schema
+        self.codec = codec
+        segment = codec.new_segment(storage, indexname)
+        segment.segid = segid
+        self.segment = segment
+        self.docnum = 0
+        self._perdoc = codec.per_document_writer(storage, segment)
+        self._postings: dict[str, dict[bytes, list[Any]]] = {}
+        self._lengths: dict[str, dict[int, int]] = {}  # field -> docnum -> length as the reader sees it
+        self._freq_bytes: dict[int, bytes] = {}
+        self._closed = False
+
+    def __enter__(self) -> "SegmentBuilder":
+        return self
+
+    def __exit__(self, exc_type: Any, exc: Any, tb: Any) -> None:
+        if exc_type is not None:
+            self.cancel()
+
+    def add(self, fields: dict[str, Any]) -> None:
+        """Add one document (the next document number)."""
+        schema = self.schema
+        perdoc = self._perdoc
+        docnum = self.docnum
+        names = sorted(name for name in fields if not name.startswith("_"))
+        for name in names:
+            if name not in schema:
+                raise ValueError(f"no field named {name!r} in the schema")
+        perdoc.start_doc(docnum)
+        try:
+            for name in names:
+                value = fields[name]
+                if value is None:
+                    continue
+                field = schema[name]
+                length = 0
+                if field.indexed:
+                    freq_total = self._index_value(name, field, value, docnum)
+                    if field.scorable:
+                        length = freq_total
+                        if length:
+                            self._lengths.setdefault(name, {})[docnum] = byte_to_length(length_to_byte(length))
+                custom = fields.get("_stored_" + name, value)
+                perdoc.add_field(name, field, custom if field.stored else None, length)
+                column = field.column_type
+                if column and custom is not None:
+                    perdoc.add_column_value(name, column, field.to_column_value(custom))
+        except Exception:
+            perdoc.cancel_doc()
+            raise
+        perdoc.finish_doc()
+        self.docnum += 1
+
+    def _index_value(self, name: str, field: Any, value: Any, docnum: int) -> int:
+        """Add the postings of one field value; returns the number of tokens (for the length)."""
+        terms = self._postings.get(name)
+        if terms is None:
+            terms = self._postings[name] = {}
+        fmt = field.format
+        boost = fmt.field_boost
+        if isinstance(value, (list, tuple)) and type(fmt) in (Frequency, Positions):
+            # What Whoosh does with a list value (formats.tokens -> entoken): each item is one
+            # token, unchanged, at positions 0, 1, 2, ...; every token weighs 1.0.
+            if type(fmt) is Frequency:
+                counts: dict[str, int] = {}
+                for term in value:
+                    counts[term] = counts.get(term, 0) + 1
+                freq_bytes = self._freq_bytes
+                for term, freq in counts.items():
+                    vbytes = freq_bytes.get(freq)
+                    if vbytes is None:
+                        vbytes = freq_bytes[freq] = pack_uint(freq)
+                    btext = term.encode("utf-8")
+                    postings = terms.get(btext)
+                    if postings is None:
+                        postings = terms[btext] = []
+                    postings += (docnum, freq * boost, vbytes)
+            else:
+                positions: dict[str, list[int]] = {}
+                for pos, term in enumerate(value):
+                    plist = positions.get(term)
+                    if plist is None:
+                        positions[term] = [pos]
+                    else:
+                        plist.append(pos)
+                for term, plist in positions.items():
+                    # Positions.encode: the count, then the pickled gaps
+                    deltas = [plist[0]]
+                    deltas += [b - a for a, b in zip(plist, plist[1:])]
+                    vbytes = pack_uint(len(plist)) + dumps(deltas, 2)
+                    btext = term.encode("utf-8")
+                    postings = terms.get(btext)
+                    if postings is None:
+                        postings = terms[btext] = []
+                    postings += (docnum, len(plist) * boost, vbytes)
+            return len(value)
+        total = 0
+        for btext, freq, weight, vbytes in field.index(value):
+            total += freq
+            postings = terms.get(btext)
+            if postings is None:
+                postings = terms[btext] = []
+            postings += (docnum, weight, vbytes)
+        return total
+
+    def finish(self) -> Segment:
+        """Write the postings, close the files, assemble the compound file; returns the segment."""
+        segment = self.segment
+        self._perdoc.close()
+        segment.set_doc_count(self.docnum)
+        fieldwriter = self.codec.field_writer(self.storage, segment)
+        try:
+            fast = type(self.codec) is VnCodec and isinstance(fieldwriter, W3FieldWriter)
+            for name in sorted(self._postings):
+                terms = self._postings[name]
+                if terms:
+                    if fast:
+                        self._write_field_fast(fieldwriter, name, terms)
+                    else:
+                        self._write_field(fieldwriter, name, terms)
+                self._postings[name] = {}  # free each field's postings once written
+        finally:
+            fieldwriter.close()
+        self._postings.clear()
+        self._lengths.clear()
+        if segment.should_assemble():
+            segment.create_compound_file(self.storage)
+            segment.compound = True
+        self._closed = True
+        return segment
+
+    def _field_lengths(self, name: str) -> list[int]:
+        lengths = [0] * self.docnum
+        for docnum, length in self._lengths.get(name, {}).items():
+            lengths[docnum] = length
+        return lengths
+
+    def _write_field(self, fieldwriter: Any, name: str, terms: dict[bytes, list[Any]]) -> None:
+        """Through the codec's field writer API, one posting at a time (any codec)."""
+        lengths = self._field_lengths(name)
+        fieldwriter.start_field(name, self.schema[name])
+        start_term, add, finish_term = fieldwriter.start_term, fieldwriter.add, fieldwriter.finish_term
+        for btext in sorted(terms):
+            postings = terms[btext]
+            start_term(btext)
+            for i in range(0, len(postings), _STRIDE):
+                docnum = postings[i]
+                add(docnum, postings[i + 1], postings[i + 2] or b"", lengths[docnum])
+            finish_term()
+        fieldwriter.finish_field()
+
+    def _write_field_fast(self, fieldwriter: Any, name: str, terms: dict[bytes, list[Any]]) -> None:
+        """What :meth:`_write_field` writes with ``VnCodec``, byte for byte, computed a term at a
+        time instead of a posting at a time: ``W3FieldWriter.finish_term`` with
+        ``VnCodec``'s postings writer (short lists inlined in the term's entry, longer ones in
+        blocks of ``blocklimit`` postings) and ``OrderedHashWriter.add`` for the term table."""
+        codec = self.codec
+        inlinelimit, blocklimit, compression = codec._inlinelimit, codec._blocklimit, codec._compression
+        fieldobj = self.schema[name]
+        fixedsize = fieldobj.format.fixed_value_size()
+        lengths = self._field_lengths(name)
+
+        fieldmap = fieldwriter._fieldmap
+        fieldid = fieldmap.setdefault(name, len(fieldmap))
+        keyprefix = pack_ushort(fieldid)
+        tindex = fieldwriter._tindex
+        tfile = tindex.dbfile
+        tindex_positions = tindex.index
+        buckets = tindex.buckets
+        postfile = fieldwriter._postfile
+
+        tbuf = bytearray()
+        tbase = tfile.tell()
+        pbuf = bytearray()
+        pbase = postfile.tell()
+        pack_info = _TERMINFO.pack
+        pack_lengths = _HASH_LENGTHS.pack
+        key = b""
+        for btext in sorted(terms):
+            postings = terms[btext]
+            ids = postings[0::_STRIDE]
+            weights = postings[1::_STRIDE]
+            values = postings[2::_STRIDE]
+            n = len(ids)
+            lens = [lengths[d] for d in ids]
+            if n <= inlinelimit:
+                fweights = array("f", weights)
+                nonzero = [x for x in lens if x]
+                maxweight = max(weights)
+                if not maxweight > 0:
+                    maxweight = 0
+                kept = [v for v in values if v]
+                inlined = (tuple(ids), tuple(fweights), tuple(kept) if len(kept) == n else (b"",) * n)
+                value = pack_info(1, sum(fweights), n, length_to_byte(min(nonzero)) if nonzero else 0,
+                                  length_to_byte(max(lens)), maxweight, ids[0], ids[-1]) + dumps(inlined, _PROTOCOL)
+            else:
+                start = pbase + len(pbuf)
+                pbuf += _BLOCK_MAGIC
+                total_weight = 0.0
+                term_max_weight: Any = 0
+                term_min_length = None
+                term_max_length = 0
+                for b in range(0, n, blocklimit):
+                    bids = ids[b:b + blocklimit]
+                    bweights = weights[b:b + blocklimit]
+                    fweights = array("f", bweights)
+                    blens = [x for x in lens[b:b + blocklimit] if x]
+                    bvalues = [v for v in values[b:b + blocklimit] if v]
+                    max_weight = max(bweights)
+                    if not max_weight > 0:
+                        max_weight = 0
+                    min_length = min(blens) if blens else None
+                    max_length = max(blens) if blens else 0
+                    total_weight += sum(fweights)
+                    term_max_weight = max(term_max_weight, max_weight)
+                    if b == 0:
+                        term_min_length = min_length
+                    elif term_min_length is not None:
+                        term_min_length = min(term_min_length, min_length)  # type: ignore[type-var]
+                    term_max_length = max(term_max_length, max_length)
+                    # W3PostingsWriter._write_block
+                    mini_ids = tuple(delta_encode(bids))
+                    if all(w == 1.0 for w in fweights):
+                        mini_weights: Any = None
+                    elif all(w == fweights[0] for w in fweights):
+                        mini_weights = fweights[0]
+                    else:
+                        mini_weights = tuple(fweights)
+                    if fixedsize is None or fixedsize < 0:
+                        mini_values: Any = tuple(bvalues)
+                    elif fixedsize == 0:
+                        mini_values = None
+                    else:
+                        mini_values = b"".join(bvalues)
+                    databytes = dumps((mini_ids, mini_weights, mini_values), _PROTOCOL)
+                    if compression:
+                        databytes = zlib.compress(databytes, compression)
+                    infobytes = dumps((len(bids), bids[-1], max_weight, compression,
+                                       length_to_byte(min_length), length_to_byte(max_length)), 2)
+                    blocklength = len(infobytes) + len(databytes)
+                    if b + blocklimit >= n:
+                        blocklength = -blocklength
+                    pbuf += pack_int(blocklength)
+                    pbuf += infobytes
+                    pbuf += databytes
+                length = pbase + len(pbuf) - start
+                value = pack_info(0, total_weight, n,
+                                  0 if term_min_length is None else length_to_byte(term_min_length),
+                                  length_to_byte(term_max_length), term_max_weight, ids[0], ids[-1]
+                                  ) + pack_long(start) + pack_int(length)
+                if len(pbuf) > _FLUSH:
+                    postfile.write(bytes(pbuf))
+                    pbase += len(pbuf)
+                    pbuf.clear()
+            # OrderedHashWriter.add
+            key = keyprefix + btext
+            pos = tbase + len(tbuf)
+            tindex_positions.append(pos)
+            tbuf += pack_lengths(len(key), len(value))
+            tbuf += key
+            tbuf += value
+            h = int.from_bytes(md5(key).digest()[12:], "big")  # filetables.md5_hash
+            buckets[h & 255].append((h, pos))
+            if len(tbuf) > _FLUSH:
+                tfile.write(bytes(tbuf))
+                tbase += len(tbuf)
+                tbuf.clear()
+        if pbuf:
+            postfile.write(bytes(pbuf))
+        if tbuf:
+            tfile.write(bytes(tbuf))
+        if key:
+            tindex.lastkey = key
+
+    def cancel(self) -> None:
+        """Drop what was written (best effort)."""
+        if self._closed:
+            return
+        self._closed = True
+        with contextlib.suppress(Exception):
+            if not self._perdoc.is_closed:
+                self._perdoc.close()
+        delete_segment_files(self.storage, self.segment.segment_id())
+
+
+def delete_segment_files(storage: Any, segment_id: str) -> None:
+    prefix = segment_id + "."
+    for name in list(storage.list()):
+        if name.startswith(prefix):
+            with contextlib.suppress(OSError):
+                storage.delete_file(name)
+
+
+def build_segment(storage: Any, schema: Any, codec: Codec, indexname: str, segid: str,
+                  documents: Iterable[dict[str, Any]]) -> Segment:
+    """Write ``documents`` (field values) as the new segment ``segid``; returns its ``Segment``."""
+    with SegmentBuilder(storage, schema, codec, indexname, segid) as builder:
+        for values in documents:
+            builder.add(values)
+        return builder.finish()
+
+
+@dataclass(frozen=True)
+class SegmentTask:
+    """One batch for a worker: analyse ``documents`` and write them as segment ``segid`` of the
+    index in ``folder`` (picklable; the schema pickles to a few kB)."""
+
+    folder: str
+    indexname: str
+    schema: Any
+    segid: str
+    documents: list[Document]
+
+
+def run_segment_task(task: SegmentTask, analyze: Callable[[Document], dict[str, Any]],
+                     storage: Any = None) -> Segment:
+    """Write the task's segment into ``storage`` (default: a ``FileStorage`` of its folder)."""
+    storage = storage if storage is not None else FileStorage(task.folder)
+    return build_segment(storage, task.schema, VnCodec(), task.indexname, task.segid,
+                         (analyze(doc) for doc in task.documents))
+
+
+def segment_in_worker(task: SegmentTask) -> Segment:
+    """Pool task: the batch's segment, written with this worker's analyzer (``init_worker``)."""
+    analyzer = worker_analyzer()
+    return run_segment_task(task, lambda doc: analyze_document(analyzer, doc))

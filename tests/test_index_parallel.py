@@ -1,0 +1,201 @@
+"""Segments written by worker processes: the same index as Whoosh's own writer and as one
+worker would build, incremental semantics across batches, and what a failed or killed
+import leaves (nothing visible, nothing after the next writer)."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+from typing import Any
+
+import pytest
+from whoosh import index as wi
+from whoosh.reading import IndexReader
+
+from analyzers import VietnameseAnalyzer
+from corpus import Document
+from import_worker import load_documents
+from index import Index, stats
+from index import _index as index_impl
+from index import _segments
+from index._analysis import analyze_document
+from index._codec import VnCodec
+from index._schema import build_schema
+from index._segments import SegmentTask, build_segment, run_segment_task
+from searcher import Searcher
+
+QUERIES = ["Super Bowl", "chiến tranh tôn giáo", "Martin Luther", "đội bóng", '"bằng sáng chế"',
+           "nguoi Norman", "Ba Lan"]
+
+
+def _docs(n: int) -> list[Document]:
+    # Bylines and dates too, so the author, year and column fields are exercised.
+    return [dataclasses.replace(d, author="Nguyễn Văn An" if i % 3 == 0 else None, url=f"https://x.vn/{i}")
+            for i, d in enumerate(load_documents(n))]
+
+
+def _postings(reader: IndexReader, fieldname: str, btext: bytes) -> list[tuple[int, float, bytes]]:
+    m = reader.postings(fieldname, btext)
+    out = []
+    while m.is_active():
+        out.append((m.id(), m.weight(), m.value()))
+        m.next()
+    return out
+
+
+def _term_stats(reader: IndexReader, fieldname: str, btext: bytes) -> tuple[Any, ...]:
+    ti = reader.term_info(fieldname, btext)
+    return (ti.weight(), ti.doc_frequency(), ti.min_length(), ti.max_length(), ti.max_weight(),
+            ti.min_id(), ti.max_id())
+
+
+def test_segment_builder_writes_what_whoosh_segment_writer_writes(tmp_path: Path) -> None:
+    docs = _docs(160)
+    analyzer = VietnameseAnalyzer()
+    values = [analyze_document(analyzer, d) for d in docs]
+    schema = build_schema()
+
+    theirs = wi.create_in(str(tmp_path / "whoosh"), schema) if (tmp_path / "whoosh").mkdir() is None else None
+    writer = theirs.writer(codec=VnCodec())
+    for v in values:
+        writer.add_document(**v)
+    writer.commit()
+
+    (tmp_path / "ours").mkdir()
+    ours = wi.create_in(str(tmp_path / "ours"), schema)
+    segment = build_segment(ours.storage, schema, VnCodec(), "MAIN", "abcdefghij012345", values)
+    wi.TOC(schema, [segment], 1).write(ours.storage, "MAIN")
+    ours = wi.open_dir(str(tmp_path / "ours"))
+
+    with theirs.reader() as a, ours.reader() as b:
+        terms = list(a.all_terms())
+        assert terms == list(b.all_terms()) and len(terms) > 5000
+        for fieldname, btext in terms:
+            assert _term_stats(a, fieldname, btext) == _term_stats(b, fieldname, btext), (fieldname, btext)
+            assert _postings(a, fieldname, btext) == _postings(b, fieldname, btext), (fieldname, btext)
+        assert list(a.iter_docs()) == list(b.iter_docs())
+        for fieldname in schema.names():
+            assert a.field_length(fieldname) == b.field_length(fieldname)
+            assert ([a.doc_field_length(n, fieldname) for n in range(len(docs))]
+                    == [b.doc_field_length(n, fieldname) for n in range(len(docs))])
+            if schema[fieldname].column_type and a.has_column(fieldname):
+                assert list(a.column_reader(fieldname)) == list(b.column_reader(fieldname)), fieldname
+
+
+def _everything(path: Path) -> tuple[Any, ...]:
+    ix = Index.open(path)
+    documents = sorted((d.id, d.title, d.text, d.author, d.date) for d in ix.documents())
+    with Searcher.open(path) as s:
+        results = {q: [(i, round(score, 5)) for i, score in s.search_ids(q, limit=30)] for q in QUERIES}
+    return documents, results
+
+
+def test_two_workers_build_the_same_index_as_one(tmp_path: Path) -> None:
+    docs = _docs(240)
+    reports = []
+    for workers in (1, 2):
+        reports.append(Index.create(tmp_path / str(workers)).add_documents(docs, workers=workers, batch_size=50))
+    assert [(r.added, r.replaced, r.unchanged) for r in reports] == [(240, 0, 0)] * 2
+    one, two = _everything(tmp_path / "1"), _everything(tmp_path / "2")
+    assert one == two
+    assert any(one[1].values()), "the queries must match something"
+    # One segment per batch, committed in batch order, no merging on commit.
+    assert stats(tmp_path / "2")["segments"] == 5
+    with Index.open(tmp_path / "2").whoosh_index.reader() as reader:
+        ids = reader.column_reader("id")
+        assert [ids[n] for n in reader.all_doc_ids()] == [d.id for d in docs]
+    leftovers = [n for n in os.listdir(tmp_path / "2") if ".toc." in n or n == "MAIN.tmp"]
+    assert leftovers == []
+
+
+def test_ids_repeated_across_batches_end_with_the_later_copy(tmp_path: Path) -> None:
+    docs = _docs(120)
+    changed = [dataclasses.replace(d, text=d.text + " Bản sửa đổi quxzyv.") for d in docs[:30]]
+    # Batches of 40: the changed copies land in later batches than the originals, some in the
+    # batch right after (still in a worker's hands when the original is committed).
+    stream = docs[:60] + changed[:15] + docs[60:] + changed[15:] + docs[:5]
+    path = tmp_path / "ix"
+    report = Index.create(path).add_documents(stream, workers=2, batch_size=40)
+    # docs[:5] at the end equal their first copies, not the changed ones: replaced again.
+    assert (report.added, report.replaced, report.unchanged) == (120, 35, 0)
+    stored = {d.id: d.text for d in Index.open(path).documents()}
+    assert len(stored) == 120 == Index.open(path).doc_count()
+    assert all(stored[d.id] == d.text for d in docs[:5])
+    assert all(stored[d.id] == d.text for d in changed[5:])
+    with Searcher.open(path) as s:
+        hits = {i for i, _ in s.search_ids("quxzyv", limit=100)}
+    assert hits == {d.id for d in changed[5:]}
+
+    # What the index holds, again, with an identical copy repeated: all unchanged.
+    final = docs[:5] + changed[5:] + docs[30:]
+    again = Index.open(path).add_documents(final + final[:3], workers=2, batch_size=40)
+    assert (again.added, again.replaced, again.unchanged) == (0, 0, 123)
+    # A changed copy followed by an identical one: replaced once, then unchanged.
+    newer = dataclasses.replace(docs[50], text="Văn bản mới.")
+    again = Index.open(path).add_documents([newer] + docs[51:100] + [newer], workers=2, batch_size=20)
+    assert (again.added, again.replaced, again.unchanged) == (0, 1, 50)
+    assert {d.id: d.text for d in Index.open(path).documents()}[newer.id] == "Văn bản mới."
+
+
+def test_unlisted_segments_are_invisible_and_cleaned_by_the_next_writer(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    docs = _docs(80)
+    Index.create(path).add_documents(docs[:40], workers=2, batch_size=20)
+    # What a worker leaves when the import is killed before its batch is committed.
+    ix = Index.open(path)
+    analyzer = ix.analyzer()
+    task = SegmentTask(str(path), "MAIN", ix.whoosh_index.schema, "orphan0123456789", docs[40:60])
+    run_segment_task(task, lambda d: analyze_document(analyzer, d))
+    (path / "MAIN.tmp").mkdir(exist_ok=True)
+    assert any(n.startswith("MAIN_orphan") for n in os.listdir(path))
+    assert Index.open(path).doc_count() == 40
+    with Searcher.open(path) as s:
+        assert s.doc_count() == 40
+    report = Index.open(path).add_documents(docs, workers=2, batch_size=20)
+    assert (report.unchanged, report.added) == (40, 40)
+    names = os.listdir(path)
+    assert not any(n.startswith("MAIN_orphan") for n in names) and "MAIN.tmp" not in names
+    assert Index.open(path).doc_count() == 80
+
+
+def test_a_failing_batch_keeps_earlier_commits_and_leaves_no_segment_files(tmp_path: Path,
+                                                                           monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ix"
+    docs = _docs(200)
+    Index.create(path)
+    bad = docs[130].id
+    real = _segments.analyze_document
+
+    def analyze(analyzer: VietnameseAnalyzer, doc: Document) -> dict[str, Any]:
+        if doc.id == bad:
+            raise ValueError("cannot analyse this one")
+        return real(analyzer, doc)
+
+    monkeypatch.setattr(_segments, "analyze_document", analyze)  # forked workers inherit it
+    with pytest.raises(ValueError, match="cannot analyse"):
+        Index.open(path).add_documents(docs, workers=2, batch_size=40)
+    monkeypatch.undo()
+    count = Index.open(path).doc_count()
+    assert count in (0, 40, 80, 120)  # whole batches before the failing one, nothing after
+    listed = {seg.segment_id() for seg in Index.open(path).whoosh_index._segments()}
+    files = [n for n in os.listdir(path) if n.startswith("MAIN_") and n != "MAIN_WRITELOCK"]
+    assert all(n.split(".")[0] in listed for n in files), files
+    report = Index.open(path).add_documents(docs, workers=2, batch_size=40)
+    assert (report.unchanged, report.added) == (count, 200 - count)
+
+
+def test_in_process_failure_removes_the_partial_segment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ix"
+    docs = _docs(60)
+    Index.create(path).add_documents(docs[:20], workers=1)
+    real = index_impl.analyze_document
+    monkeypatch.setattr(index_impl, "analyze_document",
+                        lambda a, d: (_ for _ in ()).throw(RuntimeError("boom")) if d.id == docs[45].id else real(a, d))
+    with pytest.raises(RuntimeError, match="boom"):
+        Index.open(path).add_documents(docs, workers=1, batch_size=20)
+    monkeypatch.undo()
+    listed = {seg.segment_id() for seg in Index.open(path).whoosh_index._segments()}
+    files = [n for n in os.listdir(path) if n.startswith("MAIN_") and n != "MAIN_WRITELOCK"]
+    assert all(n.split(".")[0] in listed for n in files), files
+    assert Index.open(path).doc_count() == 40
