@@ -20,6 +20,7 @@ document number first).
 
 from __future__ import annotations
 
+import math
 import pickle
 from dataclasses import dataclass
 from itertools import accumulate
@@ -28,6 +29,8 @@ from typing import Any
 import numpy as np
 from whoosh import formats
 from whoosh import query as wq
+from whoosh.codec.whoosh3 import W3TermsReader
+from whoosh.reading import TermNotFound
 from whoosh.util.numeric import byte_to_length
 
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
@@ -189,7 +192,9 @@ class FastEvaluator:
     def _term_scores(self, fieldname: str, btext: bytes, ids: np.ndarray, tf: np.ndarray) -> np.ndarray:
         if not self._schema[fieldname].scorable:
             return tf  # Whoosh scores an unscorable field by the posting's weight
-        idf = self._searcher.idf(fieldname, btext)
+        # Whoosh's IDF, log(N / (df + 1)) + 1, with df counted from the postings just read
+        # (deleted documents included, as Whoosh counts them) instead of a lookup per segment.
+        idf = math.log(self._doc_count / (ids.size + 1)) + 1
         avgfl = self._searcher.avg_field_length(fieldname) or 1
         dl = self._field_lengths(fieldname)[ids]
         K1, B = self.K1, self.B
@@ -203,9 +208,10 @@ class FastEvaluator:
         w_parts: list[np.ndarray] = []
         values: list[bytes] = []
         for reader, offset in self._leaves:
-            if (fieldname, btext) not in reader:
+            found = _leaf_postings(reader, fieldname, btext, values if with_values else None)
+            if found is None:
                 continue
-            ids, weights = _leaf_postings(reader, fieldname, btext, values if with_values else None)
+            ids, weights = found
             id_parts.append(ids + offset if offset else ids)
             w_parts.append(weights)
         if not id_parts:
@@ -368,12 +374,26 @@ def _chain(positions: list[list[int]], slop: int) -> bool:
 
 
 def _leaf_postings(reader: Any, fieldname: str, btext: bytes,
-                   values: list[bytes] | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """All postings of a term in one segment as arrays, read a block at a time; the encoded
-    values (positions) are appended to ``values`` if it is given."""
+                   values: list[bytes] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
+    """All postings of a term in one segment as arrays (None if the segment lacks the term),
+    read a block at a time; the encoded values (positions) are appended to ``values`` if given."""
     terms = getattr(reader, "_terms", None)
-    m = terms.matcher(fieldname, btext, reader.schema[fieldname].format) if terms is not None \
-        else reader.postings(fieldname, btext)
+    if not isinstance(terms, W3TermsReader):
+        if (fieldname, btext) not in reader:
+            return None
+        m = reader.postings(fieldname, btext)
+    else:
+        # One hash lookup for the term's entry (``in`` and ``matcher`` would each make one).
+        try:
+            info = terms.term_info(fieldname, btext)
+        except TermNotFound:
+            return None
+        if info.is_inlined():
+            ids_t, weights_t, values_t = info.inlined_postings()
+            if values is not None:
+                values.extend(values_t)
+            return np.array(ids_t, dtype=np.int64), np.array(weights_t, dtype=np.float64)
+        m = terms._codec.postings_reader(terms._postfile, info, reader.schema[fieldname].format)
     if hasattr(m, "_goto") and hasattr(m, "_read_data"):  # Whoosh 3 block postings
         ids_parts: list[np.ndarray] = []
         w_parts: list[np.ndarray] = []

@@ -6,13 +6,13 @@ no second segmentation pass is needed and an unaccented query highlights accente
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from collections.abc import Iterable
 
 from analyzers import fold
 
-_WORD = re.compile(r"\w+")
 
 
 def _fold_char(ch: str) -> str:
@@ -27,6 +27,10 @@ _FOLD_TABLE = {cp: _fold_char(chr(cp)) for cp in (*range(0x41, 0x5B), *range(0xC
                if _fold_char(chr(cp)) != chr(cp)}
 
 
+_HEAD = 6_000
+_MAX_WINDOWS = 200  # windows tried, one per match from the start: enough to find the best
+
+
 def fold_same_length(text: str) -> str:
     """Lower-case and fold ``text`` one character for one character.
 
@@ -36,16 +40,21 @@ def fold_same_length(text: str) -> str:
     return text.translate(_FOLD_TABLE)
 
 
-def _matches(text: str, terms: Iterable[str]) -> list[tuple[int, int]]:
-    folded = fold_same_length(text)
-    exact = {t for t in terms if not t.endswith("*")}
-    prefixes = tuple(t[:-1] for t in terms if t.endswith("*"))
-    spans = []
-    for m in _WORD.finditer(folded):
-        w = m.group()
-        if w in exact or (prefixes and w.startswith(prefixes)):
-            spans.append(m.span())
-    return spans
+@functools.lru_cache(maxsize=64)
+def _pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
+    """One regex for whole words among ``terms`` (``prefix*``: words starting with it)."""
+    exact = sorted((t for t in terms if t and not t.endswith("*")), key=len, reverse=True)
+    prefixes = sorted((t[:-1] for t in terms if t.endswith("*") and len(t) > 1), key=len, reverse=True)
+    alts = [re.escape(t) + r"(?!\w)" for t in exact] + [re.escape(p) + r"\w*" for p in prefixes]
+    if not alts:
+        return None
+    return re.compile(r"(?<!\w)(?:" + "|".join(alts) + ")")
+
+
+def _matches(folded: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+    """Spans of the words of the folded text that are among ``terms``."""
+    pattern = _pattern(terms)
+    return [m.span() for m in pattern.finditer(folded)] if pattern is not None else []
 
 
 def make_snippet(text: str, terms: Iterable[str], *, width: int = 220, fragments: int = 2,
@@ -61,16 +70,28 @@ def make_snippet(text: str, terms: Iterable[str], *, width: int = 220, fragments
     ['Bắc', 'Sơn']
     """
     text = unicodedata.normalize("NFC", text)
-    spans = _matches(text, set(terms))
+    pattern_terms = frozenset(terms)
+    # Long documents: look in the opening first, and through the whole text only if the
+    # opening has no match (folding a 100 kB article for every hit was most of a search).
+    head = _word_bounds(text, 0, _HEAD)[1]
+    folded = fold_same_length(text[:head])
+    spans = _matches(folded, pattern_terms)
+    if not spans and head < len(text):
+        folded = fold_same_length(text)
+        spans = _matches(folded, pattern_terms)
     if not spans:
         return _cut(text, 0, width), ()
     # Score each candidate window by the number of distinct terms and matches it holds.
     windows = []
-    for i, (start, _end) in enumerate(spans):
+    j = 0
+    for i, (start, _end) in enumerate(spans[:_MAX_WINDOWS]):
         lo = max(0, start - width // 4)
         hi = lo + width
-        inside = [s for s in spans[i:] if s[1] <= hi]
-        distinct = len({fold_same_length(text[a:b]) for a, b in inside})
+        j = max(j, i)
+        while j < len(spans) and spans[j][1] <= hi:
+            j += 1
+        inside = spans[i:j]
+        distinct = len({folded[a:b] for a, b in inside})
         windows.append((distinct * 10 + len(inside), -lo, lo, hi))
     windows.sort(reverse=True)
     chosen: list[tuple[int, int]] = []
