@@ -68,6 +68,39 @@ class FastEvaluator:
         self.K1 = K1
         self._lengths: dict[str, np.ndarray] = {}
         self._deleted: np.ndarray | None = None
+        # Whoosh 3 segments (all of ours) are read through their term tables directly.
+        self._w3 = all(isinstance(getattr(r, "_terms", None), W3TermsReader) for r, _o in self._leaves)
+        self._infos: dict[tuple[str, bytes], list[tuple[int, Any]]] = {}
+
+    def begin_query(self) -> None:
+        """Forget the term entries looked up for the previous query (they are kept within one
+        query, so the compiler's document frequencies and the evaluation share one lookup)."""
+        self._infos = {}
+
+    def doc_frequency(self, fieldname: str, text: str) -> int:
+        """How many documents (deleted ones included, as Whoosh counts) hold the term."""
+        if not self._w3:
+            return int(self._searcher.doc_frequency(fieldname, text))
+        if fieldname not in self._schema:
+            return 0
+        try:
+            btext = self._schema[fieldname].to_bytes(text)
+        except ValueError:
+            return 0
+        return sum(info.doc_frequency() for _leaf, info in self._term_infos(fieldname, btext))
+
+    def _term_infos(self, fieldname: str, btext: bytes) -> list[tuple[int, Any]]:
+        key = (fieldname, btext)
+        found = self._infos.get(key)
+        if found is None:
+            found = []
+            for i, (reader, _offset) in enumerate(self._leaves):
+                try:
+                    found.append((i, reader._terms.term_info(fieldname, btext)))
+                except TermNotFound:
+                    continue
+            self._infos[key] = found
+        return found
 
     # -- public -----------------------------------------------------------------------
 
@@ -193,8 +226,10 @@ class FastEvaluator:
         if not self._schema[fieldname].scorable:
             return tf  # Whoosh scores an unscorable field by the posting's weight
         # Whoosh's IDF, log(N / (df + 1)) + 1, with df counted from the postings just read
-        # (deleted documents included, as Whoosh counts them) instead of a lookup per segment.
-        idf = math.log(self._doc_count / (ids.size + 1)) + 1
+        # (deleted documents included, as Whoosh counts them) instead of a lookup per segment;
+        # Whoosh's matchers (the generic path) skip deleted documents, so ask there.
+        df = ids.size if self._w3 else self._searcher.doc_frequency(fieldname, btext)
+        idf = math.log(self._doc_count / (df + 1)) + 1
         avgfl = self._searcher.avg_field_length(fieldname) or 1
         dl = self._field_lengths(fieldname)[ids]
         K1, B = self.K1, self.B
@@ -207,11 +242,14 @@ class FastEvaluator:
         id_parts: list[np.ndarray] = []
         w_parts: list[np.ndarray] = []
         values: list[bytes] = []
-        for reader, offset in self._leaves:
-            found = _leaf_postings(reader, fieldname, btext, values if with_values else None)
-            if found is None:
-                continue
-            ids, weights = found
+        keep = values if with_values else None
+        if self._w3:
+            found = [(self._leaves[i], _w3_postings(self._leaves[i][0], fieldname, info, keep))
+                     for i, info in self._term_infos(fieldname, btext)]
+        else:
+            found = [((r, o), _leaf_postings(r, fieldname, btext, keep)) for r, o in self._leaves
+                     if (fieldname, btext) in r]
+        for (_reader, offset), (ids, weights) in found:
             id_parts.append(ids + offset if offset else ids)
             w_parts.append(weights)
         if not id_parts:
@@ -373,46 +411,41 @@ def _chain(positions: list[list[int]], slop: int) -> bool:
     return True
 
 
+def _w3_postings(reader: Any, fieldname: str, info: Any,
+                 values: list[bytes] | None) -> tuple[np.ndarray, np.ndarray]:
+    """All postings of a term in one Whoosh 3 segment as arrays, from its term entry: inlined
+    short lists directly, others a block at a time. Encoded values (positions) are appended
+    to ``values`` if it is given."""
+    if info.is_inlined():
+        ids_t, weights_t, values_t = info.inlined_postings()
+        if values is not None:
+            values.extend(values_t)
+        return np.array(ids_t, dtype=np.int64), np.array(weights_t, dtype=np.float64)
+    terms = reader._terms
+    m = terms._codec.postings_reader(terms._postfile, info, reader.schema[fieldname].format)
+    ids_parts: list[np.ndarray] = []
+    w_parts: list[np.ndarray] = []
+    while not m._atend:
+        m._read_data()
+        deltas, weights = m._data[0], m._data[1]
+        n = m._blocklength
+        ids_parts.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
+        if values is not None:
+            values.extend(m._data[2])
+        if weights is None:
+            w_parts.append(np.ones(n))
+        elif isinstance(weights, float):
+            w_parts.append(np.full(n, weights))
+        else:
+            w_parts.append(np.asarray(weights, dtype=np.float64))
+        m._next_block()
+    return np.concatenate(ids_parts), np.concatenate(w_parts)
+
+
 def _leaf_postings(reader: Any, fieldname: str, btext: bytes,
-                   values: list[bytes] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
-    """All postings of a term in one segment as arrays (None if the segment lacks the term),
-    read a block at a time; the encoded values (positions) are appended to ``values`` if given."""
-    terms = getattr(reader, "_terms", None)
-    if not isinstance(terms, W3TermsReader):
-        if (fieldname, btext) not in reader:
-            return None
-        m = reader.postings(fieldname, btext)
-    else:
-        # One hash lookup for the term's entry (``in`` and ``matcher`` would each make one).
-        try:
-            info = terms.term_info(fieldname, btext)
-        except TermNotFound:
-            return None
-        if info.is_inlined():
-            ids_t, weights_t, values_t = info.inlined_postings()
-            if values is not None:
-                values.extend(values_t)
-            return np.array(ids_t, dtype=np.int64), np.array(weights_t, dtype=np.float64)
-        m = terms._codec.postings_reader(terms._postfile, info, reader.schema[fieldname].format)
-    if hasattr(m, "_goto") and hasattr(m, "_read_data"):  # Whoosh 3 block postings
-        ids_parts: list[np.ndarray] = []
-        w_parts: list[np.ndarray] = []
-        while not m._atend:
-            m._read_data()
-            deltas, weights = m._data[0], m._data[1]
-            n = m._blocklength
-            ids_parts.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
-            if values is not None:
-                values.extend(m._data[2])
-            if weights is None:
-                w_parts.append(np.ones(n))
-            elif isinstance(weights, float):
-                w_parts.append(np.full(n, weights))
-            else:
-                w_parts.append(np.asarray(weights, dtype=np.float64))
-            m._next_block()
-        return np.concatenate(ids_parts), np.concatenate(w_parts)
-    # Inlined short lists (and anything else): walk the matcher.
+                   values: list[bytes] | None) -> tuple[np.ndarray, np.ndarray]:
+    """Any other segment: walk Whoosh's matcher."""
+    m = reader.postings(fieldname, btext)
     ids: list[int] = []
     ws: list[float] = []
     while m.is_active():

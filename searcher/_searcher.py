@@ -186,7 +186,9 @@ class Searcher:
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
     def _compiler(self) -> QueryCompiler:
-        return QueryCompiler(self.analyzer, restore=self.suggest, doc_frequency=self._searcher.doc_frequency,
+        fast = self._evaluator()
+        fast.begin_query()
+        return QueryCompiler(self.analyzer, restore=self.suggest, doc_frequency=fast.doc_frequency,
                              doc_count=self._searcher.doc_count())
 
     def suggest(self, query: str) -> str | None:

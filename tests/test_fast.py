@@ -103,3 +103,14 @@ def test_top_breaks_ties_by_document_number() -> None:
 ])
 def test_phrase_positions_follow_whooshs_ordered_span_rule(positions, slop, found) -> None:
     assert _chain(positions, slop) is found
+
+
+@pytest.mark.parametrize("text", ["nông thôn mới", "\"thành phố\"", "bac son"])
+def test_segments_of_other_codecs_are_read_through_whooshs_matchers(s: Searcher, text: str) -> None:
+    q = s._compiler().compile(parse_query(text)).query
+    fast, generic = FastEvaluator(s._searcher), FastEvaluator(s._searcher)
+    generic._w3 = False  # as for a segment whose term table is not Whoosh 3's
+    a, b = fast.matches(q), generic.matches(q)
+    assert a.ids.tolist() == b.ids.tolist() and len(a)
+    assert b.scores.tolist() == pytest.approx(a.scores.tolist(), rel=1e-12)
+    assert generic.doc_frequency("syl", "phố") == fast.doc_frequency("syl", "phố") > 0
