@@ -214,49 +214,58 @@ class FastEvaluator:
             btext = field.to_bytes(q.text)
         except ValueError:
             return EMPTY
-        ids, tf, _values = self._postings(fieldname, btext)
+        ids, tf, _values, df = self._postings(fieldname, btext)
         if not ids.size:
             return EMPTY
-        scores = self._term_scores(fieldname, btext, ids, tf)
+        scores = self._term_scores(fieldname, ids, tf, df)
         if q.boost != 1.0:
             scores = scores * q.boost
         return Matches(ids, scores)
 
-    def _term_scores(self, fieldname: str, btext: bytes, ids: np.ndarray, tf: np.ndarray) -> np.ndarray:
+    def _term_scores(self, fieldname: str, ids: np.ndarray, tf: np.ndarray, df: int) -> np.ndarray:
         if not self._schema[fieldname].scorable:
             return tf  # Whoosh scores an unscorable field by the posting's weight
-        # Whoosh's IDF, log(N / (df + 1)) + 1, with df counted from the postings just read
-        # (deleted documents included, as Whoosh counts them) instead of a lookup per segment;
-        # Whoosh's matchers (the generic path) skip deleted documents, so ask there.
-        df = ids.size if self._w3 else self._searcher.doc_frequency(fieldname, btext)
+        # Whoosh's IDF (WeightingModel.idf), from the document frequency already at hand.
         idf = math.log(self._doc_count / (df + 1)) + 1
         avgfl = self._searcher.avg_field_length(fieldname) or 1
         dl = self._field_lengths(fieldname)[ids]
         K1, B = self.K1, self.B
         return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * dl / avgfl)))
 
-    def _postings(self, fieldname: str, btext: bytes,
-                  with_values: bool = False) -> tuple[np.ndarray, np.ndarray, list[bytes]]:
-        """Global document numbers, weights (term frequencies) and, if asked, the encoded
-        values (positions) of one term's postings, deleted documents included."""
+    def _postings(self, fieldname: str, btext: bytes, with_values: bool = False,
+                  within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[bytes], int]:
+        """Global document numbers, weights (term frequencies), the encoded values (positions,
+        if asked) of one term's postings, and its document frequency (deleted documents
+        included, as Whoosh counts them). With ``within`` (sorted ids), blocks holding none of
+        them may be skipped."""
         id_parts: list[np.ndarray] = []
         w_parts: list[np.ndarray] = []
         values: list[bytes] = []
         keep = values if with_values else None
         if self._w3:
-            found = [(self._leaves[i], _w3_postings(self._leaves[i][0], fieldname, info, keep))
-                     for i, info in self._term_infos(fieldname, btext)]
+            infos = self._term_infos(fieldname, btext)
+            df = sum(info.doc_frequency() for _i, info in infos)
+            for i, info in infos:
+                reader, offset = self._leaves[i]
+                local = None
+                if within is not None:
+                    end = self._leaves[i + 1][1] if i + 1 < len(self._leaves) else self._doc_count
+                    local = within[(within >= offset) & (within < end)] - offset
+                ids, weights = _w3_postings(reader, fieldname, info, keep, local)
+                id_parts.append(ids + offset if offset else ids)
+                w_parts.append(weights)
         else:
-            found = [((r, o), _leaf_postings(r, fieldname, btext, keep)) for r, o in self._leaves
-                     if (fieldname, btext) in r]
-        for (_reader, offset), (ids, weights) in found:
-            id_parts.append(ids + offset if offset else ids)
-            w_parts.append(weights)
+            df = int(self._searcher.doc_frequency(fieldname, btext))
+            for reader, offset in self._leaves:
+                if (fieldname, btext) in reader:
+                    ids, weights = _leaf_postings(reader, fieldname, btext, keep)
+                    id_parts.append(ids + offset if offset else ids)
+                    w_parts.append(weights)
         if not id_parts:
-            return _NO_IDS, _NO_SCORES, values
+            return _NO_IDS, _NO_SCORES, values, df
         if len(id_parts) == 1:
-            return id_parts[0], w_parts[0], values
-        return np.concatenate(id_parts), np.concatenate(w_parts), values
+            return id_parts[0], w_parts[0], values, df
+        return np.concatenate(id_parts), np.concatenate(w_parts), values, df
 
     def _field_lengths(self, fieldname: str) -> np.ndarray:
         lengths = self._lengths.get(fieldname)
@@ -293,10 +302,10 @@ class FastEvaluator:
             return EMPTY
         postings: dict[bytes, tuple[np.ndarray, np.ndarray, list[bytes]]] = {}
         for b in dict.fromkeys(btexts):
-            ids, tf, values = self._postings(fieldname, b, with_values=True)
+            ids, tf, values, df = self._postings(fieldname, b, with_values=True, within=within)
             if not ids.size:
                 return EMPTY
-            postings[b] = (ids, self._term_scores(fieldname, b, ids, tf), values)
+            postings[b] = (ids, self._term_scores(fieldname, ids, tf, df), values)
         cand = postings[btexts[0]][0] if within is None else within
         for ids, _s, _v in postings.values():
             cand = np.intersect1d(cand, ids, assume_unique=True)
@@ -411,11 +420,12 @@ def _chain(positions: list[list[int]], slop: int) -> bool:
     return True
 
 
-def _w3_postings(reader: Any, fieldname: str, info: Any,
-                 values: list[bytes] | None) -> tuple[np.ndarray, np.ndarray]:
-    """All postings of a term in one Whoosh 3 segment as arrays, from its term entry: inlined
+def _w3_postings(reader: Any, fieldname: str, info: Any, values: list[bytes] | None,
+                 within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """The postings of a term in one Whoosh 3 segment as arrays, from its term entry: inlined
     short lists directly, others a block at a time. Encoded values (positions) are appended
-    to ``values`` if it is given."""
+    to ``values`` if it is given. With ``within`` (sorted local ids), blocks whose id range
+    holds none of them are skipped without being decoded."""
     if info.is_inlined():
         ids_t, weights_t, values_t = info.inlined_postings()
         if values is not None:
@@ -425,7 +435,18 @@ def _w3_postings(reader: Any, fieldname: str, info: Any,
     m = terms._codec.postings_reader(terms._postfile, info, reader.schema[fieldname].format)
     ids_parts: list[np.ndarray] = []
     w_parts: list[np.ndarray] = []
+    previous_max = -1
     while not m._atend:
+        if within is not None:
+            # The block holds ids in (previous_max, its max id]: skip it if no candidate is there.
+            first = int(np.searchsorted(within, previous_max, side="right"))
+            if first == within.size:
+                break
+            if within[first] > m._maxid:
+                previous_max = m._maxid
+                m._next_block()
+                continue
+        previous_max = m._maxid
         m._read_data()
         deltas, weights = m._data[0], m._data[1]
         n = m._blocklength
@@ -439,6 +460,8 @@ def _w3_postings(reader: Any, fieldname: str, info: Any,
         else:
             w_parts.append(np.asarray(weights, dtype=np.float64))
         m._next_block()
+    if not ids_parts:
+        return _NO_IDS, _NO_SCORES
     return np.concatenate(ids_parts), np.concatenate(w_parts)
 
 

@@ -62,7 +62,13 @@ class Suggester:
         if key not in self._words:
             from itertools import islice, product
 
-            choices = [self._syllable_variants(f) for f in key.split("_")]
+            parts = key.split("_")
+            # Adjacent syllables of every document are indexed as folded pairs: with one pair
+            # missing, no spelling of the word is in the index (one lookup, not up to 216).
+            if any(self.reader.doc_frequency("pairs", f"{a}_{b}") == 0 for a, b in zip(parts, parts[1:])):
+                self._words[key] = None
+                return None
+            choices = [self._syllable_variants(f) for f in parts]
             best: tuple[int, str] | None = None
             for combo in islice(product(*choices), 216):
                 word = "_".join(combo)
