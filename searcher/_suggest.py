@@ -35,7 +35,7 @@ class Suggester:
     def __init__(self, reader: Any, analyzer: VietnameseAnalyzer) -> None:
         self.reader = reader
         self.analyzer = analyzer
-        self._variants: dict[str, list[str]] = {}
+        self._variants: dict[str, list[tuple[str, int]]] = {}
         self._words: dict[str, tuple[int, str] | None] = {}
         # An unaccented query is restored while it is compiled and suggested after it is run:
         # the same text twice, so keep the answer (bounded, one searcher's worth of queries).
@@ -52,9 +52,9 @@ class Suggester:
         found = self._variants.get(folded)
         if found is None:
             scored = [(self.reader.doc_frequency("syl", v), v) for v in accented_variants(folded)]
-            found = [v for df, v in sorted(scored, key=lambda x: (-x[0], x[1])) if df > 0][:6]
+            found = [(v, df) for df, v in sorted(scored, key=lambda x: (-x[0], x[1])) if df > 0][:6]
             self._variants[folded] = found
-        return found
+        return [v for v, _df in found]
 
     def _folded_word(self, key: str) -> tuple[int, str] | None:
         """The most frequent indexed word whose folded form is ``key`` (``bac_son``), with its
@@ -68,13 +68,25 @@ class Suggester:
             if any(self.reader.doc_frequency("pairs", f"{a}_{b}") == 0 for a, b in zip(parts, parts[1:])):
                 self._words[key] = None
                 return None
-            choices = [self._syllable_variants(f) for f in parts]
+            for f in parts:
+                self._syllable_variants(f)
+            choices = [self._variants[f] for f in parts]
+            # A word is in at most as many titles, and as many texts, as its rarest syllable:
+            # try spellings from the largest such bound down and stop once no bound can beat
+            # the best found. Ties go to the earlier spelling in product order, as when every
+            # spelling was looked up.
+            combos = [(2 * min(df for _v, df in combo), i, combo)
+                      for i, combo in enumerate(islice(product(*choices), 216))]
+            combos.sort(key=lambda c: (-c[0], c[1]))
             best: tuple[int, str] | None = None
-            for combo in islice(product(*choices), 216):
-                word = "_".join(combo)
+            best_i = -1
+            for bound, i, combo in combos:
+                if best is not None and bound < best[0]:
+                    break
+                word = "_".join(v for v, _df in combo)
                 df = self._word_df(word)
-                if df and (best is None or df > best[0]):
-                    best = (df, word)
+                if df and (best is None or df > best[0] or df == best[0] and i < best_i):
+                    best, best_i = (df, word), i
             self._words[key] = best
         return self._words[key]
 
@@ -128,8 +140,9 @@ class Suggester:
             return None
         # Only syllables typed without accents or unknown to the index can change; a query
         # without either costs a few lookups, not a search through word combinations.
-        # In a long query typed with accents, a syllable without them is most likely meant so.
-        restore = len(typed) <= 6 or not any(has_accents(x) for x in typed)
+        # In a query typed with accents, a syllable without marks is most likely meant so:
+        # Vietnamese writes the level tone unmarked ("giành danh hiệu", "Phan Bội Châu").
+        restore = not any(has_accents(x) for x in typed)
         open_ = [self._may_change(x, restore) for x in typed]
         if not any(open_):
             return None
