@@ -427,7 +427,8 @@ class Index:
                       batch_size: int = 500, lock_timeout: float = 60.0,
                       on_progress: ProgressCallback | None = None, prune: bool = False,
                       on_wait: WaitCallback | None = None) -> IndexReport:
-        """Add or replace documents, committing every ``batch_size`` documents.
+        """Add or replace documents, committing every ``batch_size`` documents (or sooner, every
+        :data:`BATCH_TEXT_LIMIT` bytes of text).
 
         A document whose id is in the index is replaced if its content hash differs and left
         alone (not even re-analysed) if it is the same (the same goes for an id repeated in the
@@ -619,13 +620,25 @@ class Index:
         self._ix = _open_whoosh(self.path)
 
 
-def _dedup_batches(docs: Iterator[Document], batch_size: int) -> Iterator[list[Document]]:
+BATCH_TEXT_LIMIT = 6_000_000
+"""Bytes of title and text after which a batch ends early, whatever ``batch_size`` says: a worker
+holds a whole batch's postings while it writes the segment (about 25-35 bytes of memory per
+byte of text), so this, not the corpus, bounds its memory."""
+
+
+def _dedup_batches(docs: Iterator[Document], batch_size: int,
+                   text_limit: int = BATCH_TEXT_LIMIT) -> Iterator[list[Document]]:
+    """Batches of at most ``batch_size`` documents and about ``text_limit`` bytes of text; an id
+    repeated within a batch keeps its last copy."""
     batch: dict[str, Document] = {}
+    size = 0
     for doc in docs:
         batch.pop(doc.id, None)
         batch[doc.id] = doc
-        if len(batch) >= batch_size:
+        size += len(doc.title.encode("utf-8")) + len(doc.text.encode("utf-8"))
+        if len(batch) >= batch_size or size >= text_limit:
             yield list(batch.values())
             batch = {}
+            size = 0
     if batch:
         yield list(batch.values())

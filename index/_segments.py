@@ -36,7 +36,7 @@ from whoosh.compat import dumps
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import _lengths as _HASH_LENGTHS
 from whoosh.formats import Frequency, Positions
-from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort, unpack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.util.numlists import delta_encode
 
@@ -45,9 +45,11 @@ from corpus import Document
 from ._analysis import analyze_document, worker_analyzer
 from ._codec import VnCodec
 
-# Postings are kept flat, three slots each, to save the memory of one tuple per posting:
-# [docnum, weight, encoded value, docnum, weight, encoded value, ...]
-_STRIDE = 3
+# Postings are kept flat, two slots each, to save the memory of a tuple and a float per
+# posting: [docnum, payload, docnum, payload, ...], where the payload is the frequency (an int)
+# for a term list in a Frequency field, the encoded positions (bytes, the frequency first) in a
+# Positions field, and a (weight, encoded value) tuple for anything else.
+_STRIDE = 2
 _TERMINFO: struct.Struct = W3TermInfo._struct
 _FLUSH = 1 << 20
 _PROTOCOL = 4
@@ -78,7 +80,6 @@ class SegmentBuilder:
         self._perdoc = codec.per_document_writer(storage, segment)
         self._postings: dict[str, dict[bytes, list[Any]]] = {}
         self._lengths: dict[str, dict[int, int]] = {}  # field -> docnum -> length as the reader sees it
-        self._freq_bytes: dict[int, bytes] = {}
         self._closed = False
 
     def __enter__(self) -> "SegmentBuilder":
@@ -128,7 +129,6 @@ class SegmentBuilder:
         if terms is None:
             terms = self._postings[name] = {}
         fmt = field.format
-        boost = fmt.field_boost
         if isinstance(value, (list, tuple)) and type(fmt) in (Frequency, Positions):
             # What Whoosh does with a list value (formats.tokens -> entoken): each item is one
             # token, unchanged, at positions 0, 1, 2, ...; every token weighs 1.0.
@@ -136,16 +136,13 @@ class SegmentBuilder:
                 counts: dict[str, int] = {}
                 for term in value:
                     counts[term] = counts.get(term, 0) + 1
-                freq_bytes = self._freq_bytes
                 for term, freq in counts.items():
-                    vbytes = freq_bytes.get(freq)
-                    if vbytes is None:
-                        vbytes = freq_bytes[freq] = pack_uint(freq)
                     btext = term.encode("utf-8")
                     postings = terms.get(btext)
                     if postings is None:
-                        postings = terms[btext] = []
-                    postings += (docnum, freq * boost, vbytes)
+                        terms[btext] = [docnum, freq]
+                    else:
+                        postings += (docnum, freq)
             else:
                 positions: dict[str, list[int]] = {}
                 for pos, term in enumerate(value):
@@ -162,8 +159,9 @@ class SegmentBuilder:
                     btext = term.encode("utf-8")
                     postings = terms.get(btext)
                     if postings is None:
-                        postings = terms[btext] = []
-                    postings += (docnum, len(plist) * boost, vbytes)
+                        terms[btext] = [docnum, vbytes]
+                    else:
+                        postings += (docnum, vbytes)
             return len(value)
         total = 0
         for btext, freq, weight, vbytes in field.index(value):
@@ -171,8 +169,36 @@ class SegmentBuilder:
             postings = terms.get(btext)
             if postings is None:
                 postings = terms[btext] = []
-            postings += (docnum, weight, vbytes)
+            postings += (docnum, (weight, vbytes))
         return total
+
+    def _decoder(self, name: str) -> Callable[[list[Any]], tuple[list[Any], list[bytes]]]:
+        """A function from a term's payloads to its (weights, encoded values)."""
+        boost = self.schema[name].format.field_boost
+        weight_of: dict[int, float] = {}
+        bytes_of: dict[int, bytes] = {}
+
+        def decode(payloads: list[Any]) -> tuple[list[Any], list[bytes]]:
+            weights: list[Any] = []
+            values: list[bytes] = []
+            for p in payloads:
+                kind = type(p)
+                if kind is int:
+                    w = weight_of.get(p)
+                    if w is None:
+                        w = weight_of[p] = p * boost
+                        bytes_of[p] = pack_uint(p)
+                    weights.append(w)
+                    values.append(bytes_of[p])
+                elif kind is bytes:
+                    weights.append(unpack_uint(p[:4])[0] * boost)
+                    values.append(p)
+                else:
+                    weights.append(p[0])
+                    values.append(p[1] or b"")
+            return weights, values
+
+        return decode
 
     def finish(self) -> Segment:
         """Write the postings, close the files, assemble the compound file; returns the segment."""
@@ -209,14 +235,15 @@ class SegmentBuilder:
     def _write_field(self, fieldwriter: Any, name: str, terms: dict[bytes, list[Any]]) -> None:
         """Through the codec's field writer API, one posting at a time (any codec)."""
         lengths = self._field_lengths(name)
+        decode = self._decoder(name)
         fieldwriter.start_field(name, self.schema[name])
         start_term, add, finish_term = fieldwriter.start_term, fieldwriter.add, fieldwriter.finish_term
         for btext in sorted(terms):
             postings = terms[btext]
+            weights, values = decode(postings[1::_STRIDE])
             start_term(btext)
-            for i in range(0, len(postings), _STRIDE):
-                docnum = postings[i]
-                add(docnum, postings[i + 1], postings[i + 2] or b"", lengths[docnum])
+            for docnum, weight, vbytes in zip(postings[0::_STRIDE], weights, values):
+                add(docnum, weight, vbytes, lengths[docnum])
             finish_term()
         fieldwriter.finish_field()
 
@@ -230,6 +257,7 @@ class SegmentBuilder:
         fieldobj = self.schema[name]
         fixedsize = fieldobj.format.fixed_value_size()
         lengths = self._field_lengths(name)
+        decode = self._decoder(name)
 
         fieldmap = fieldwriter._fieldmap
         fieldid = fieldmap.setdefault(name, len(fieldmap))
@@ -250,8 +278,7 @@ class SegmentBuilder:
         for btext in sorted(terms):
             postings = terms[btext]
             ids = postings[0::_STRIDE]
-            weights = postings[1::_STRIDE]
-            values = postings[2::_STRIDE]
+            weights, values = decode(postings[1::_STRIDE])
             n = len(ids)
             lens = [lengths[d] for d in ids]
             if n <= inlinelimit:

@@ -199,3 +199,16 @@ def test_in_process_failure_removes_the_partial_segment(tmp_path: Path, monkeypa
     files = [n for n in os.listdir(path) if n.startswith("MAIN_") and n != "MAIN_WRITELOCK"]
     assert all(n.split(".")[0] in listed for n in files), files
     assert Index.open(path).doc_count() == 40
+
+
+def test_batches_end_at_the_document_count_or_the_text_limit() -> None:
+    docs = [Document(id=str(i), title="Tiêu đề", text="Nông thôn mới " * (50 if i % 2 else 5)) for i in range(40)]
+    batches = list(index_impl._dedup_batches(iter(docs), 8, text_limit=2_000))
+    assert [d.id for b in batches for d in b] == [d.id for d in docs]
+    assert all(len(b) <= 8 for b in batches)
+    size = lambda ds: sum(len(d.title.encode()) + len(d.text.encode()) for d in ds)  # noqa: E731
+    assert all(size(b[:-1]) < 2_000 for b in batches)
+    assert len(batches) > 5  # the text limit ended some batches before 8 documents
+    # An id repeated within a batch keeps its last copy, in the last copy's place.
+    a, b, a2 = Document(id="a", text="một"), Document(id="b", text="hai"), Document(id="a", text="ba")
+    assert list(index_impl._dedup_batches(iter([a, b, a2]), 10)) == [[b, a2]]
