@@ -435,6 +435,7 @@ def _w3_postings(reader: Any, fieldname: str, info: Any, values: list[bytes] | N
     m = terms._codec.postings_reader(terms._postfile, info, reader.schema[fieldname].format)
     ids_parts: list[np.ndarray] = []
     w_parts: list[np.ndarray] = []
+    array_blocks = hasattr(m, "block_arrays")  # index._blocks: ids and weights without positions
     previous_max = -1
     while not m._atend:
         if within is not None:
@@ -447,6 +448,14 @@ def _w3_postings(reader: Any, fieldname: str, info: Any, values: list[bytes] | N
                 m._next_block()
                 continue
         previous_max = m._maxid
+        if array_blocks:
+            ids, weights_arr = m.block_arrays()
+            ids_parts.append(ids)
+            w_parts.append(weights_arr)
+            if values is not None:
+                values.extend(m.block_values())
+            m._next_block()
+            continue
         m._read_data()
         deltas, weights = m._data[0], m._data[1]
         n = m._blocklength

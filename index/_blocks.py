@@ -1,0 +1,169 @@
+"""Posting blocks that read as arrays: document numbers and weights apart from positions.
+
+Whoosh 3 stores each block of up to 128 postings as one pickled, compressed tuple of
+(ids, weights, values). To score a term, a reader then unpickles every position list of the
+block too: for the syllable fields most of the bytes. The blocks written here keep Whoosh's
+block framing (length, pickled block info, so block skipping is unchanged) but lay out the data
+as three separately compressed parts:
+
+    header  <BIII   flags, ids bytes, weights bytes, values bytes
+    ids     uint32 little-endian deltas (the first from 0)
+    weights float32 little-endian, absent when every weight is 1.0
+    values  positions etc.: offsets (uint32, n + 1) and the concatenated bytes; for
+            fixed-size values only the concatenation; nothing for formats without values
+
+so ``numpy.frombuffer`` reads ids and weights without touching the values. Whoosh's own matchers
+read these blocks through :class:`BlockMatcher`. :class:`BlockCodec` is pickled into each
+segment's entry of the table of contents, so segments written before it (``VnCodec``) stay
+readable beside new ones: keep both classes' import paths stable.
+"""
+
+from __future__ import annotations
+
+import struct
+import zlib
+from array import array
+from typing import Any
+
+import numpy as np
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
+from whoosh.compat import dumps
+from whoosh.matching import ListMatcher
+from whoosh.util.numeric import length_to_byte
+
+from ._codec import VnCodec, _PostingsWriter
+
+_HEADER = struct.Struct("<BIII")
+_COMPRESSED = 1
+_UNIT_WEIGHTS = 2
+
+
+def encode_block(ids: Any, weights: Any, values: list[bytes], fixedsize: int | None,
+                 compression: int) -> bytes:
+    """The data part of one block: ``ids`` ascending document numbers, ``weights`` floats,
+    ``values`` one bytes value per posting (or none), ``fixedsize`` the format's value size."""
+    id_arr = np.asarray(ids, dtype=np.int64)
+    deltas = np.diff(id_arr, prepend=0).astype("<u4").tobytes()
+    w_arr = np.asarray(weights, dtype="<f4")
+    flags = 0
+    if np.all(w_arr == 1.0):
+        flags |= _UNIT_WEIGHTS
+        wbytes = b""
+    else:
+        wbytes = w_arr.tobytes()
+    if not values or fixedsize == 0:
+        vbytes = b""
+    elif fixedsize is not None and fixedsize > 0:
+        vbytes = b"".join(values)
+    else:
+        offsets = np.zeros(len(values) + 1, dtype="<u4")
+        np.cumsum([len(v) for v in values], out=offsets[1:])
+        vbytes = offsets.tobytes() + b"".join(values)
+    if compression:
+        flags |= _COMPRESSED
+        deltas = zlib.compress(deltas, compression)
+        if vbytes:
+            vbytes = zlib.compress(vbytes, compression)
+    return _HEADER.pack(flags, len(deltas), len(wbytes), len(vbytes)) + deltas + wbytes + vbytes
+
+
+def _parts(data: bytes) -> tuple[int, bytes, bytes, bytes]:
+    flags, ni, nw, nv = _HEADER.unpack_from(data)
+    start = _HEADER.size
+    ids = data[start:start + ni]
+    weights = data[start + ni:start + ni + nw]
+    values = data[start + ni + nw:start + ni + nw + nv]
+    return flags, ids, weights, values
+
+
+def decode_arrays(data: bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
+    """Absolute document numbers (int64) and weights (float64) of a block."""
+    flags, ids, weights, _values = _parts(data)
+    if flags & _COMPRESSED:
+        ids = zlib.decompress(ids)
+    id_arr = np.cumsum(np.frombuffer(ids, dtype="<u4"), dtype=np.int64)
+    if flags & _UNIT_WEIGHTS:
+        w_arr = np.ones(count, dtype=np.float64)
+    else:
+        w_arr = np.frombuffer(weights, dtype="<f4").astype(np.float64)
+    return id_arr, w_arr
+
+
+def decode_values(data: bytes, count: int, fixedsize: int | None) -> tuple[Any, ...]:
+    """A block's values as Whoosh's block reader gives them (``None`` each for no values)."""
+    flags, _ids, _weights, values = _parts(data)
+    if fixedsize == 0:
+        return (None,) * count
+    if not values:
+        return (b"",) * count
+    if flags & _COMPRESSED:
+        values = zlib.decompress(values)
+    if fixedsize is not None and fixedsize > 0:
+        return tuple(values[i:i + fixedsize] for i in range(0, len(values), fixedsize))
+    offsets = np.frombuffer(values, dtype="<u4", count=count + 1).tolist()
+    base = 4 * (count + 1)
+    return tuple(values[base + a:base + b] for a, b in zip(offsets, offsets[1:]))
+
+
+class BlockMatcher(W3LeafMatcher):  # type: ignore[misc]
+    """Whoosh's block matcher over array blocks; ``block_arrays``/``block_values`` give the
+    current block whole, for readers that score a term at once."""
+
+    def _read_data(self) -> None:
+        self._data = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
+
+    def block_arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._data is None:
+            self._read_data()
+        return decode_arrays(self._data, self._blocklength)
+
+    def block_values(self) -> tuple[Any, ...]:
+        if self._data is None:
+            self._read_data()
+        return decode_values(self._data, self._blocklength, self._fixedsize)
+
+    def _read_ids(self) -> None:
+        self._ids = tuple(self.block_arrays()[0].tolist())
+
+    def _read_weights(self) -> None:
+        self._weights = array("f", self.block_arrays()[1].astype(np.float32).tobytes())
+
+    def _read_values(self) -> None:
+        self._values = self.block_values()
+
+
+class _BlockPostingsWriter(_PostingsWriter):
+    def _write_block(self, last: bool = False) -> None:
+        if self._byteids:  # term vectors: Whoosh's layout (not used by vnsearch's schema)
+            super()._write_block(last)
+            return
+        if not self._blockcount:
+            self._postfile.write(WHOOSH3_HEADER_MAGIC)
+        self._terminfo.add_block(self)
+        ids = self._ids
+        databytes = encode_block(ids, self._weights, self._values, self._format.fixed_value_size(),
+                                 self._compression)
+        infobytes = dumps((len(ids), ids[-1], self._maxweight, self._compression,
+                           length_to_byte(self._minlength), length_to_byte(self._maxlength)), 2)
+        blocklength = len(infobytes) + len(databytes)
+        self._postfile.write_int(-blocklength if last else blocklength)
+        self._postfile.write(infobytes)
+        self._postfile.write(databytes)
+        self._blockcount += 1
+        self._new_block()
+
+
+class BlockCodec(VnCodec):  # type: ignore[misc]
+    """``VnCodec`` (short lists inlined) with array blocks (see the module docstring)."""
+
+    def postings_writer(self, dbfile: Any, byteids: bool = False) -> _BlockPostingsWriter:
+        return _BlockPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,
+                                    compression=self._compression, inlinelimit=self._inlinelimit)
+
+    def postings_reader(self, dbfile: Any, terminfo: Any, format_: Any, term: Any = None,
+                        scorer: Any = None) -> Any:
+        if terminfo.is_inlined():
+            ids, weights, values = terminfo.inlined_postings()
+            return ListMatcher(ids, weights, values, format_, scorer=scorer, term=term, terminfo=terminfo)
+        offset, length = terminfo.extent()
+        return BlockMatcher(dbfile, offset, length, format_, term=term, scorer=scorer)

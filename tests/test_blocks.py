@@ -1,0 +1,92 @@
+"""Array posting blocks (index/_blocks.py): same postings, same searches as Whoosh's own blocks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from whoosh import formats
+from whoosh import query as wq
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import FileIndex
+
+from analyzers import VietnameseAnalyzer
+from corpus import read_jsonl
+from index._analysis import analyze_document
+from index._blocks import BlockCodec, BlockMatcher, decode_arrays, decode_values, encode_block
+from index._codec import VnCodec
+from index._schema import build_schema
+from searcher._fast import FastEvaluator
+
+SAMPLE = Path(__file__).parents[1] / "corpus" / "data" / "sample" / "sample.jsonl.gz"
+
+
+@pytest.mark.parametrize("compression", [0, 3])
+@pytest.mark.parametrize("fixedsize, values", [
+    (None, [b"\x00\x00\x00\x02\x80\x02]q\x00(K\x01K\x05e.", b"", b"abc"]),  # positions-like
+    (4, [b"\x00\x00\x00\x01", b"\x00\x00\x00\x07", b"\x00\x00\x00\x02"]),  # Frequency
+    (0, []),  # Existence
+])
+def test_block_round_trip(compression: int, fixedsize: int | None, values: list[bytes]) -> None:
+    ids, weights = [3, 4, 90], [1.0, 2.0, 7.0]
+    data = encode_block(ids, weights, values, fixedsize, compression)
+    got_ids, got_weights = decode_arrays(data, 3)
+    assert got_ids.tolist() == ids and got_weights.tolist() == weights
+    expected = (None, None, None) if fixedsize == 0 else tuple(values)
+    assert decode_values(data, 3, fixedsize) == expected
+
+
+def test_unit_weights_take_no_bytes() -> None:
+    ones = encode_block([1, 2], [1.0, 1.0], [], 0, 0)
+    other = encode_block([1, 2], [1.0, 2.0], [], 0, 0)
+    assert len(other) - len(ones) == 8
+    assert decode_arrays(ones, 2)[1].tolist() == [1.0, 1.0]
+
+
+def _build(path: Path, codec: object, docs: list) -> FileIndex:
+    ix = FileIndex.create(FileStorage(str(path)), build_schema(), "MAIN")
+    analyzer = VietnameseAnalyzer()
+    writer = ix.writer(codec=codec)
+    for doc in docs:
+        writer.add_document(**analyze_document(analyzer, doc))
+    writer.commit()
+    return ix
+
+
+@pytest.fixture(scope="module")
+def indexes(tmp_path_factory: pytest.TempPathFactory) -> tuple[FileIndex, FileIndex]:
+    # Long posting lists need many documents; every third sample document keeps it quick.
+    docs = list(read_jsonl(SAMPLE))[::3]
+    return (_build(tmp_path_factory.mktemp("w3"), VnCodec(), docs),
+            _build(tmp_path_factory.mktemp("blocks"), BlockCodec(), docs))
+
+
+QUERIES = [wq.Term("text", "thành_phố"), wq.Term("syl", "năm"), wq.Term("fold", "nam"),
+           wq.Phrase("syl", ["thành", "phố"]), wq.Phrase("fold", ["nam", "bo"], slop=3),
+           wq.Term("pairs", "thanh_pho"), wq.Prefix("syl", "thà"), wq.Term("source", "xquad-vi")]
+
+
+@pytest.mark.parametrize("q", QUERIES, ids=str)
+def test_whoosh_reads_array_blocks_as_its_own(indexes: tuple[FileIndex, FileIndex], q: wq.Query) -> None:
+    w3, blocks = indexes
+    with w3.searcher() as a, blocks.searcher() as b:
+        expected = [(h.docnum, h.score) for h in a.search(q, limit=None)]
+        got = [(h.docnum, h.score) for h in b.search(q, limit=None)]
+        assert expected and got == expected
+        fast = FastEvaluator(b)
+        m = fast.matches(q)
+        assert sorted(m.ids.tolist()) == sorted(d for d, _ in expected)
+        assert dict(zip(m.ids.tolist(), m.scores.tolist())) == pytest.approx(dict(expected), rel=1e-9)
+
+
+def test_positions_and_long_lists_are_in_array_blocks(indexes: tuple[FileIndex, FileIndex]) -> None:
+    _w3, blocks = indexes
+    with blocks.reader() as reader:
+        m = reader.postings("syl", "năm")
+        m = getattr(m, "child", m)  # deletions would wrap it
+        assert isinstance(m, BlockMatcher)
+        ids, _weights = m.block_arrays()
+        assert ids.size == m._blocklength > 8 and np.all(np.diff(ids) > 0)
+        poses = [formats.Positions().decode_positions(v) for v in m.block_values()[:5]]
+        assert all(p == sorted(p) and p for p in poses)
