@@ -27,6 +27,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, clean_files
 from whoosh.query import Query as WhooshQuery
 from whoosh.reading import SegmentReader
+from whoosh.writing import MERGE_SMALL
 from whoosh.writing import IndexWriter as _WhooshWriter
 
 from analyzers import ANALYZER_VERSION, VietnameseAnalyzer
@@ -488,6 +489,8 @@ class Index:
             finally:
                 segmented.close()  # ends the pool and removes uncommitted segments if we stopped early
                 shutil.rmtree(os.path.join(self.path, INDEX_NAME + ".tmp"), ignore_errors=True)
+            if report.added or report.replaced:
+                self._merge_small_segments()
             if prune:
                 gone = sorted(set(known) - seen_ids)
                 if gone:
@@ -515,6 +518,8 @@ class Index:
             return SegmentTask(folder, INDEX_NAME, schema, segid, batch)
 
         def done(t: SegmentTask) -> None:
+            # Handed over for commit: from now on the TOC lists it, and the fsync before the
+            # TOC's rename must include its files.
             storage.unlisted.discard(f"{INDEX_NAME}_{t.segid}")
 
         pending: collections.deque[tuple[SegmentTask, Any]] = collections.deque()
@@ -527,8 +532,8 @@ class Index:
                     # analyze_document is looked up here on each call (tests count the calls)
                     segment = run_segment_task(t, lambda doc: analyze_document(analyzer, doc), storage)
                     pending.popleft()
-                    yield batch, segment
                     done(t)
+                    yield batch, segment
                 return
             method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
             ctx = multiprocessing.get_context(method)
@@ -541,14 +546,14 @@ class Index:
                         t, job = pending[0]
                         segment = job.get()
                         pending.popleft()
-                        yield t.documents, segment
                         done(t)
+                        yield t.documents, segment
                 while pending:
                     t, job = pending[0]
                     segment = job.get()
                     pending.popleft()
-                    yield t.documents, segment
                     done(t)
+                    yield t.documents, segment
         finally:
             # Stopped early (an error, Ctrl-C, a closed generator): the pool is gone; what the
             # workers wrote for uncommitted batches is unlisted, so remove it now rather than
@@ -579,6 +584,27 @@ class Index:
         TOC(toc.schema, segments, generation).write(storage, INDEX_NAME)
         keep = {seg.segment_id() for seg in segments} | storage.unlisted
         _clean_superseded(storage, generation, keep)
+
+    def _merge_small_segments(self) -> None:
+        """Once per import, what Whoosh's default commit does every time: merge the smallest
+        segments if its ``MERGE_SMALL`` policy finds them small enough (a run of small imports
+        would otherwise add a segment each, for ever). Batches of a big import are not small to
+        it, so this rarely does anything but fold the last, short batch of a few small imports
+        into one segment; it costs no more than writing those few documents again."""
+        storage = self._ix.storage
+        toc = TOC.read(storage, INDEX_NAME)
+
+        class _DryRun:  # what MERGE_SMALL needs of a writer, recording instead of merging
+            merges = 0
+
+            def add_reader(self, reader: Any) -> None:
+                self.merges += 1
+
+        dry = _DryRun()
+        dry.storage, dry.schema = storage, toc.schema  # type: ignore[attr-defined]
+        MERGE_SMALL(dry, list(toc.segments))
+        if dry.merges:
+            self._commit(lambda writer: None, mergetype=MERGE_SMALL)
 
     def _delete_ids(self, ids: Iterable[str]) -> int:
         count = 0

@@ -2,13 +2,20 @@
 
 Whoosh's ``SegmentWriter`` puts every posting of a batch into a ``PostingPool`` (one tuple per
 posting, sized and possibly spilled to disk), sorts them all at commit, then re-reads each
-document's field length from the per-document file it has just written, posting by posting.
-For a batch that fits in memory none of that is needed: :class:`SegmentBuilder` gathers each
-field's postings per term as documents arrive (already in document order), keeps the field
-lengths it computes, and at the end feeds the codec's own field writer term by term in sorted
-order. The files are the codec's (``VnCodec``, Whoosh's W3 format), written by Whoosh's own
-per-document and field writers, so Whoosh's readers, merges and ``optimize`` read them as any
-other segment.
+document's field length from the per-document file it has just written, posting by posting,
+and writes each term through three layers of per-posting method calls. For a batch that fits
+in memory none of that is needed: :class:`SegmentBuilder` gathers each field's postings per
+term as documents arrive (already in document order), keeps the field lengths it computes,
+and at the end writes the term table and posting file a term at a time, computing what
+``VnCodec``'s writers would (see :meth:`SegmentBuilder._write_field_fast`). The per-document
+files (stored fields, lengths, columns) are written by Whoosh's own per-document writer.
+
+The result is a Whoosh W3 segment: Whoosh's readers, merges and ``optimize`` read it as any
+other. The only difference from what Whoosh writes for the same documents is that inlined
+postings and posting blocks are pickled with protocol 4 instead of 2 (Whoosh's reader
+unpickles either; protocol 2 pickles each bytes value through ``codecs.encode``, which is
+three times slower and half again as large). ``tests/test_index_parallel.py`` compares
+every term's postings and statistics, the stored fields, lengths and columns with Whoosh's.
 
 A builder writes a complete, compound segment under a name chosen by the caller and returns
 the picklable ``Segment`` object; the segment is invisible until a table of contents lists it
@@ -16,7 +23,6 @@ the picklable ``Segment`` object; the segment is invisible until a table of cont
 does. Builders run in worker processes, one batch each, so the files of several batches are
 written at once while the process holding the write lock only commits.
 """
-
 from __future__ import annotations
 
 import contextlib
@@ -25,6 +31,7 @@ import hashlib
 import struct
 import zlib
 from array import array
+from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -79,7 +86,8 @@ class SegmentBuilder:
         self.docnum = 0
         self._perdoc = codec.per_document_writer(storage, segment)
         self._postings: dict[str, dict[bytes, list[Any]]] = {}
-        self._lengths: dict[str, dict[int, int]] = {}  # field -> docnum -> length as the reader sees it
+        self._lengths: dict[str, dict[int, int]] = {}
+        self._single_position: dict[int, bytes] = {}  # shared encodings of one-position postings  # field -> docnum -> length as the reader sees it
         self._closed = False
 
     def __enter__(self) -> "SegmentBuilder":
@@ -133,10 +141,7 @@ class SegmentBuilder:
             # What Whoosh does with a list value (formats.tokens -> entoken): each item is one
             # token, unchanged, at positions 0, 1, 2, ...; every token weighs 1.0.
             if type(fmt) is Frequency:
-                counts: dict[str, int] = {}
-                for term in value:
-                    counts[term] = counts.get(term, 0) + 1
-                for term, freq in counts.items():
+                for term, freq in Counter(value).items():
                     btext = term.encode("utf-8")
                     postings = terms.get(btext)
                     if postings is None:
@@ -151,11 +156,18 @@ class SegmentBuilder:
                         positions[term] = [pos]
                     else:
                         plist.append(pos)
+                single = self._single_position
                 for term, plist in positions.items():
                     # Positions.encode: the count, then the pickled gaps
-                    deltas = [plist[0]]
-                    deltas += [b - a for a, b in zip(plist, plist[1:])]
-                    vbytes = pack_uint(len(plist)) + dumps(deltas, 2)
+                    if len(plist) == 1:
+                        pos = plist[0]
+                        vbytes = single.get(pos)
+                        if vbytes is None:
+                            vbytes = single[pos] = pack_uint(1) + dumps([pos], 2)
+                    else:
+                        deltas = [plist[0]]
+                        deltas += [b - a for a, b in zip(plist, plist[1:])]
+                        vbytes = pack_uint(len(plist)) + dumps(deltas, 2)
                     btext = term.encode("utf-8")
                     postings = terms.get(btext)
                     if postings is None:
@@ -248,10 +260,12 @@ class SegmentBuilder:
         fieldwriter.finish_field()
 
     def _write_field_fast(self, fieldwriter: Any, name: str, terms: dict[bytes, list[Any]]) -> None:
-        """What :meth:`_write_field` writes with ``VnCodec``, byte for byte, computed a term at a
-        time instead of a posting at a time: ``W3FieldWriter.finish_term`` with
-        ``VnCodec``'s postings writer (short lists inlined in the term's entry, longer ones in
-        blocks of ``blocklimit`` postings) and ``OrderedHashWriter.add`` for the term table."""
+        """What :meth:`_write_field` writes with ``VnCodec``, computed a term at a time instead
+        of a posting at a time: ``W3FieldWriter.finish_term`` with ``VnCodec``'s postings
+        writer (lists of up to ``inlinelimit`` postings inlined in the term's entry, longer ones
+        in blocks of ``blocklimit``) and ``OrderedHashWriter.add`` for the term table. The same
+        bytes but for the pickle protocol of inlined postings and block data (see the module
+        docstring). Relies on whoosh-reloaded 2.7.5's internals, which pyproject pins."""
         codec = self.codec
         inlinelimit, blocklimit, compression = codec._inlinelimit, codec._blocklimit, codec._compression
         fieldobj = self.schema[name]
@@ -274,9 +288,47 @@ class SegmentBuilder:
         pbase = postfile.tell()
         pack_info = _TERMINFO.pack
         pack_lengths = _HASH_LENGTHS.pack
+        boost = fieldobj.format.field_boost
+        l2b: dict[int, int] = {}
+        for x in set(lengths):
+            l2b[x] = length_to_byte(x)
+        as_float32: dict[Any, float] = {}
+        positions: list[int] = []
         key = b""
         for btext in sorted(terms):
             postings = terms[btext]
+            if len(postings) == 2:
+                # One posting (most terms): the general case below, unrolled.
+                docnum, p = postings
+                kind = type(p)
+                if kind is int:
+                    weight: Any = p * boost
+                    vbytes = pack_uint(p)
+                elif kind is bytes:
+                    weight = unpack_uint(p[:4])[0] * boost
+                    vbytes = p
+                else:
+                    weight, vbytes = p
+                fweight = as_float32.get(weight)
+                if fweight is None:
+                    fweight = as_float32[weight] = array("f", [weight])[0]
+                lbyte = l2b[lengths[docnum]]
+                inlined = ((docnum,), (fweight,), (vbytes,) if vbytes else (b"",))
+                value = pack_info(1, fweight, 1, lbyte, lbyte, weight if weight > 0 else 0,
+                                  docnum, docnum) + dumps(inlined, _PROTOCOL)
+                key = keyprefix + btext
+                pos = tbase + len(tbuf)
+                positions.append(pos)
+                tbuf += pack_lengths(len(key), len(value))
+                tbuf += key
+                tbuf += value
+                h = int.from_bytes(md5(key).digest()[12:], "big")
+                buckets[h & 255].append((h, pos))
+                if len(tbuf) > _FLUSH:
+                    tfile.write(bytes(tbuf))
+                    tbase += len(tbuf)
+                    tbuf.clear()
+                continue
             ids = postings[0::_STRIDE]
             weights, values = decode(postings[1::_STRIDE])
             n = len(ids)
@@ -353,7 +405,7 @@ class SegmentBuilder:
             # OrderedHashWriter.add
             key = keyprefix + btext
             pos = tbase + len(tbuf)
-            tindex_positions.append(pos)
+            positions.append(pos)
             tbuf += pack_lengths(len(key), len(value))
             tbuf += key
             tbuf += value
@@ -369,6 +421,14 @@ class SegmentBuilder:
             tfile.write(bytes(tbuf))
         if key:
             tindex.lastkey = key
+            # GrowableArray.append for each position, at once: the positions only grow, so the
+            # array ends with the type its largest value needs.
+            if positions[-1] >= 2 ** 31:
+                tindex_positions.extend(positions)
+            else:
+                if positions[-1] >= 2 ** 16 and tindex_positions.typecode == "H":
+                    tindex_positions._retype(positions[-1])
+                tindex_positions.array.extend(positions)
 
     def cancel(self) -> None:
         """Drop what was written (best effort)."""

@@ -212,3 +212,56 @@ def test_batches_end_at_the_document_count_or_the_text_limit() -> None:
     # An id repeated within a batch keeps its last copy, in the last copy's place.
     a, b, a2 = Document(id="a", text="một"), Document(id="b", text="hai"), Document(id="a", text="ba")
     assert list(index_impl._dedup_batches(iter([a, b, a2]), 10)) == [[b, a2]]
+
+
+def test_each_committed_segment_is_synced_before_its_toc_is_renamed(tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "ix"
+    Index.create(path)
+    events: list[tuple[str, str]] = []
+    real_fsync, real_rename = index_impl._fsync_path, os.rename
+
+    def fsync(name: str, directory: bool = False) -> None:
+        events.append(("sync", os.path.basename(name)))
+        real_fsync(name, directory)
+
+    def rename(src: Any, dst: Any) -> None:
+        events.append(("rename", os.path.basename(str(dst))))
+        real_rename(src, dst)
+
+    monkeypatch.setattr(index_impl, "_fsync_path", fsync)
+    monkeypatch.setattr(index_impl.os, "rename", rename)
+    Index.open(path).add_documents(_docs(90), workers=2, batch_size=30)
+    monkeypatch.undo()
+    synced: set[str] = set()
+    renamed = []
+    for kind, name in events:
+        if kind == "sync":
+            synced.add(name)
+        elif name.endswith(".toc"):
+            renamed.append(name)
+            toc_gen = int(name.split("_")[-1].split(".")[0])
+            listed = {seg.segment_id() for seg in _toc_segments(path, toc_gen)}
+            assert all(any(s.startswith(seg + ".") for s in synced) for seg in listed), (name, listed, synced)
+    assert len(renamed) == 3
+
+
+def _toc_segments(path: Path, generation: int) -> list[Any]:
+    # The TOCs of earlier generations are gone; rebuild the expectation from the final one:
+    # generation g lists the first g - 1 segments (generation 1 is the empty index).
+    segments = Index.open(path).whoosh_index._segments()
+    return segments[: generation - 1]
+
+
+def test_small_imports_do_not_pile_up_segments(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    docs = _docs(60)
+    Index.create(path)
+    for i in range(0, 60, 6):  # ten small imports: Whoosh's MERGE_SMALL folds them together
+        Index.open(path).add_documents(docs[i:i + 6], workers=1)
+    s = stats(path)
+    assert s["documents"] == 60 and s["segments"] < 5
+    # A big import's batches are not small: one segment each, none merged.
+    big = tmp_path / "big"
+    Index.create(big).add_documents(_docs(300), workers=2, batch_size=60)
+    assert stats(big)["segments"] == 5
