@@ -225,6 +225,11 @@ def _phrase_or_term(fieldname: str, terms: list[str], slop: int, boost: float = 
     # pair of the phrase can hold the phrase, so positions are checked there alone (the score is
     # the phrase's). A phrase does not run across the seam between a title and its text.
     pairs = [wq.Term("pairs", p) for p in dict.fromkeys(syllable_pairs([fold(t) for t in terms]))]
+    if fieldname == "fold" and len(terms) == 2:
+        # Two folded syllables are adjacent exactly where their pair is indexed: no positions
+        # to check. Scored as the phrase is, by the sum of the two syllables' scores.
+        words = wq.And([wq.Term("fold", t) for t in terms], boost=boost)
+        return wq.Require(words, pairs[0])
     return wq.Require(phrase, wq.And(pairs) if len(pairs) > 1 else pairs[0])
 
 
