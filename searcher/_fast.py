@@ -29,11 +29,9 @@ from typing import Any
 import numpy as np
 from whoosh import formats
 from whoosh import query as wq
-from whoosh.codec.whoosh3 import W3TermsReader
-from whoosh.reading import TermNotFound
-from whoosh.util.numeric import byte_to_length
 
-_BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.float64)
+from index import postings
+
 _NO_IDS = np.empty(0, dtype=np.int64)
 _NO_SCORES = np.empty(0, dtype=np.float64)
 
@@ -69,7 +67,7 @@ class FastEvaluator:
         self._lengths: dict[str, np.ndarray] = {}
         self._deleted: np.ndarray | None = None
         # Whoosh 3 segments (all of ours) are read through their term tables directly.
-        self._w3 = all(isinstance(getattr(r, "_terms", None), W3TermsReader) for r, _o in self._leaves)
+        self._w3 = all(postings.has_entries(r) for r, _o in self._leaves)
         self._infos: dict[tuple[str, bytes], list[tuple[int, Any]]] = {}
 
     def begin_query(self) -> None:
@@ -95,10 +93,9 @@ class FastEvaluator:
         if found is None:
             found = []
             for i, (reader, _offset) in enumerate(self._leaves):
-                try:
-                    found.append((i, reader._terms.term_info(fieldname, btext)))
-                except TermNotFound:
-                    continue
+                info = postings.entry(reader, fieldname, btext)
+                if info is not None:
+                    found.append((i, info))
             self._infos[key] = found
         return found
 
@@ -251,14 +248,14 @@ class FastEvaluator:
                 if within is not None:
                     end = self._leaves[i + 1][1] if i + 1 < len(self._leaves) else self._doc_count
                     local = within[(within >= offset) & (within < end)] - offset
-                ids, weights = _w3_postings(reader, fieldname, info, keep, local)
+                ids, weights = postings.read_entry(reader, fieldname, info, keep, local)
                 id_parts.append(ids + offset if offset else ids)
                 w_parts.append(weights)
         else:
             df = int(self._searcher.doc_frequency(fieldname, btext))
             for reader, offset in self._leaves:
                 if (fieldname, btext) in reader:
-                    ids, weights = _leaf_postings(reader, fieldname, btext, keep)
+                    ids, weights = postings.read_matcher(reader, fieldname, btext, keep)
                     id_parts.append(ids + offset if offset else ids)
                     w_parts.append(weights)
         if not id_parts:
@@ -273,7 +270,7 @@ class FastEvaluator:
             lengths = np.ones(self._doc_count, dtype=np.float64)
             for reader, offset in self._leaves:
                 n = int(reader.doc_count_all())
-                lengths[offset:offset + n] = _leaf_lengths(reader, fieldname, n)
+                lengths[offset:offset + n] = postings.field_lengths(reader, fieldname, n)
             self._lengths[fieldname] = lengths
         return lengths
 
@@ -418,90 +415,3 @@ def _chain(positions: list[list[int]], slop: int) -> bool:
         if not reach:
             return False
     return True
-
-
-def _w3_postings(reader: Any, fieldname: str, info: Any, values: list[bytes] | None,
-                 within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """The postings of a term in one Whoosh 3 segment as arrays, from its term entry: inlined
-    short lists directly, others a block at a time. Encoded values (positions) are appended
-    to ``values`` if it is given. With ``within`` (sorted local ids), blocks whose id range
-    holds none of them are skipped without being decoded."""
-    if info.is_inlined():
-        ids_t, weights_t, values_t = info.inlined_postings()
-        if values is not None:
-            values.extend(values_t)
-        return np.array(ids_t, dtype=np.int64), np.array(weights_t, dtype=np.float64)
-    terms = reader._terms
-    m = terms._codec.postings_reader(terms._postfile, info, reader.schema[fieldname].format)
-    ids_parts: list[np.ndarray] = []
-    w_parts: list[np.ndarray] = []
-    array_blocks = hasattr(m, "block_arrays")  # index._blocks: ids and weights without positions
-    previous_max = -1
-    while not m._atend:
-        if within is not None:
-            # The block holds ids in (previous_max, its max id]: skip it if no candidate is there.
-            first = int(np.searchsorted(within, previous_max, side="right"))
-            if first == within.size:
-                break
-            if within[first] > m._maxid:
-                previous_max = m._maxid
-                m._next_block()
-                continue
-        previous_max = m._maxid
-        if array_blocks:
-            ids, weights_arr = m.block_arrays()
-            ids_parts.append(ids)
-            w_parts.append(weights_arr)
-            if values is not None:
-                values.extend(m.block_values())
-            m._next_block()
-            continue
-        m._read_data()
-        deltas, weights = m._data[0], m._data[1]
-        n = m._blocklength
-        ids_parts.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
-        if values is not None:
-            values.extend(m._data[2])
-        if weights is None:
-            w_parts.append(np.ones(n))
-        elif isinstance(weights, float):
-            w_parts.append(np.full(n, weights))
-        else:
-            w_parts.append(np.asarray(weights, dtype=np.float64))
-        m._next_block()
-    if not ids_parts:
-        return _NO_IDS, _NO_SCORES
-    return np.concatenate(ids_parts), np.concatenate(w_parts)
-
-
-def _leaf_postings(reader: Any, fieldname: str, btext: bytes,
-                   values: list[bytes] | None) -> tuple[np.ndarray, np.ndarray]:
-    """Any other segment: walk Whoosh's matcher."""
-    m = reader.postings(fieldname, btext)
-    ids: list[int] = []
-    ws: list[float] = []
-    while m.is_active():
-        ids.append(m.id())
-        ws.append(m.weight())
-        if values is not None:
-            values.append(m.value())
-        m.next()
-    return np.array(ids, dtype=np.int64), np.array(ws, dtype=np.float64)
-
-
-def _leaf_lengths(reader: Any, fieldname: str, doc_count: int) -> np.ndarray:
-    """One segment's lengths of ``fieldname``, decoded from Whoosh's one-byte length column."""
-    try:
-        from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-
-        col = reader._perdoc._cached_reader(_lenfield(fieldname), LENGTHS_COLUMN)
-        raw = np.zeros(doc_count, dtype=np.uint8)
-        if col is not None:
-            count = min(col._count, doc_count)
-            raw[:count] = np.frombuffer(col._dbfile.get(col._basepos, count), dtype=np.uint8)
-        out = _BYTE_TO_LENGTH[raw]
-    except (AttributeError, ImportError):  # another codec: ask the reader, one document at a time
-        out = np.array([reader.doc_field_length(d, fieldname, 0) or 0 for d in range(doc_count)],
-                       dtype=np.float64)
-    out[out == 0] = 1  # Whoosh's scorer reads a missing length as 1
-    return out
