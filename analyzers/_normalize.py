@@ -25,8 +25,14 @@ _CHAR_MAP = {
 _CHAR_MAP.update({chr(0xFF10 + i): str(i) for i in range(10)})  # full-width digits
 _CHAR_MAP.update({chr(0xFF21 + i): chr(0x41 + i) for i in range(26)})  # full-width A-Z
 _CHAR_MAP.update({chr(0xFF41 + i): chr(0x61 + i) for i in range(26)})  # full-width a-z
-_TRANSLATE = str.maketrans(_CHAR_MAP)
-_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u00ad"), None)
+# str.translate looks every character up in a dict; finding the rare ones with a regex (in C)
+# and replacing only those is several times faster on real text.
+_MAPPED = re.compile("[" + re.escape("".join(_CHAR_MAP)) + "]")
+_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
+
+
+def _map_chars(text: str) -> str:
+    return _MAPPED.sub(lambda m: _CHAR_MAP[m.group()], text) if _MAPPED.search(text) else text
 
 # Tone marks as combining characters, in the order Vietnamese uses them.
 _TONES = "\u0300\u0301\u0309\u0303\u0323"  # huyền, sắc, hỏi, ngã, nặng
@@ -50,21 +56,20 @@ def _with_tone(base: str, tone: str) -> str:
 _VOWELS_A = "aàáảãạ"
 _VOWELS_E = "eèéẻẽẹ"
 _VOWELS_Y = "yỳýỷỹỵ"
+# Matched at the vowel pair only: a leading onset pattern made the regex try every position of
+# the text with a look-behind and a lazy loop (twice as slow, same matches).
 _NEW_STYLE = re.compile(
-    r"(?<![^\W\d_])"            # start of a syllable
-    r"([^\W\d_]*?)"             # onset
-    r"(?:(?<![qQ])([oO])([" + _VOWELS_A[1:] + _VOWELS_A[1:].upper() + _VOWELS_E[1:] + _VOWELS_E[1:].upper() + r"])"
-    r"|(?<![qQ])([uU])([" + _VOWELS_Y[1:] + _VOWELS_Y[1:].upper() + r"]))"
+    r"(?<![qQ])([oO])([" + _VOWELS_A[1:] + _VOWELS_A[1:].upper() + _VOWELS_E[1:] + _VOWELS_E[1:].upper() + r"])"
     r"(?![^\W\d_])"             # open syllable: nothing follows
+    r"|(?<![qQ])([uU])([" + _VOWELS_Y[1:] + _VOWELS_Y[1:].upper() + r"])(?![^\W\d_])"
 )
 
 
 def _old_style(match: re.Match[str]) -> str:
-    onset = match.group(1)
-    first = match.group(2) or match.group(4)
-    second = match.group(3) or match.group(5)
+    first = match.group(1) or match.group(3)
+    second = match.group(2) or match.group(4)
     base, tone = _split_tone(second)
-    return onset + _with_tone(first, tone) + base
+    return _with_tone(first, tone) + base
 
 
 def normalize_tone_placement(text: str) -> str:
@@ -80,7 +85,7 @@ def normalize_tone_placement(text: str) -> str:
 
 def normalize_same_length(text: str) -> str:
     """Normalise without changing the length of ``text`` (offsets stay valid). Input must be NFC."""
-    return normalize_tone_placement(text.translate(_TRANSLATE))
+    return normalize_tone_placement(_map_chars(text))
 
 
 def normalize(text: str) -> str:
@@ -91,7 +96,7 @@ def normalize(text: str) -> str:
     >>> normalize("\\u00d0ảng bộ") == "Đảng bộ"
     True
     """
-    text = unicodedata.normalize("NFC", text).translate(_INVISIBLE)
+    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
     return normalize_same_length(text)
 
 
