@@ -11,6 +11,7 @@ One segmentation pass gives three layers of terms, each with positions and chara
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -49,6 +50,7 @@ class Analysis:
 _WORDLIKE = re.compile(r"[^\W_]")
 
 
+@functools.lru_cache(maxsize=65536)
 def _is_wordlike(piece: str) -> bool:
     """Holds a letter or digit (syllables, numbers), unlike punctuation tokens."""
     return piece.isalnum() or _WORDLIKE.search(piece) is not None
@@ -108,9 +110,12 @@ class VietnameseAnalyzer:
         """
         words: list[str] = []
         syllables: list[str] = []
-        for pieces, _spans in self._words(normalize(text)):
-            words.append("_".join(pieces))
-            syllables.extend(p for p in pieces if _is_wordlike(p))
+        for texts in self._segmenter.word_texts(normalize(text)):
+            pieces = [t.lower() for t in texts]
+            kept = [p for p in pieces if _is_wordlike(p)]
+            if kept:  # punctuation-only words are dropped, as in analyze()
+                words.append("_".join(pieces))
+                syllables.extend(kept)
         return words, syllables, [fold(p) for p in syllables]
 
     def is_stopword(self, term: str) -> bool:

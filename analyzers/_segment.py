@@ -278,6 +278,18 @@ class Segmenter:
             start += len(line) + 1
         return out
 
+    def word_texts(self, text: str) -> list[list[str]]:
+        """The words of :meth:`segment` as lists of their token texts (no offsets).
+
+        >>> Segmenter().word_texts("Hà Nội, mùa thu")
+        [['Hà', 'Nội'], [','], ['mùa'], ['thu']]
+        """
+        out: list[list[str]] = []
+        for line in text.split("\n"):
+            if line.strip():
+                out.extend([line[s:e] for s, e in w] for w in self._segment_line(line))
+        return out
+
     def _segment_line(self, line: str) -> tuple[Word, ...]:
         if not self.cache_size:
             return tuple(self._segment_uncached(line))
