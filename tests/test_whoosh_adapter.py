@@ -44,3 +44,17 @@ def test_adapter_pickles_without_the_model() -> None:
     tok("Đảng bộ huyện")  # loads the segmenter
     copy = pickle.loads(pickle.dumps(tok))
     assert copy == tok and [t.text for t in copy("Đảng bộ huyện Bắc Sơn")][0] == "đảng_bộ_huyện"
+
+
+def test_indexing_terms_equal_the_analysis_on_real_text() -> None:
+    # terms() is the indexing fast path (no offsets); it must give analyze()'s terms exactly.
+    from analyzers import VietnameseAnalyzer
+    from corpus import read_jsonl
+
+    sample = Path(__file__).parents[1] / "corpus" / "data" / "sample" / "sample.jsonl.gz"
+    texts = [d.text for d in read_jsonl(sample)][::4]
+    texts += ["", " \n \n", "… — !!", "Hoà Bình\n\nTP.HCM, 1.000 đồng; e-mail: a@b.vn", TEXT]
+    a = VietnameseAnalyzer(user_words=["Đảng bộ huyện"])
+    for text in texts:
+        analysis = a.analyze(text)
+        assert a.terms(text) == tuple(analysis.terms(x) for x in ("words", "syllables", "folded"))
