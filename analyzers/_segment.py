@@ -348,12 +348,12 @@ class Segmenter:
 
         # pyvi's joining rule, verbatim: the CRF's I_W is vetoed next to punctuation,
         # digits, and where a lower-case syllable is followed by a capitalised one.
-        starts = [True] * len(tokens)
-        for i in range(1, len(tokens)):
+        n = len(tokens)
+        starts = [True] * n
+        for i in [i for i in range(1, n) if labels[i] == "I_W"]:
             cur, prev = tokens[i], tokens[i - 1]
             if (
-                labels[i] == "I_W"
-                and cur not in _PUNCTUATION
+                cur not in _PUNCTUATION
                 and prev not in _PUNCTUATION
                 and not cur[0].isdigit()
                 and not prev[0].isdigit()
@@ -364,13 +364,9 @@ class Segmenter:
         if self._user_lengths:
             self._apply_user_words(low, starts)
 
-        words: list[Word] = []
-        for i, span in enumerate(spans):
-            if starts[i]:
-                words.append((span,))
-            else:
-                words[-1] = words[-1] + (span,)
-        return words
+        bounds = [i for i in range(n) if starts[i]]
+        bounds.append(n)
+        return [tuple(spans[a:b]) for a, b in zip(bounds, bounds[1:])]
 
     def _features(self, tokens: Sequence[str]) -> tuple[list[list[str]], list[str]]:
         """Return crfsuite attribute lists equal to pyvi's ``sent2features``, and the lowered tokens.
