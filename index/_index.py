@@ -464,13 +464,30 @@ class Index:
                     previous = queued.get(doc.id)
                     if (previous if previous is not None else known.get(doc.id)) == doc.content_hash:
                         report.unchanged += 1
-                        if on_progress:
-                            on_progress(seen, seen_bytes)
+                        if on_progress and not queued:  # else the next commit reports it
+                            progress(seen, seen_bytes)
                         continue
                     queued[doc.id] = doc.content_hash
                     yield doc
 
-            segmented = self._segment_batches(_dedup_batches(todo(), batch_size), workers)
+            # Progress counts a document once it is committed (or found unchanged), not when it
+            # is read: batches are read ahead for the workers. ``stamps`` holds the counts read
+            # up to the end of each batch in the workers' hands, in order.
+            reported = (0, 0)
+            stamps: collections.deque[tuple[int, int]] = collections.deque()
+
+            def progress(docs: int, nbytes: int) -> None:
+                nonlocal reported
+                if on_progress and docs > reported[0]:
+                    reported = (docs, nbytes)
+                    on_progress(docs, nbytes)
+
+            def stamped() -> Iterator[list[Document]]:
+                for batch in _dedup_batches(todo(), batch_size):
+                    stamps.append((seen, seen_bytes))
+                    yield batch
+
+            segmented = self._segment_batches(stamped(), workers)
             try:
                 for batch, segment in segmented:
                     replaced = [doc.id for doc in batch if doc.id in known]
@@ -481,9 +498,9 @@ class Index:
                         known[doc.id] = doc.content_hash
                         if queued.get(doc.id) == doc.content_hash:
                             del queued[doc.id]
-                    if on_progress:
-                        on_progress(seen, seen_bytes)
+                    progress(*stamps.popleft())
                     log.info("committed %d documents to %s", len(batch), self.path)
+                progress(seen, seen_bytes)
             except OSError as exc:
                 raise _write_error(self.path, exc) from exc
             finally:

@@ -265,3 +265,20 @@ def test_small_imports_do_not_pile_up_segments(tmp_path: Path) -> None:
     big = tmp_path / "big"
     Index.create(big).add_documents(_docs(300), workers=2, batch_size=60)
     assert stats(big)["segments"] == 5
+
+
+def test_progress_counts_committed_documents_not_read_ones(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    Index.create(path)
+    calls: list[tuple[int, int]] = []
+    docs = _docs(200)
+    Index.open(path).add_documents(docs, workers=2, batch_size=40,
+                                   on_progress=lambda n, _b: calls.append((n, Index.open(path).doc_count())))
+    assert [n for n, _ in calls] == [40, 80, 120, 160, 200]
+    assert all(n == committed for n, committed in calls)
+    # Unchanged documents count as they are read when nothing is waiting to be committed.
+    calls.clear()
+    Index.open(path).add_documents(docs + _docs(240)[200:], workers=2, batch_size=40,
+                                   on_progress=lambda n, _b: calls.append((n, 0)))
+    seen = [n for n, _ in calls]
+    assert seen == sorted(set(seen)) and seen[-1] == 240 and len(seen) > 100
