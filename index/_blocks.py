@@ -51,7 +51,8 @@ def encode_block(ids: Any, weights: Any, values: list[bytes], fixedsize: int | N
         wbytes = b""
     else:
         wbytes = w_arr.tobytes()
-    if not values or fixedsize == 0:
+    if not values or fixedsize == 0 or len(values) != len(id_arr):
+        # (Whoosh's writers drop empty values; a block with some missing has none usable.)
         vbytes = b""
     elif fixedsize is not None and fixedsize > 0:
         vbytes = b"".join(values)
