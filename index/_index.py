@@ -27,7 +27,6 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, clean_files
 from whoosh.query import Query as WhooshQuery
 from whoosh.reading import SegmentReader
-from whoosh.writing import MERGE_SMALL
 from whoosh.writing import IndexWriter as _WhooshWriter
 
 from analyzers import ANALYZER_VERSION, VietnameseAnalyzer
@@ -603,25 +602,14 @@ class Index:
         _clean_superseded(storage, generation, keep)
 
     def _merge_small_segments(self) -> None:
-        """Once per import, what Whoosh's default commit does every time: merge the smallest
-        segments if its ``MERGE_SMALL`` policy finds them small enough (a run of small imports
-        would otherwise add a segment each, for ever). Batches of a big import are not small to
-        it, so this rarely does anything but fold the last, short batch of a few small imports
-        into one segment; it costs no more than writing those few documents again."""
-        storage = self._ix.storage
-        toc = TOC.read(storage, INDEX_NAME)
-
-        class _DryRun:  # what MERGE_SMALL needs of a writer, recording instead of merging
-            merges = 0
-
-            def add_reader(self, reader: Any) -> None:
-                self.merges += 1
-
-        dry = _DryRun()
-        dry.storage, dry.schema = storage, toc.schema  # type: ignore[attr-defined]
-        MERGE_SMALL(dry, list(toc.segments))
-        if dry.merges:
-            self._commit(lambda writer: None, mergetype=MERGE_SMALL)
+        """Once per import: if :data:`SMALL_SEGMENTS` or more segments hold fewer than
+        :data:`SMALL_SEGMENT_DOCS` documents each, merge those into one, in this process: they
+        are small. A run of small imports would otherwise add a segment each, for ever; a big
+        import's batches are left alone. (Whoosh's ``MERGE_SMALL`` is no use here: from about
+        17 segments of any size its Fibonacci rule merges them all.)"""
+        toc = TOC.read(self._ix.storage, INDEX_NAME)
+        if len([s for s in toc.segments if s.doc_count_all() < SMALL_SEGMENT_DOCS]) >= SMALL_SEGMENTS:
+            self._commit(lambda writer: None, mergetype=_merge_small)
 
     def _delete_ids(self, ids: Iterable[str]) -> int:
         count = 0
@@ -661,6 +649,23 @@ class Index:
         with self.write_lock(lock_timeout, on_wait):
             self._commit(lambda writer: None, optimize=True)
         self._ix = _open_whoosh(self.path)
+
+
+SMALL_SEGMENT_DOCS = 50
+SMALL_SEGMENTS = 4
+
+
+def _merge_small(writer: Any, segments: list[Any], limit: int = SMALL_SEGMENT_DOCS) -> list[Any]:
+    """A Whoosh merge policy: merge the segments of fewer than ``limit`` documents, if there
+    are at least SMALL_SEGMENTS of them."""
+    small = [s for s in segments if s.doc_count_all() < limit]
+    if len(small) < SMALL_SEGMENTS:
+        return segments
+    for seg in small:
+        reader = SegmentReader(writer.storage, writer.schema, seg)
+        writer.add_reader(reader)
+        reader.close()
+    return [s for s in segments if s.doc_count_all() >= limit]
 
 
 BATCH_TEXT_LIMIT = 6_000_000
