@@ -50,6 +50,7 @@ from whoosh.util.numlists import delta_encode
 from corpus import Document
 
 from ._analysis import analyze_document, worker_analyzer
+from ._blocks import BlockCodec, encode_block
 from ._codec import VnCodec
 
 # Postings are kept flat, two slots each, to save the memory of a tuple and a float per
@@ -219,7 +220,7 @@ class SegmentBuilder:
         segment.set_doc_count(self.docnum)
         fieldwriter = self.codec.field_writer(self.storage, segment)
         try:
-            fast = type(self.codec) is VnCodec and isinstance(fieldwriter, W3FieldWriter)
+            fast = type(self.codec) in (VnCodec, BlockCodec) and isinstance(fieldwriter, W3FieldWriter)
             for name in sorted(self._postings):
                 terms = self._postings[name]
                 if terms:
@@ -268,6 +269,7 @@ class SegmentBuilder:
         docstring). Relies on whoosh-reloaded 2.7.5's internals, which pyproject pins."""
         codec = self.codec
         inlinelimit, blocklimit, compression = codec._inlinelimit, codec._blocklimit, codec._compression
+        array_blocks = isinstance(codec, BlockCodec)
         fieldobj = self.schema[name]
         fixedsize = fieldobj.format.fixed_value_size()
         lengths = self._field_lengths(name)
@@ -368,6 +370,15 @@ class SegmentBuilder:
                     elif term_min_length is not None:
                         term_min_length = min(term_min_length, min_length)  # type: ignore[type-var]
                     term_max_length = max(term_max_length, max_length)
+                    if array_blocks:  # BlockCodec: index/_blocks.py's layout
+                        databytes = encode_block(bids, fweights, bvalues, fixedsize, compression)
+                        infobytes = dumps((len(bids), bids[-1], max_weight, compression,
+                                           length_to_byte(min_length), length_to_byte(max_length)), 2)
+                        blocklength = len(infobytes) + len(databytes)
+                        pbuf += pack_int(-blocklength if b + blocklimit >= n else blocklength)
+                        pbuf += infobytes
+                        pbuf += databytes
+                        continue
                     # W3PostingsWriter._write_block
                     mini_ids = tuple(delta_encode(bids))
                     if all(w == 1.0 for w in fweights):

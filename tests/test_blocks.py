@@ -9,7 +9,7 @@ import pytest
 from whoosh import formats
 from whoosh import query as wq
 from whoosh.filedb.filestore import FileStorage
-from whoosh.index import FileIndex
+from whoosh.index import TOC, FileIndex
 
 from analyzers import VietnameseAnalyzer
 from corpus import read_jsonl
@@ -90,3 +90,27 @@ def test_positions_and_long_lists_are_in_array_blocks(indexes: tuple[FileIndex, 
         assert ids.size == m._blocklength > 8 and np.all(np.diff(ids) > 0)
         poses = [formats.Positions().decode_positions(v) for v in m.block_values()[:5]]
         assert all(p == sorted(p) and p for p in poses)
+
+
+def test_the_segment_builder_writes_array_blocks(tmp_path: Path) -> None:
+    from index._segments import build_segment
+
+    docs = list(read_jsonl(SAMPLE))[::5]
+    analyzer = VietnameseAnalyzer()
+    schema = build_schema()
+    searchers = []
+    for name, codec in (("w3", VnCodec()), ("blocks", BlockCodec())):
+        (tmp_path / name).mkdir()
+        ix = FileIndex.create(FileStorage(str(tmp_path / name)), schema, "MAIN")
+        segment = build_segment(ix.storage, schema, codec, "MAIN", "seg" + name,
+                                (analyze_document(analyzer, d) for d in docs))
+        TOC(schema, [segment], 1).write(ix.storage, "MAIN")
+        searchers.append(FileIndex(ix.storage, indexname="MAIN").searcher())
+    a, b = searchers
+    m = b.reader().postings("syl", "năm")
+    assert isinstance(getattr(m, "child", m), BlockMatcher)
+    for q in QUERIES:
+        expected = [(h.docnum, h.score) for h in a.search(q, limit=None)]
+        assert expected and [(h.docnum, h.score) for h in b.search(q, limit=None)] == expected, q
+    for s in searchers:
+        s.close()
