@@ -348,15 +348,30 @@ class Index:
         return int(self._ix.doc_count())
 
     def content_hashes(self) -> dict[str, str]:
-        """``{id: content_hash}`` of every live document, read from columns (no stored fields)."""
+        """``{id: content_hash}`` of every live document, read from columns (no stored fields).
+
+        Segment by segment through the per-document reader only: a Whoosh reader opens every
+        segment's term and posting files, and for a compound segment that copies them into
+        memory (``CompoundStorage.open_file`` -> ``BytesIO``): about 1.4 GB for viwiki."""
         out: dict[str, str] = {}
-        with self._ix.reader() as reader:
-            if reader.doc_count() == 0:
-                return out
-            ids = reader.column_reader("id")
-            hashes = reader.column_reader("content_hash")
-            for docnum in reader.all_doc_ids():
-                out[ids[docnum]] = hashes[docnum]
+        storage = self._ix.storage
+        toc = TOC.read(storage, INDEX_NAME)
+        id_field, hash_field = toc.schema["id"], toc.schema["content_hash"]
+        for seg in toc.segments:
+            files = seg.open_compound_file(storage) if seg.is_compound() else storage
+            perdoc = seg.codec().per_document_reader(files, seg)
+            try:
+                if not (perdoc.has_column("id") and perdoc.has_column("content_hash")):
+                    continue  # no documents in it
+                ids = perdoc.column_reader("id", id_field.column_type)
+                hashes = perdoc.column_reader("content_hash", hash_field.column_type)
+                for docnum in range(seg.doc_count_all()):
+                    if not seg.is_deleted(docnum):
+                        out[id_field.from_column_value(ids[docnum])] = hash_field.from_column_value(hashes[docnum])
+            finally:
+                perdoc.close()
+                if files is not storage:
+                    files.close()
         return out
 
     def documents(self) -> Iterator[Document]:
@@ -619,7 +634,7 @@ class Index:
             for doc_id in ids:
                 count += writer.delete_by_term("id", doc_id)
 
-        self._commit(work)
+        self._commit(work, mergetype=_merge_small)
         return count
 
     def delete(self, ids: Iterable[str], *, lock_timeout: float = 60.0,
@@ -640,7 +655,7 @@ class Index:
             count = int(writer.delete_by_query(query))
 
         with self.write_lock(lock_timeout, on_wait):
-            self._commit(work)
+            self._commit(work, mergetype=_merge_small)
         self._ix = _open_whoosh(self.path)
         return count
 

@@ -282,3 +282,20 @@ def test_progress_counts_committed_documents_not_read_ones(tmp_path: Path) -> No
                                    on_progress=lambda n, _b: calls.append((n, 0)))
     seen = [n for n, _ in calls]
     assert seen == sorted(set(seen)) and seen[-1] == 240 and len(seen) > 100
+
+
+def test_content_hashes_read_per_segment_match_the_whole_index(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    docs = _docs(120)
+    Index.create(path).add_documents(docs, workers=2, batch_size=60)
+    Index.open(path).add_documents([dataclasses.replace(d, text=d.text + " Sửa.") for d in docs[::9]], workers=1)
+    Index.open(path).delete([docs[1].id, docs[2].id])
+    ix = Index.open(path)
+    expected = {}
+    with ix.whoosh_index.reader() as reader:
+        assert len(reader.leaf_readers()) > 1 and reader.has_deletions()
+        ids, hashes = reader.column_reader("id"), reader.column_reader("content_hash")
+        for docnum in reader.all_doc_ids():
+            expected[ids[docnum]] = hashes[docnum]
+    assert ix.content_hashes() == expected and len(expected) == 118
+    assert Index.create(tmp_path / "empty").content_hashes() == {}
