@@ -33,7 +33,7 @@ from analyzers import ANALYZER_VERSION, VietnameseAnalyzer
 from corpus import Document
 
 from ._analysis import analyze_document, init_worker
-from ._codec import VnCodec
+from ._blocks import BlockCodec
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
 from ._lock import LockTimeout, WaitCallback, WriteLock
 from ._meta import IndexMeta, read_meta, write_meta
@@ -419,7 +419,7 @@ class Index:
     def _writer(self, lock_timeout: float = 60.0) -> _WhooshWriter:
         """A Whoosh writer that relies on our lock (``write_lock`` must be held)."""
         assert self._lock is not None, "write_lock() must be held"
-        return self._ix.writer(_lk=False, limitmb=256, codec=VnCodec())
+        return self._ix.writer(_lk=False, limitmb=256, codec=BlockCodec())
 
     def _commit(self, work: Callable[[_WhooshWriter], None], **commit_args: Any) -> None:
         """Run ``work`` in one Whoosh transaction; an OSError leaves the last commit intact."""

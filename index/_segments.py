@@ -7,8 +7,10 @@ and writes each term through three layers of per-posting method calls. For a bat
 in memory none of that is needed: :class:`SegmentBuilder` gathers each field's postings per
 term as documents arrive (already in document order), keeps the field lengths it computes,
 and at the end writes the term table and posting file a term at a time, computing what
-``VnCodec``'s writers would (see :meth:`SegmentBuilder._write_field_fast`). The per-document
-files (stored fields, lengths, columns) are written by Whoosh's own per-document writer.
+``VnCodec``'s writers would (see :meth:`SegmentBuilder._write_field_fast`), or, for
+``BlockCodec`` (what imports use), the same with the array blocks of ``index/_blocks.py``.
+The per-document files (stored fields, lengths, columns) are written by Whoosh's own
+per-document writer.
 
 The result is a Whoosh W3 segment: Whoosh's readers, merges and ``optimize`` read it as any
 other. The only difference from what Whoosh writes for the same documents is that inlined
@@ -266,7 +268,8 @@ class SegmentBuilder:
         writer (lists of up to ``inlinelimit`` postings inlined in the term's entry, longer ones
         in blocks of ``blocklimit``) and ``OrderedHashWriter.add`` for the term table. The same
         bytes but for the pickle protocol of inlined postings and block data (see the module
-        docstring). Relies on whoosh-reloaded 2.7.5's internals, which pyproject pins."""
+        docstring). With ``BlockCodec``, blocks are ``index._blocks.encode_block``'s instead.
+        Relies on whoosh-reloaded 2.7.5's internals, which pyproject pins."""
         codec = self.codec
         inlinelimit, blocklimit, compression = codec._inlinelimit, codec._blocklimit, codec._compression
         array_blocks = isinstance(codec, BlockCodec)
@@ -485,7 +488,7 @@ def run_segment_task(task: SegmentTask, analyze: Callable[[Document], dict[str, 
                      storage: Any = None) -> Segment:
     """Write the task's segment into ``storage`` (default: a ``FileStorage`` of its folder)."""
     storage = storage if storage is not None else FileStorage(task.folder)
-    return build_segment(storage, task.schema, VnCodec(), task.indexname, task.segid,
+    return build_segment(storage, task.schema, BlockCodec(), task.indexname, task.segid,
                          (analyze(doc) for doc in task.documents))
 
 
