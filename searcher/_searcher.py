@@ -31,16 +31,13 @@ SORTS = ("relevance", "date", "-date")
 _NO_YEAR = 2**32 - 1
 FACETS = ("source", "year", "author")
 _FACET_FIELDS = {"author": "author_name"}
-
-
 _B, _K1 = 0.75, 1.2
 
 
 def _weighting() -> scoring.WeightingModel:
-    # The evaluator computes the same BM25F with numpy; Whoosh's model supplies IDF and the
-    # scores of the parts it walks itself (prefixes, ranges, sloppy phrases).
+    # The evaluator (searcher/_fast.py) computes this BM25F with numpy; Whoosh's model scores
+    # the parts it hands to Whoosh's own matchers (prefixes, ranges, sloppy phrases).
     return scoring.BM25F(B=_B, K1=_K1)
-
 
 
 class Searcher:
