@@ -134,6 +134,9 @@ _BI_NEXT, _TRI_NEXT = "+1:word.bi_gram()", "+2:word.tri_gram()"
 # A token's contribution to its own item, to the item after it ("-1:" attributes) and to
 # the item before it ("+1:" attributes), plus its lower-cased form.
 _Parts = tuple[str, list[str], list[str], list[str]]
+# About 0.85 kB an entry (tracemalloc). 500,000 let each indexing worker grow by up to 400 MB
+# over a long import before the first reset; with 100,000 it resets more often, and stays small.
+_PARTS_LIMIT = 100_000
 
 
 def _token_parts(token: str) -> _Parts:
@@ -375,7 +378,7 @@ class Segmenter:
         the n-gram lookups, where pyvi lowers each token up to five times.
         """
         cache = self._parts
-        if len(cache) > 500_000:
+        if len(cache) > _PARTS_LIMIT:
             # Numbers, URLs and typos keep the vocabulary growing; start over, not evict.
             cache.clear()
         parts = []

@@ -194,7 +194,8 @@ class Searcher:
         Restores accents (``bac son`` -> ``bắc sơn``) and fixes one-letter typos in a syllable.
         """
         if self._suggester is None:
-            self._suggester = Suggester(self._searcher.reader(), self.analyzer)
+            self._suggester = Suggester(self._searcher.reader(), self.analyzer,
+                                        doc_frequency=self._evaluator().doc_frequency)
         return self._suggester.suggest(query)
 
     def document(self, doc_id: str) -> Document | None:

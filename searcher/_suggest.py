@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from analyzers import VietnameseAnalyzer, accented_variants, fold, has_accents
@@ -32,9 +33,13 @@ class Suggester:
     syllable one edit away.
     """
 
-    def __init__(self, reader: Any, analyzer: VietnameseAnalyzer) -> None:
+    def __init__(self, reader: Any, analyzer: VietnameseAnalyzer,
+                 doc_frequency: Callable[[str, str], int] | None = None) -> None:
         self.reader = reader
         self.analyzer = analyzer
+        # The searcher passes its evaluator's lookup, which shares a query's term entries
+        # with the query's own evaluation.
+        self._df = doc_frequency or reader.doc_frequency
         self._variants: dict[str, list[tuple[str, int]]] = {}
         self._words: dict[str, tuple[int, str] | None] = {}
         # An unaccented query is restored while it is compiled and suggested after it is run:
@@ -42,7 +47,7 @@ class Suggester:
         self._suggested: dict[str, str | None] = {}
 
     def _word_df(self, word: str) -> int:
-        return int(self.reader.doc_frequency("text", word) + self.reader.doc_frequency("title", word))
+        return int(self._df("text", word) + self._df("title", word))
 
     def _syllable_variants(self, folded: str) -> list[str]:
         """The accented spellings of a folded syllable that the index holds, most frequent first.
@@ -51,7 +56,7 @@ class Suggester:
         vocabulary: a first unaccented query on a large index stays fast."""
         found = self._variants.get(folded)
         if found is None:
-            scored = [(self.reader.doc_frequency("syl", v), v) for v in accented_variants(folded)]
+            scored = [(self._df("syl", v), v) for v in accented_variants(folded)]
             found = [(v, df) for df, v in sorted(scored, key=lambda x: (-x[0], x[1])) if df > 0][:6]
             self._variants[folded] = found
         return [v for v, _df in found]
@@ -65,7 +70,7 @@ class Suggester:
             parts = key.split("_")
             # Adjacent syllables of every document are indexed as folded pairs: with one pair
             # missing, no spelling of the word is in the index (one lookup, not up to 216).
-            if any(self.reader.doc_frequency("pairs", f"{a}_{b}") == 0 for a, b in zip(parts, parts[1:])):
+            if any(self._df("pairs", f"{a}_{b}") == 0 for a, b in zip(parts, parts[1:])):
                 self._words[key] = None
                 return None
             for f in parts:
@@ -93,8 +98,8 @@ class Suggester:
     def _known(self, syllable: str) -> bool:
         """Indexed as typed: accented syllables in ``syl``, unaccented ones in ``fold``."""
         if has_accents(syllable):
-            return self.reader.doc_frequency("syl", syllable) > 0
-        return self.reader.doc_frequency("fold", syllable) > 0
+            return self._df("syl", syllable) > 0
+        return self._df("fold", syllable) > 0
 
     def _candidates(self, syllable: str) -> list[str]:
         """The syllable itself if the index knows it, else known syllables one edit away."""
@@ -103,7 +108,7 @@ class Suggester:
         field = "syl" if has_accents(syllable) else "fold"
         # Candidates are generated and looked up rather than found with terms_within(), which
         # walks the whole vocabulary (seconds on a large index).
-        scored = ((self.reader.doc_frequency(field, c), c) for c in _edits1(syllable, field == "syl"))
+        scored = ((self._df(field, c), c) for c in _edits1(syllable, field == "syl"))
         ranked = [c for df, c in sorted(scored, key=lambda x: (-x[0], x[1])) if df > 0][:6]
         return ranked or [syllable]
 
@@ -117,7 +122,7 @@ class Suggester:
     def _word_freq(self, syllables: tuple[str, ...]) -> int:
         """How many documents hold these syllables as one word (accented or, folded, restored)."""
         word = "_".join(syllables)
-        if all(has_accents(x) or self._known(x) and self.reader.doc_frequency("syl", x) for x in syllables):
+        if all(has_accents(x) or self._known(x) and self._df("syl", x) for x in syllables):
             exact = self._word_df(word)
             if exact:
                 return exact
