@@ -610,6 +610,8 @@ def run_benchmark(cfg: Config) -> dict[str, Any]:
     """Run every measurement; returns the raw results (render them with :func:`render_table`)."""
     load_start = os.getloadavg()
     tree = machine()        # before the run: the git state of the tree the snapshot is taken from
+    if cfg.keep is not None:
+        cfg.keep.mkdir(parents=True, exist_ok=True)
     work = Path(tempfile.mkdtemp(prefix="vnsearch-bench-", dir=cfg.keep))
     if cfg.snapshot:
         snapshot_source(work / "src")
