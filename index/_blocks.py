@@ -25,6 +25,7 @@ memory (about 1.4 GB for the viwiki benchmark index). Here each part is read in 
 
 from __future__ import annotations
 
+import pickle
 import struct
 import zlib
 from array import array
@@ -36,7 +37,7 @@ from whoosh.compat import dumps
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.filedb.structfile import BufferFile
 from whoosh.matching import ListMatcher
-from whoosh.util.numeric import length_to_byte
+from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from ._codec import VnCodec, _PostingsWriter
 
@@ -116,6 +117,32 @@ def decode_values(data: bytes, count: int, fixedsize: int | None) -> tuple[Any, 
 class BlockMatcher(W3LeafMatcher):  # type: ignore[misc]
     """Whoosh's block matcher over array blocks; ``block_arrays``/``block_values`` give the
     current block whole, for readers that score a term at once."""
+
+    def _goto(self, position: int) -> None:
+        # Whoosh's _goto, reading through get() (slices of the mapped file) instead of seek()
+        # and pickle.load() on a file object, which reads one opcode at a time. The block info
+        # is a small protocol-2 pickle; its length is that of its re-dump, checked byte for byte.
+        postfile = self._postfile
+        try:
+            length = postfile.get_int(position)
+            head = postfile.get(position + 4, min(abs(length), 128))
+            info = pickle.loads(head)
+            infobytes = dumps(info, 2)
+            if head[:len(infobytes)] != infobytes:
+                raise ValueError("block info does not re-dump identically")
+        except Exception:
+            super()._goto(position)
+            return
+        self._data = self._ids = self._weights = self._values = None
+        self._i = 0
+        if length < 0:
+            self._lastblock = True
+            length = -length
+        self._nextoffset = position + 4 + length
+        self._dataoffset = position + 4 + len(infobytes)
+        (self._blocklength, self._maxid, self._maxweight, self._compression, mnlen, mxlen) = info
+        self._minlength = byte_to_length(mnlen)
+        self._maxlength = byte_to_length(mxlen)
 
     def _read_data(self) -> None:
         self._data = self._postfile.get(self._dataoffset, self._nextoffset - self._dataoffset)
