@@ -324,28 +324,14 @@ class FastEvaluator:
             scores *= q.boost
         return Matches(cand[keep], scores)
 
-    def _walk(self, q: wq.Query, only: np.ndarray | None = None) -> Matches:
+    def _walk(self, q: wq.Query) -> Matches:
         """Whoosh's own matcher for ``q``, segment by segment (deleted documents are skipped
-        by Whoosh). With ``only``, the matcher jumps from one candidate to the next."""
+        by Whoosh)."""
         context = self._searcher.context(weighting=self._searcher.weighting)
         ids: list[int] = []
         scores: list[float] = []
-        for i, (sub, offset) in enumerate(self._subs):
+        for sub, offset in self._subs:
             m = q.matcher(sub, context)
-            if only is not None:
-                end = self._subs[i + 1][1] if i + 1 < len(self._leaves) else self._doc_count
-                local = only[(only >= offset) & (only < end)] - offset
-                for target in local.tolist():
-                    if not m.is_active():
-                        break
-                    if m.id() < target:
-                        m.skip_to(target)
-                        if not m.is_active():
-                            break
-                    if m.id() == target:
-                        ids.append(target + offset)
-                        scores.append(m.score())
-                continue
             while m.is_active():
                 ids.append(m.id() + offset)
                 scores.append(m.score())
