@@ -37,6 +37,7 @@ from whoosh.compat import dumps
 from whoosh.filedb.compound import CompoundStorage
 from whoosh.filedb.structfile import BufferFile
 from whoosh.matching import ListMatcher
+from whoosh.system import pack_int
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
 from ._codec import VnCodec, _PostingsWriter
@@ -74,6 +75,17 @@ def encode_block(ids: Any, weights: Any, values: list[bytes], fixedsize: int | N
         if vbytes:
             vbytes = zlib.compress(vbytes, compression)
     return _HEADER.pack(flags, len(deltas), len(wbytes), len(vbytes)) + deltas + wbytes + vbytes
+
+
+def framed_block(ids: Any, weights: Any, values: list[bytes], fixedsize: int | None, compression: int,
+                 maxweight: Any, minlength: int | None, maxlength: int, last: bool) -> bytes:
+    """One block as it goes into the posting file: Whoosh's framing (the signed length, negative
+    for a term's last block, then the pickled block info) around :func:`encode_block`'s data."""
+    databytes = encode_block(ids, weights, values, fixedsize, compression)
+    infobytes = dumps((len(ids), ids[-1], maxweight, compression,
+                       length_to_byte(minlength), length_to_byte(maxlength)), 2)
+    size = len(infobytes) + len(databytes)
+    return pack_int(-size if last else size) + infobytes + databytes
 
 
 def _parts(data: bytes) -> tuple[int, bytes, bytes, bytes]:
@@ -175,15 +187,9 @@ class _BlockPostingsWriter(_PostingsWriter):
         if not self._blockcount:
             self._postfile.write(WHOOSH3_HEADER_MAGIC)
         self._terminfo.add_block(self)
-        ids = self._ids
-        databytes = encode_block(ids, self._weights, self._values, self._format.fixed_value_size(),
-                                 self._compression)
-        infobytes = dumps((len(ids), ids[-1], self._maxweight, self._compression,
-                           length_to_byte(self._minlength), length_to_byte(self._maxlength)), 2)
-        blocklength = len(infobytes) + len(databytes)
-        self._postfile.write_int(-blocklength if last else blocklength)
-        self._postfile.write(infobytes)
-        self._postfile.write(databytes)
+        self._postfile.write(framed_block(self._ids, self._weights, self._values, self._format.fixed_value_size(),
+                                          self._compression, self._maxweight, self._minlength,
+                                          self._maxlength, last))
         self._blockcount += 1
         self._new_block()
 

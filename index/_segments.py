@@ -52,7 +52,7 @@ from whoosh.util.numlists import delta_encode
 from corpus import Document
 
 from ._analysis import analyze_document, worker_analyzer
-from ._blocks import BlockCodec, encode_block
+from ._blocks import BlockCodec, framed_block
 from ._codec import VnCodec
 
 # Postings are kept flat, two slots each, to save the memory of a tuple and a float per
@@ -268,7 +268,7 @@ class SegmentBuilder:
         writer (lists of up to ``inlinelimit`` postings inlined in the term's entry, longer ones
         in blocks of ``blocklimit``) and ``OrderedHashWriter.add`` for the term table. The same
         bytes but for the pickle protocol of inlined postings and block data (see the module
-        docstring). With ``BlockCodec``, blocks are ``index._blocks.encode_block``'s instead.
+        docstring). With ``BlockCodec``, blocks are ``index._blocks.framed_block``'s instead.
         Relies on whoosh-reloaded 2.7.5's internals, which pyproject pins."""
         codec = self.codec
         inlinelimit, blocklimit, compression = codec._inlinelimit, codec._blocklimit, codec._compression
@@ -374,13 +374,8 @@ class SegmentBuilder:
                         term_min_length = min(term_min_length, min_length)  # type: ignore[type-var]
                     term_max_length = max(term_max_length, max_length)
                     if array_blocks:  # BlockCodec: index/_blocks.py's layout
-                        databytes = encode_block(bids, fweights, bvalues, fixedsize, compression)
-                        infobytes = dumps((len(bids), bids[-1], max_weight, compression,
-                                           length_to_byte(min_length), length_to_byte(max_length)), 2)
-                        blocklength = len(infobytes) + len(databytes)
-                        pbuf += pack_int(-blocklength if b + blocklimit >= n else blocklength)
-                        pbuf += infobytes
-                        pbuf += databytes
+                        pbuf += framed_block(bids, fweights, bvalues, fixedsize, compression, max_weight,
+                                             min_length, max_length, last=b + blocklimit >= n)
                         continue
                     # W3PostingsWriter._write_block
                     mini_ids = tuple(delta_encode(bids))
