@@ -7,10 +7,15 @@ block framing (length, pickled block info, so block skipping is unchanged) but l
 as three separately compressed parts:
 
     header  <BIII   flags, ids bytes, weights bytes, values bytes
-    ids     uint32 little-endian deltas (the first from 0)
+    ids     deltas (the first from 0): uint8 or uint16 if the largest fits (never compressed),
+            otherwise uint32; little-endian
     weights float32 little-endian, absent when every weight is 1.0
     values  positions etc.: offsets (uint32, n + 1) and the concatenated bytes; for
-            fixed-size values only the concatenation; nothing for formats without values
+            fixed-size values only the concatenation, except 4-byte values (frequencies),
+            which are read as big-endian uint32 and kept as uint8 or uint16 when they fit
+            (never compressed); nothing for formats without values
+
+Narrow parts skip zlib, whose set-up costs more than the compression saves on a block.
 
 so ``numpy.frombuffer`` reads ids and weights without touching the values. Whoosh's own matchers
 read these blocks through :class:`BlockMatcher`. :class:`BlockCodec` is pickled into each
@@ -32,9 +37,10 @@ from array import array
 from typing import Any
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher, W3Segment
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3FieldWriter, W3LeafMatcher, W3Segment
 from whoosh.compat import dumps
 from whoosh.filedb.compound import CompoundStorage
+from whoosh.filedb.filetables import crc_hash
 from whoosh.filedb.structfile import BufferFile
 from whoosh.matching import ListMatcher
 from whoosh.system import pack_int
@@ -45,6 +51,17 @@ from ._codec import VnCodec, _PostingsWriter
 _HEADER = struct.Struct("<BIII")
 _COMPRESSED = 1
 _UNIT_WEIGHTS = 2
+_IDS_U8 = 4
+_IDS_U16 = 8
+_VALUES_U8 = 16
+_VALUES_U16 = 32
+_ID_TYPES = {1: ("u1", _IDS_U8), 2: ("<u2", _IDS_U16), 4: ("<u4", 0)}
+_VALUE_TYPES = {1: ("u1", _VALUES_U8), 2: ("<u2", _VALUES_U16), 4: (">u4", 0)}
+
+
+def id_width(largest_gap: int) -> int:
+    """Bytes per document-number delta in a block whose largest delta is ``largest_gap``."""
+    return 1 if largest_gap < 256 else 2 if largest_gap < 65536 else 4
 
 
 def encode_block(ids: Any, weights: Any, values: list[bytes], fixedsize: int | None,
@@ -52,27 +69,39 @@ def encode_block(ids: Any, weights: Any, values: list[bytes], fixedsize: int | N
     """The data part of one block: ``ids`` ascending document numbers, ``weights`` floats,
     ``values`` one bytes value per posting (or none), ``fixedsize`` the format's value size."""
     id_arr = np.asarray(ids, dtype=np.int64)
-    deltas = np.diff(id_arr, prepend=0).astype("<u4").tobytes()
+    gaps = np.diff(id_arr, prepend=0)
+    width = id_width(int(gaps.max()))
     w_arr = np.asarray(weights, dtype="<f4")
-    flags = 0
-    if np.all(w_arr == 1.0):
-        flags |= _UNIT_WEIGHTS
-        wbytes = b""
-    else:
-        wbytes = w_arr.tobytes()
+    unit = bool(np.all(w_arr == 1.0))
     if not values or fixedsize == 0 or len(values) != len(id_arr):
         # (Whoosh's writers drop empty values; a block with some missing has none usable.)
         vbytes = b""
+    elif fixedsize == 4:
+        ints = np.frombuffer(b"".join(values), dtype=">u4")
+        vwidth = id_width(int(ints.max()))
+        return block_data(gaps.astype(_ID_TYPES[width][0]).tobytes(), width, b"" if unit else w_arr.tobytes(),
+                          ints.astype(_VALUE_TYPES[vwidth][0]).tobytes(), compression, vwidth)
     elif fixedsize is not None and fixedsize > 0:
         vbytes = b"".join(values)
     else:
         offsets = np.zeros(len(values) + 1, dtype="<u4")
         np.cumsum([len(v) for v in values], out=offsets[1:])
         vbytes = offsets.tobytes() + b"".join(values)
+    return block_data(gaps.astype(_ID_TYPES[width][0]).tobytes(), width, b"" if unit else w_arr.tobytes(),
+                      vbytes, compression)
+
+
+def block_data(deltas: bytes, width: int, wbytes: bytes, vbytes: bytes, compression: int,
+               vwidth: int = 0) -> bytes:
+    """A block's data part from its raw parts: id deltas of ``width`` bytes (see
+    :func:`id_width`), weights (``<f4``, empty when all are 1.0) and values (see the module
+    docstring; ``vwidth`` 1 or 2 for narrowed 4-byte values), compressed if ``compression``."""
+    flags = _ID_TYPES[width][1] | (0 if wbytes else _UNIT_WEIGHTS) | (_VALUE_TYPES[vwidth][1] if vwidth else 0)
     if compression:
         flags |= _COMPRESSED
-        deltas = zlib.compress(deltas, compression)
-        if vbytes:
+        if width == 4:
+            deltas = zlib.compress(deltas, compression)
+        if vbytes and vwidth in (0, 4):
             vbytes = zlib.compress(vbytes, compression)
     return _HEADER.pack(flags, len(deltas), len(wbytes), len(vbytes)) + deltas + wbytes + vbytes
 
@@ -82,8 +111,14 @@ def framed_block(ids: Any, weights: Any, values: list[bytes], fixedsize: int | N
     """One block as it goes into the posting file: Whoosh's framing (the signed length, negative
     for a term's last block, then the pickled block info) around :func:`encode_block`'s data."""
     databytes = encode_block(ids, weights, values, fixedsize, compression)
-    infobytes = dumps((len(ids), ids[-1], maxweight, compression,
-                       length_to_byte(minlength), length_to_byte(maxlength)), 2)
+    return frame_block(databytes, len(ids), ids[-1], maxweight, compression,
+                       length_to_byte(minlength), length_to_byte(maxlength), last)
+
+
+def frame_block(databytes: bytes, count: int, lastid: int, maxweight: Any, compression: int,
+                minbyte: int, maxbyte: int, last: bool) -> bytes:
+    """Whoosh's framing around a block's data; lengths are given as Whoosh's length bytes."""
+    infobytes = dumps((count, lastid, maxweight, compression, minbyte, maxbyte), 2)
     size = len(infobytes) + len(databytes)
     return pack_int(-size if last else size) + infobytes + databytes
 
@@ -100,9 +135,13 @@ def _parts(data: bytes) -> tuple[int, bytes, bytes, bytes]:
 def decode_arrays(data: bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
     """Absolute document numbers (int64) and weights (float64) of a block."""
     flags, ids, weights, _values = _parts(data)
-    if flags & _COMPRESSED:
-        ids = zlib.decompress(ids)
-    id_arr = np.cumsum(np.frombuffer(ids, dtype="<u4"), dtype=np.int64)
+    if flags & _IDS_U8:
+        gaps = np.frombuffer(ids, dtype="u1")
+    elif flags & _IDS_U16:
+        gaps = np.frombuffer(ids, dtype="<u2")
+    else:
+        gaps = np.frombuffer(zlib.decompress(ids) if flags & _COMPRESSED else ids, dtype="<u4")
+    id_arr = np.cumsum(gaps, dtype=np.int64)
     if flags & _UNIT_WEIGHTS:
         w_arr = np.ones(count, dtype=np.float64)
     else:
@@ -117,7 +156,9 @@ def decode_values(data: bytes, count: int, fixedsize: int | None) -> tuple[Any, 
         return (None,) * count
     if not values:
         return (b"",) * count
-    if flags & _COMPRESSED:
+    if flags & (_VALUES_U8 | _VALUES_U16):
+        values = np.frombuffer(values, dtype="u1" if flags & _VALUES_U8 else "<u2").astype(">u4").tobytes()
+    elif flags & _COMPRESSED:
         values = zlib.decompress(values)
     if fixedsize is not None and fixedsize > 0:
         return tuple(values[i:i + fixedsize] for i in range(0, len(values), fixedsize))
@@ -263,11 +304,33 @@ class BlockSegment(W3Segment):  # type: ignore[misc]
         return _ViewCompoundStorage(dbfile, use_mmap=storage.supports_mmap)
 
 
+class _FieldWriter(W3FieldWriter):  # type: ignore[misc]
+    """W3's field writer with a CRC-32 term table (Whoosh's hash type 1) instead of MD5. Readers
+    take the hash type from the file's header; CRC-32 is one C call (``zlib.crc32``), which
+    lets the segment builder hash a whole field's terms with one ``map``."""
+
+    def __init__(self, codec: Any, storage: Any, segment: Any) -> None:
+        super().__init__(codec, storage, segment)
+        tindex = self._tindex
+        tindex.hashtype = 1
+        tindex.hashfn = crc_hash
+        # HashWriter wrote its header (magic, hash type, 8 spare bytes) on creation.
+        dbfile = tindex.dbfile
+        end = dbfile.tell()
+        dbfile.seek(tindex.startoffset + 4)
+        dbfile.write_byte(1)
+        dbfile.seek(end)
+
+
 class BlockCodec(VnCodec):  # type: ignore[misc]
-    """``VnCodec`` (short lists inlined) with array blocks and :class:`BlockSegment` segments."""
+    """``VnCodec`` (short lists inlined) with array blocks, CRC-32 term tables and
+    :class:`BlockSegment` segments."""
 
     def new_segment(self, storage: Any, indexname: str) -> BlockSegment:
         return BlockSegment(self, indexname)
+
+    def field_writer(self, storage: Any, segment: Any) -> _FieldWriter:
+        return _FieldWriter(self, storage, segment)
 
     def postings_writer(self, dbfile: Any, byteids: bool = False) -> _BlockPostingsWriter:
         return _BlockPostingsWriter(dbfile, blocklimit=self._blocklimit, byteids=byteids,

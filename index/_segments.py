@@ -29,41 +29,33 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import hashlib
-import struct
 import zlib
-from array import array
-from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from itertools import chain, count
 from typing import Any
+
+import numpy as np
 
 from whoosh.codec.base import Codec, Segment
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC as _BLOCK_MAGIC
-from whoosh.codec.whoosh3 import W3FieldWriter, W3TermInfo
+from whoosh.codec.whoosh3 import W3FieldWriter
 from whoosh.compat import dumps
 from whoosh.filedb.filestore import FileStorage
-from whoosh.filedb.filetables import _lengths as _HASH_LENGTHS
+from whoosh.filedb.filetables import _pointer as _POINTER
 from whoosh.formats import Frequency, Positions
-from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort, unpack_uint
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import byte_to_length, length_to_byte
 from whoosh.util.numlists import delta_encode
 
 from corpus import Document
 
 from ._analysis import analyze_document, worker_analyzer
-from ._blocks import BlockCodec, framed_block
+from ._blocks import BlockCodec, block_data, frame_block, id_width
 from ._codec import VnCodec
 
-# Postings are kept flat, two slots each, to save the memory of a tuple and a float per
-# posting: [docnum, payload, docnum, payload, ...], where the payload is the frequency (an int)
-# for a term list in a Frequency field, the encoded positions (bytes, the frequency first) in a
-# Positions field, and a (weight, encoded value) tuple for anything else.
-_STRIDE = 2
-_TERMINFO: struct.Struct = W3TermInfo._struct
-_FLUSH = 1 << 20
+_POINTER_DTYPE = np.dtype([("hash", ">u4"), ("pos", ">i8")])  # filetables._pointer
 _PROTOCOL = 4
-md5 = functools.partial(hashlib.md5, usedforsecurity=False)
 
 
 class SegmentBuilder:
@@ -88,9 +80,9 @@ class SegmentBuilder:
         self.segment = segment
         self.docnum = 0
         self._perdoc = codec.per_document_writer(storage, segment)
-        self._postings: dict[str, dict[bytes, list[Any]]] = {}
-        self._lengths: dict[str, dict[int, int]] = {}
-        self._single_position: dict[int, bytes] = {}  # shared encodings of one-position postings  # field -> docnum -> length as the reader sees it
+        self._lists: dict[str, tuple[list[Any], list[int]]] = {}  # field -> (term lists, docnums)
+        self._postings: dict[str, dict[bytes, list[tuple[int, float, bytes]]]] = {}  # other values
+        self._lengths: dict[str, dict[int, int]] = {}  # field -> docnum -> length as the reader sees it
         self._closed = False
 
     def __enter__(self) -> "SegmentBuilder":
@@ -135,85 +127,29 @@ class SegmentBuilder:
         self.docnum += 1
 
     def _index_value(self, name: str, field: Any, value: Any, docnum: int) -> int:
-        """Add the postings of one field value; returns the number of tokens (for the length)."""
+        """Take the postings of one field value; returns the number of tokens (for the length)."""
+        if isinstance(value, (list, tuple)) and type(field.format) in (Frequency, Positions):
+            # What Whoosh does with a list value (formats.tokens -> entoken): each item is one
+            # token, unchanged, at positions 0, 1, 2, ...; every token weighs 1.0. The lists
+            # are kept as they are and turned into postings all at once by finish().
+            if value:
+                lists = self._lists.get(name)
+                if lists is None:
+                    lists = self._lists[name] = ([], [])
+                lists[0].append(value)
+                lists[1].append(docnum)
+            return len(value)
         terms = self._postings.get(name)
         if terms is None:
             terms = self._postings[name] = {}
-        fmt = field.format
-        if isinstance(value, (list, tuple)) and type(fmt) in (Frequency, Positions):
-            # What Whoosh does with a list value (formats.tokens -> entoken): each item is one
-            # token, unchanged, at positions 0, 1, 2, ...; every token weighs 1.0.
-            if type(fmt) is Frequency:
-                for term, freq in Counter(value).items():
-                    btext = term.encode("utf-8")
-                    postings = terms.get(btext)
-                    if postings is None:
-                        terms[btext] = [docnum, freq]
-                    else:
-                        postings += (docnum, freq)
-            else:
-                positions: dict[str, list[int]] = {}
-                for pos, term in enumerate(value):
-                    plist = positions.get(term)
-                    if plist is None:
-                        positions[term] = [pos]
-                    else:
-                        plist.append(pos)
-                single = self._single_position
-                for term, plist in positions.items():
-                    # Positions.encode: the count, then the pickled gaps
-                    if len(plist) == 1:
-                        pos = plist[0]
-                        vbytes = single.get(pos)
-                        if vbytes is None:
-                            vbytes = single[pos] = pack_uint(1) + dumps([pos], 2)
-                    else:
-                        deltas = [plist[0]]
-                        deltas += [b - a for a, b in zip(plist, plist[1:])]
-                        vbytes = pack_uint(len(plist)) + dumps(deltas, 2)
-                    btext = term.encode("utf-8")
-                    postings = terms.get(btext)
-                    if postings is None:
-                        terms[btext] = [docnum, vbytes]
-                    else:
-                        postings += (docnum, vbytes)
-            return len(value)
         total = 0
         for btext, freq, weight, vbytes in field.index(value):
             total += freq
             postings = terms.get(btext)
             if postings is None:
                 postings = terms[btext] = []
-            postings += (docnum, (weight, vbytes))
+            postings.append((docnum, weight, vbytes or b""))
         return total
-
-    def _decoder(self, name: str) -> Callable[[list[Any]], tuple[list[Any], list[bytes]]]:
-        """A function from a term's payloads to its (weights, encoded values)."""
-        boost = self.schema[name].format.field_boost
-        weight_of: dict[int, float] = {}
-        bytes_of: dict[int, bytes] = {}
-
-        def decode(payloads: list[Any]) -> tuple[list[Any], list[bytes]]:
-            weights: list[Any] = []
-            values: list[bytes] = []
-            for p in payloads:
-                kind = type(p)
-                if kind is int:
-                    w = weight_of.get(p)
-                    if w is None:
-                        w = weight_of[p] = p * boost
-                        bytes_of[p] = pack_uint(p)
-                    weights.append(w)
-                    values.append(bytes_of[p])
-                elif kind is bytes:
-                    weights.append(unpack_uint(p[:4])[0] * boost)
-                    values.append(p)
-                else:
-                    weights.append(p[0])
-                    values.append(p[1] or b"")
-            return weights, values
-
-        return decode
 
     def finish(self) -> Segment:
         """Write the postings, close the files, assemble the compound file; returns the segment."""
@@ -223,17 +159,24 @@ class SegmentBuilder:
         fieldwriter = self.codec.field_writer(self.storage, segment)
         try:
             fast = type(self.codec) in (VnCodec, BlockCodec) and isinstance(fieldwriter, W3FieldWriter)
-            for name in sorted(self._postings):
-                terms = self._postings[name]
-                if terms:
+            if fast:
+                tindex = fieldwriter._tindex
+                tindex._vn_entries = []
+                tindex._write_hashes = functools.partial(write_hash_tables, tindex)
+            for name in sorted(set(self._postings) | set(self._lists)):
+                postings = self._field_postings(name)
+                # Free each field's tokens and postings once written.
+                self._postings.pop(name, None)
+                self._lists.pop(name, None)
+                if postings.btexts:
                     if fast:
-                        self._write_field_fast(fieldwriter, name, terms)
+                        self._write_field_fast(fieldwriter, name, postings)
                     else:
-                        self._write_field(fieldwriter, name, terms)
-                self._postings[name] = {}  # free each field's postings once written
+                        self._write_field(fieldwriter, name, postings)
         finally:
             fieldwriter.close()
         self._postings.clear()
+        self._lists.clear()
         self._lengths.clear()
         if segment.should_assemble():
             segment.create_compound_file(self.storage)
@@ -241,203 +184,142 @@ class SegmentBuilder:
         self._closed = True
         return segment
 
-    def _field_lengths(self, name: str) -> list[int]:
-        lengths = [0] * self.docnum
-        for docnum, length in self._lengths.get(name, {}).items():
-            lengths[docnum] = length
-        return lengths
+    def _field_postings(self, name: str) -> "_Postings":
+        field = self.schema[name]
+        parts = []
+        if name in self._lists:
+            parts.append(_list_postings(field.format, *self._lists[name]))
+        if name in self._postings:
+            parts.append(_dict_postings(self._postings[name]))
+        return parts[0] if len(parts) == 1 else _merge(parts)
 
-    def _write_field(self, fieldwriter: Any, name: str, terms: dict[bytes, list[Any]]) -> None:
+    def _document_lengths(self, name: str) -> tuple[np.ndarray, np.ndarray]:
+        """Each document's length in field ``name`` as readers see it, and its length byte."""
+        lengths = np.zeros(self.docnum + 1, dtype=np.int64)
+        known = self._lengths.get(name, {})
+        if known:
+            lengths[np.fromiter(known.keys(), np.int64, len(known))] = np.fromiter(known.values(), np.int64,
+                                                                                  len(known))
+        distinct, where = np.unique(lengths, return_inverse=True)
+        lbytes = np.array([length_to_byte(x) for x in distinct.tolist()], dtype=np.int64)[where]
+        return lengths, lbytes
+
+    def _write_field(self, fieldwriter: Any, name: str, postings: "_Postings") -> None:
         """Through the codec's field writer API, one posting at a time (any codec)."""
-        lengths = self._field_lengths(name)
-        decode = self._decoder(name)
+        lengths = self._document_lengths(name)[0].tolist()
         fieldwriter.start_field(name, self.schema[name])
         start_term, add, finish_term = fieldwriter.start_term, fieldwriter.add, fieldwriter.finish_term
-        for btext in sorted(terms):
-            postings = terms[btext]
-            weights, values = decode(postings[1::_STRIDE])
+        docs, weights, values = postings.docs.tolist(), postings.weights.tolist(), postings.values()
+        bounds = postings.starts.tolist()
+        for i, btext in enumerate(postings.btexts):
             start_term(btext)
-            for docnum, weight, vbytes in zip(postings[0::_STRIDE], weights, values):
-                add(docnum, weight, vbytes, lengths[docnum])
+            for k in range(bounds[i], bounds[i + 1]):
+                add(docs[k], weights[k], values[k], lengths[docs[k]])
             finish_term()
         fieldwriter.finish_field()
 
-    def _write_field_fast(self, fieldwriter: Any, name: str, terms: dict[bytes, list[Any]]) -> None:
-        """What :meth:`_write_field` writes with ``VnCodec``, computed a term at a time instead
-        of a posting at a time: ``W3FieldWriter.finish_term`` with ``VnCodec``'s postings
-        writer (lists of up to ``inlinelimit`` postings inlined in the term's entry, longer ones
-        in blocks of ``blocklimit``) and ``OrderedHashWriter.add`` for the term table. The same
-        bytes but for the pickle protocol of inlined postings and block data (see the module
-        docstring). With ``BlockCodec``, blocks are ``index._blocks.framed_block``'s instead.
-        Relies on whoosh-reloaded 2.7.5's internals, which pyproject pins."""
+    def _write_field_fast(self, fieldwriter: Any, name: str, postings: "_Postings") -> None:
+        """What :meth:`_write_field` writes with ``VnCodec``, for all terms at once: the entries
+        ``W3FieldWriter.finish_term`` would write with ``VnCodec``'s postings writer (lists of up
+        to ``inlinelimit`` postings inlined in the term's entry, longer ones in blocks of
+        ``blocklimit``), added to the term table as ``OrderedHashWriter.add`` adds them.
+        Statistics and fixed-size parts are computed with numpy; inlined postings are pickled
+        by :func:`_inline_pickles`. With ``BlockCodec``, blocks are those of ``index._blocks``,
+        all encoded at once by :func:`_array_blocks`. Relies on whoosh-reloaded 2.7.5's
+        internals, which pyproject pins."""
         codec = self.codec
         inlinelimit, blocklimit, compression = codec._inlinelimit, codec._blocklimit, codec._compression
-        array_blocks = isinstance(codec, BlockCodec)
-        fieldobj = self.schema[name]
-        fixedsize = fieldobj.format.fixed_value_size()
-        lengths = self._field_lengths(name)
-        decode = self._decoder(name)
-
+        fixedsize = self.schema[name].format.fixed_value_size()
+        doclengths, doclbytes = self._document_lengths(name)
         fieldmap = fieldwriter._fieldmap
-        fieldid = fieldmap.setdefault(name, len(fieldmap))
-        keyprefix = pack_ushort(fieldid)
+        keyprefix = pack_ushort(fieldmap.setdefault(name, len(fieldmap)))
         tindex = fieldwriter._tindex
-        tfile = tindex.dbfile
-        tindex_positions = tindex.index
-        buckets = tindex.buckets
         postfile = fieldwriter._postfile
 
-        tbuf = bytearray()
-        tbase = tfile.tell()
-        pbuf = bytearray()
-        pbase = postfile.tell()
-        pack_info = _TERMINFO.pack
-        pack_lengths = _HASH_LENGTHS.pack
-        boost = fieldobj.format.field_boost
-        l2b: dict[int, int] = {}
-        for x in set(lengths):
-            l2b[x] = length_to_byte(x)
-        as_float32: dict[Any, float] = {}
-        positions: list[int] = []
-        key = b""
-        for btext in sorted(terms):
-            postings = terms[btext]
-            if len(postings) == 2:
-                # One posting (most terms): the general case below, unrolled.
-                docnum, p = postings
-                kind = type(p)
-                if kind is int:
-                    weight: Any = p * boost
-                    vbytes = pack_uint(p)
-                elif kind is bytes:
-                    weight = unpack_uint(p[:4])[0] * boost
-                    vbytes = p
-                else:
-                    weight, vbytes = p
-                fweight = as_float32.get(weight)
-                if fweight is None:
-                    fweight = as_float32[weight] = array("f", [weight])[0]
-                lbyte = l2b[lengths[docnum]]
-                inlined = ((docnum,), (fweight,), (vbytes,) if vbytes else (b"",))
-                value = pack_info(1, fweight, 1, lbyte, lbyte, weight if weight > 0 else 0,
-                                  docnum, docnum) + dumps(inlined, _PROTOCOL)
-                key = keyprefix + btext
-                pos = tbase + len(tbuf)
-                positions.append(pos)
-                tbuf += pack_lengths(len(key), len(value))
-                tbuf += key
-                tbuf += value
-                h = int.from_bytes(md5(key).digest()[12:], "big")
-                buckets[h & 255].append((h, pos))
-                if len(tbuf) > _FLUSH:
-                    tfile.write(bytes(tbuf))
-                    tbase += len(tbuf)
-                    tbuf.clear()
-                continue
-            ids = postings[0::_STRIDE]
-            weights, values = decode(postings[1::_STRIDE])
-            n = len(ids)
-            lens = [lengths[d] for d in ids]
-            if n <= inlinelimit:
-                fweights = array("f", weights)
-                nonzero = [x for x in lens if x]
-                maxweight = max(weights)
-                if not maxweight > 0:
-                    maxweight = 0
-                kept = [v for v in values if v]
-                inlined = (tuple(ids), tuple(fweights), tuple(kept) if len(kept) == n else (b"",) * n)
-                value = pack_info(1, sum(fweights), n, length_to_byte(min(nonzero)) if nonzero else 0,
-                                  length_to_byte(max(lens)), maxweight, ids[0], ids[-1]) + dumps(inlined, _PROTOCOL)
+        # W3TermInfo's statistics of every term.
+        docs = postings.docs
+        starts = postings.starts[:-1]
+        ends = postings.starts[1:]
+        counts = ends - starts
+        fweights = postings.weights.astype(np.float32).astype(np.float64)
+        plengths = doclengths[docs]
+        plbytes = doclbytes[docs]
+        info = np.zeros(len(starts), dtype=_TERMINFO_DTYPE)
+        info["weight"] = np.add.reduceat(fweights, starts)
+        info["df"] = counts
+        min_lbytes = np.minimum.reduceat(np.where(plengths > 0, plbytes, 256), starts)
+        info["minlength"] = np.where(min_lbytes == 256, 0, min_lbytes)  # no length at all: None
+        info["maxlength"] = np.maximum.reduceat(plbytes, starts)
+        max_weights = np.maximum.reduceat(postings.weights, starts)
+        info["maxweight"] = np.where(max_weights > 0, max_weights, 0)
+        info["minid"] = docs[starts]
+        info["maxid"] = docs[ends - 1]
+        inlined = counts <= inlinelimit
+        info["inlined"] = inlined
+
+        # Longer lists: their blocks go to the posting file, the term points at them.
+        entries: list[bytes] = [b""] * len(starts)
+        blocked = np.flatnonzero(~inlined).tolist()
+        if blocked:
+            if isinstance(codec, BlockCodec):
+                blocks = _array_blocks(postings, fweights, plengths, plbytes, starts[~inlined], counts[~inlined],
+                                       blocklimit, fixedsize, compression)
             else:
-                start = pbase + len(pbuf)
-                pbuf += _BLOCK_MAGIC
-                total_weight = 0.0
-                term_max_weight: Any = 0
-                term_min_length = None
-                term_max_length = 0
-                for b in range(0, n, blocklimit):
-                    bids = ids[b:b + blocklimit]
-                    bweights = weights[b:b + blocklimit]
-                    fweights = array("f", bweights)
-                    blens = [x for x in lens[b:b + blocklimit] if x]
-                    bvalues = [v for v in values[b:b + blocklimit] if v]
-                    max_weight = max(bweights)
-                    if not max_weight > 0:
-                        max_weight = 0
-                    min_length = min(blens) if blens else None
-                    max_length = max(blens) if blens else 0
-                    total_weight += sum(fweights)
-                    term_max_weight = max(term_max_weight, max_weight)
-                    if b == 0:
-                        term_min_length = min_length
-                    elif term_min_length is not None:
-                        term_min_length = min(term_min_length, min_length)  # type: ignore[type-var]
-                    term_max_length = max(term_max_length, max_length)
-                    if array_blocks:  # BlockCodec: index/_blocks.py's layout
-                        pbuf += framed_block(bids, fweights, bvalues, fixedsize, compression, max_weight,
-                                             min_length, max_length, last=b + blocklimit >= n)
-                        continue
-                    # W3PostingsWriter._write_block
-                    mini_ids = tuple(delta_encode(bids))
-                    if all(w == 1.0 for w in fweights):
-                        mini_weights: Any = None
-                    elif all(w == fweights[0] for w in fweights):
-                        mini_weights = fweights[0]
-                    else:
-                        mini_weights = tuple(fweights)
-                    if fixedsize is None or fixedsize < 0:
-                        mini_values: Any = tuple(bvalues)
-                    elif fixedsize == 0:
-                        mini_values = None
-                    else:
-                        mini_values = b"".join(bvalues)
-                    databytes = dumps((mini_ids, mini_weights, mini_values), _PROTOCOL)
-                    if compression:
-                        databytes = zlib.compress(databytes, compression)
-                    infobytes = dumps((len(bids), bids[-1], max_weight, compression,
-                                       length_to_byte(min_length), length_to_byte(max_length)), 2)
-                    blocklength = len(infobytes) + len(databytes)
-                    if b + blocklimit >= n:
-                        blocklength = -blocklength
-                    pbuf += pack_int(blocklength)
-                    pbuf += infobytes
-                    pbuf += databytes
-                length = pbase + len(pbuf) - start
-                value = pack_info(0, total_weight, n,
-                                  0 if term_min_length is None else length_to_byte(term_min_length),
-                                  length_to_byte(term_max_length), term_max_weight, ids[0], ids[-1]
-                                  ) + pack_long(start) + pack_int(length)
-                if len(pbuf) > _FLUSH:
-                    postfile.write(bytes(pbuf))
-                    pbase += len(pbuf)
-                    pbuf.clear()
-            # OrderedHashWriter.add
-            key = keyprefix + btext
-            pos = tbase + len(tbuf)
-            positions.append(pos)
-            tbuf += pack_lengths(len(key), len(value))
-            tbuf += key
-            tbuf += value
-            h = int.from_bytes(md5(key).digest()[12:], "big")  # filetables.md5_hash
-            buckets[h & 255].append((h, pos))
-            if len(tbuf) > _FLUSH:
-                tfile.write(bytes(tbuf))
-                tbase += len(tbuf)
-                tbuf.clear()
-        if pbuf:
-            postfile.write(bytes(pbuf))
-        if tbuf:
-            tfile.write(bytes(tbuf))
-        if key:
-            tindex.lastkey = key
-            # GrowableArray.append for each position, at once: the positions only grow, so the
-            # array ends with the type its largest value needs.
-            if positions[-1] >= 2 ** 31:
-                tindex_positions.extend(positions)
-            else:
-                if positions[-1] >= 2 ** 16 and tindex_positions.typecode == "H":
-                    tindex_positions._retype(positions[-1])
-                tindex_positions.array.extend(positions)
+                doclist, fwlist, weightlist = docs.tolist(), fweights.tolist(), postings.weights.tolist()
+                lengthlist = plengths.tolist()
+                valuelist = postings.values()
+                blocks = []
+                for i in blocked:
+                    a, z = int(starts[i]), int(ends[i])
+                    blocks.append(b"".join(
+                        _w3_block(doclist[b:e], fwlist[b:e], weightlist[b:e], valuelist[b:e], lengthlist[b:e],
+                                  fixedsize, compression, last=e == z)
+                        for b, e in ((b, min(b + blocklimit, z)) for b in range(a, z, blocklimit))))
+            offset = postfile.tell()
+            for i, data in zip(blocked, blocks):
+                entries[i] = pack_long(offset) + pack_int(len(_BLOCK_MAGIC) + len(data))
+                offset += len(_BLOCK_MAGIC) + len(data)
+            postfile.write(b"".join(chain.from_iterable((_BLOCK_MAGIC, data) for data in blocks)))
+            del blocks
+        inline_terms = np.flatnonzero(inlined)
+        for i, pickled in zip(inline_terms.tolist(), _inline_pickles(postings, fweights, starts[inlined],
+                                                                     counts[inlined])):
+            entries[i] = pickled
+
+        # The term table: OrderedHashWriter.add for each term.
+        infobytes = info.tobytes()
+        size = _TERMINFO_DTYPE.itemsize
+        keys = [keyprefix + btext for btext in postings.btexts]
+        values = [infobytes[k:k + size] + entry for k, entry in zip(range(0, len(infobytes), size), entries)]
+        del entries
+        heads = np.empty((len(keys), 2), dtype=">i4")
+        heads[:, 0] = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
+        heads[:, 1] = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        headbytes = heads.tobytes()
+        tfile = tindex.dbfile
+        base = tfile.tell()
+        records = [b"".join(parts) for parts in zip(
+            (headbytes[k:k + 8] for k in range(0, len(headbytes), 8)), keys, values)]
+        del values
+        positions = np.zeros(len(records), dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, records[:-1]), dtype=np.int64, count=len(records) - 1), out=positions[1:])
+        positions += base
+        tfile.write(b"".join(records))
+        del records
+        hashfn = zlib.crc32 if tindex.hashtype == 1 else tindex.hashfn  # crc_hash is crc32 & 0xFFFFFFFF
+        hashes = np.fromiter(map(hashfn, keys), dtype=np.int64, count=len(keys))
+        tindex._vn_entries.append((hashes, positions))
+        tindex.lastkey = keys[-1]
+        # GrowableArray.append for each position, at once: the positions only grow, so the
+        # array ends with the type its largest value needs.
+        last = int(positions[-1])
+        tindex_positions = tindex.index
+        if last >= 2 ** 31:
+            tindex_positions.extend(positions.tolist())
+        else:
+            if last >= 2 ** 16 and tindex_positions.typecode == "H":
+                tindex_positions._retype(last)
+            tindex_positions.array.extend(positions.tolist())
 
     def cancel(self) -> None:
         """Drop what was written (best effort)."""
@@ -449,6 +331,358 @@ class SegmentBuilder:
                 self._perdoc.close()
         delete_segment_files(self.storage, self.segment.segment_id())
 
+
+
+@dataclass
+class _Postings:
+    """One field's postings, by term (ascending bytes), then by document."""
+
+    btexts: list[bytes]
+    starts: np.ndarray  # term i's postings are [starts[i], starts[i + 1]); len(btexts) + 1 of them
+    docs: np.ndarray  # int64 document numbers
+    weights: np.ndarray  # float64
+    valuebytes: bytes  # the encoded values of all postings, one after the other (b"" for none)
+    valueoffsets: np.ndarray  # posting k's value is valuebytes[valueoffsets[k]:valueoffsets[k + 1]]
+
+    def values(self) -> list[bytes]:
+        """Each posting's encoded value."""
+        data, offsets = self.valuebytes, self.valueoffsets.tolist()
+        return [data[a:b] for a, b in zip(offsets, offsets[1:])]
+
+
+def _joined(values: list[bytes]) -> tuple[bytes, np.ndarray]:
+    """``values`` as ``(valuebytes, valueoffsets)``."""
+    offsets = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)), out=offsets[1:])
+    return b"".join(values), offsets
+
+
+_NO_POSTINGS = _Postings([], np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.int64),
+                         np.zeros(0, dtype=np.float64), b"", np.zeros(1, dtype=np.int64))
+
+
+# W3TermInfo._struct ("!BfIBBfII") as a numpy record.
+_TERMINFO_DTYPE = np.dtype([("inlined", "u1"), ("weight", ">f4"), ("df", ">u4"), ("minlength", "u1"),
+                            ("maxlength", "u1"), ("maxweight", ">f4"), ("minid", ">u4"), ("maxid", ">u4")])
+# Inlined postings are a pickled ((ids), (weights), (values)); written here with protocol 4's
+# opcodes, one BININT per id, BINFLOAT per weight, BINBYTES per value (pickle.loads reads them
+# as it reads what pickle.dumps writes).
+_ID_DTYPE = np.dtype([("op", "u1"), ("id", "<i4")])
+_WEIGHT_DTYPE = np.dtype([("op", "u1"), ("weight", ">f8")])
+
+
+def _inline_pickles(postings: "_Postings", fweights: np.ndarray, starts: np.ndarray,
+                    counts: np.ndarray) -> list[bytes]:
+    """The pickled ``(ids, weights, values)`` of the terms whose postings start at ``starts``,
+    as ``pickle.dumps`` would give them but without calling it once per term. Values are
+    ``(b"",) * n`` when any of a term's values is empty, as Whoosh's postings writer has them."""
+    if not len(starts):
+        return []
+    take = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    ids = np.empty(len(take), dtype=_ID_DTYPE)
+    ids["op"] = ord("J")
+    ids["id"] = postings.docs[take]
+    idbytes = ids.tobytes()
+    weights = np.empty(len(take), dtype=_WEIGHT_DTYPE)
+    weights["op"] = ord("G")
+    weights["weight"] = fweights[take]
+    weightbytes = weights.tobytes()
+    # Values: BINBYTES (opcode, <u4 size) then the bytes, moved into place with numpy.
+    voffsets = postings.valueoffsets
+    sizes = voffsets[take + 1] - voffsets[take]
+    first = np.cumsum(counts) - counts
+    empty = np.repeat(np.minimum.reduceat(sizes, first) == 0, counts)
+    sizes[empty] = 0
+    offsets = np.zeros(len(take) + 1, dtype=np.int64)
+    np.cumsum(sizes + 5, out=offsets[1:])
+    out = np.zeros(int(offsets[-1]), dtype=np.uint8)
+    at = offsets[:-1]
+    out[at] = ord("B")
+    for j, shift in enumerate((0, 8, 16, 24)):
+        out[at + 1 + j] = (sizes >> shift) & 255
+    total = int(sizes.sum())
+    if total:
+        base = np.repeat(at + 5 - voffsets[take], sizes)  # destination - source, per byte
+        source = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes) + np.repeat(voffsets[take], sizes)
+        out[source + base] = np.frombuffer(postings.valuebytes, dtype=np.uint8)[source]
+    valuebytes = out.tobytes()
+    ends = first + counts
+    return [b"".join((b"\x80\x04(", idbytes[5 * a:5 * b], b"t(", weightbytes[9 * a:9 * b], b"t(",
+                      valuebytes[va:vb], b"t\x87."))
+            for a, b, va, vb in zip(first.tolist(), ends.tolist(), offsets[first].tolist(), offsets[ends].tolist())]
+
+
+def _list_postings(fmt: Any, lists: list[Any], docnums: list[int]) -> _Postings:
+    """The postings of term lists (one per document, in document order) in a ``Frequency`` or
+    ``Positions`` field, computed for all tokens at once: each token gets its term's rank, a
+    stable sort by rank keeps every term's tokens in document, then position order, and each
+    run of one term in one document is a posting."""
+    counts = np.fromiter(map(len, lists), dtype=np.int64, count=len(lists))
+    total = int(counts.sum())
+    if not total:
+        return _NO_POSTINGS
+    # Each token's id is the index of the term's first token; then the terms are sorted (code
+    # point order is UTF-8 byte order) and each id is replaced by the term's rank.
+    seen: dict[Any, int] = {}
+    term = np.fromiter(map(seen.setdefault, chain.from_iterable(lists), count()), dtype=np.int64, count=total)
+    unique = sorted(seen)
+    rank = np.empty(total, dtype=np.int64)
+    rank[np.fromiter(map(seen.__getitem__, unique), dtype=np.int64, count=len(unique))] = np.arange(len(unique))
+    del seen
+    term = rank[term]
+    order = np.argsort(term, kind="stable")
+    term = term[order]
+    doc = np.repeat(np.asarray(docnums, dtype=np.int64), counts)[order]
+    new = np.ones(total, dtype=bool)
+    new[1:] = (term[1:] != term[:-1]) | (doc[1:] != doc[:-1])
+    first = np.flatnonzero(new)
+    freqs = np.diff(first, append=total)
+    starts = np.flatnonzero(np.diff(term[first], prepend=-1)).astype(np.int64)
+    weights = freqs * float(fmt.field_boost)
+    if type(fmt) is Positions:
+        # Each token's position in its document, in the sorted order.
+        position = (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts))[order]
+        valuebytes, valueoffsets = _encode_positions(position, first, freqs)
+    else:  # Frequency.encode: pack_uint
+        valuebytes, valueoffsets = freqs.astype(">u4").tobytes(), 4 * np.arange(len(freqs) + 1)
+    return _Postings([t.encode("utf-8") for t in unique], np.append(starts, len(first)), doc[first],
+                     weights, valuebytes, valueoffsets)
+
+
+def _encode_positions(position: np.ndarray, first: np.ndarray, freqs: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """``Positions.encode`` of every posting, as ``(valuebytes, valueoffsets)``: the count
+    (``pack_uint``), then ``pickle.dumps(gaps, 2)`` of the gaps (the first from 0). ``position``
+    holds every token's position, posting ``k``'s from ``first[k]``, ``freqs[k]`` of them.
+
+    The pickles are laid out with numpy, byte for byte as ``pickle.dumps`` writes a list of ints
+    (``]q\\x00``, then ``K``/``M``/``J`` per int and ``a`` for one item, or ``(`` ... ``e``
+    for more, then ``.``); lists of over 1,000 items, which ``pickle`` writes in batches, are
+    left to ``pickle.dumps``."""
+    npost = len(first)
+    gaps = np.diff(position, prepend=0)
+    gaps[first] = position[first]
+    small = freqs <= 1000
+    token_small = np.repeat(small, freqs)
+    item = np.where(gaps < 256, 2, np.where(gaps < 65536, 3, 5))
+    item[~token_small] = 0
+    head = 9 + (freqs > 1)  # count, PROTO 2, EMPTY_LIST, BINPUT 0, MARK if more than one
+    item_total = np.add.reduceat(item, first) if npost else item
+    sizes = head + item_total + 2  # APPEND or APPENDS, STOP
+    big = np.flatnonzero(~small).tolist()
+    pickles = {k: pack_uint(int(freqs[k])) + dumps(gaps[first[k]:first[k] + freqs[k]].tolist(), 2) for k in big}
+    for k, v in pickles.items():
+        sizes[k] = len(v)
+    offsets = np.zeros(npost + 1, dtype=np.int64)
+    np.cumsum(sizes, out=offsets[1:])
+    out = np.zeros(int(offsets[-1]), dtype=np.uint8)
+    at = offsets[:-1][small]
+    f = freqs[small]
+    for j, shift in enumerate((24, 16, 8, 0)):
+        out[at + j] = (f >> shift) & 255
+    for j, byte in enumerate(b"\x80\x02]q\x00"):
+        out[at + 4 + j] = byte
+    out[at[f > 1] + 9] = ord("(")
+    end = offsets[1:][small]
+    out[end - 2] = np.where(f > 1, ord("e"), ord("a"))
+    out[end - 1] = ord(".")
+    # Items: each token's place is its posting's start + head + the items before it.
+    token_start = np.repeat(offsets[:-1] + head, freqs)
+    within = np.cumsum(item) - item
+    within -= np.repeat(within[first], freqs)
+    where = (token_start + within)[token_small]
+    g = gaps[token_small]
+    n = item[token_small]
+    out[where] = np.where(n == 2, ord("K"), np.where(n == 3, ord("M"), ord("J")))
+    for j, shift in enumerate((0, 8, 16, 24)):
+        has = n > j + 1
+        out[where[has] + 1 + j] = (g[has] >> shift) & 255
+    data = out.tobytes()
+    if pickles:
+        parts, last = [], 0
+        for k, v in sorted(pickles.items()):
+            parts += [data[last:offsets[k]], v]
+            last = int(offsets[k + 1])
+        parts.append(data[last:])
+        data = b"".join(parts)
+    return data, offsets
+
+
+def _dict_postings(terms: dict[bytes, list[tuple[int, float, bytes]]]) -> _Postings:
+    """Postings gathered term by term (values given as anything but a token list)."""
+    btexts = sorted(terms)
+    docs: list[int] = []
+    weights: list[float] = []
+    values: list[bytes] = []
+    starts = [0]
+    for btext in btexts:
+        for docnum, weight, vbytes in terms[btext]:
+            docs.append(docnum)
+            weights.append(weight)
+            values.append(vbytes)
+        starts.append(len(docs))
+    return _Postings(btexts, np.array(starts, dtype=np.int64), np.array(docs, dtype=np.int64),
+                     np.array(weights, dtype=np.float64), *_joined(values))
+
+
+def _merge(parts: list[_Postings]) -> _Postings:
+    """One field's postings from several parts (a field given lists in some documents and other
+    values in others); no document is in two parts."""
+    btexts = sorted(set().union(*(p.btexts for p in parts)))
+    rank = {b: i for i, b in enumerate(btexts)}
+    terms = np.concatenate([np.repeat(np.array([rank[b] for b in p.btexts], dtype=np.int64), np.diff(p.starts))
+                            for p in parts])
+    docs = np.concatenate([p.docs for p in parts])
+    order = np.lexsort((docs, terms))
+    values = [v for p in parts for v in p.values()]
+    starts = np.searchsorted(terms[order], np.arange(len(btexts) + 1))
+    return _Postings(btexts, starts.astype(np.int64), docs[order], np.concatenate([p.weights for p in parts])[order],
+                     *_joined([values[i] for i in order.tolist()]))
+
+
+def _array_blocks(postings: _Postings, fweights: np.ndarray, plengths: np.ndarray, plbytes: np.ndarray,
+                  starts: np.ndarray, counts: np.ndarray, blocklimit: int, fixedsize: int | None,
+                  compression: int) -> list[bytes]:
+    """The framed array blocks (``index._blocks``) of the terms whose postings start at ``starts``,
+    joined per term. Block statistics and the raw parts are computed for all blocks at once."""
+    if not len(starts):
+        return []
+    nblocks = -(-counts // blocklimit)
+    term_of_block = np.repeat(np.arange(len(starts)), nblocks)
+    bstart = starts[term_of_block] + blocklimit * (np.arange(int(nblocks.sum())) - np.repeat(np.cumsum(nblocks) - nblocks, nblocks))
+    bend = np.minimum(bstart + blocklimit, (starts + counts)[term_of_block])
+    last_block = np.append(term_of_block[1:] != term_of_block[:-1], True)
+
+    def per_block(ufunc: Any, values: np.ndarray) -> np.ndarray:
+        # reduceat over [bstart, bend) for each block: pairs of bounds, keeping every other
+        # result (one padding element so that every bound is a valid index).
+        padded = np.append(values, values[:1])
+        return ufunc.reduceat(padded, np.column_stack((bstart, bend)).ravel())[::2]
+
+    docs = postings.docs
+    max_weights = per_block(np.maximum, postings.weights)
+    max_weights[~(max_weights > 0)] = 0
+    min_lbytes = per_block(np.minimum, np.where(plengths > 0, plbytes, 256))
+    min_lbytes[min_lbytes == 256] = 0
+    max_lbytes = per_block(np.maximum, plbytes)
+    unit = per_block(np.minimum, (fweights == 1.0).astype(np.int8)).astype(bool)
+
+    gaps = np.diff(docs, prepend=0)
+    gaps[bstart] = docs[bstart]
+    widths = [id_width(g) for g in per_block(np.maximum, gaps).tolist()]
+    gapbytes = {w: gaps.astype(dtype).tobytes() for w, dtype in ((1, "u1"), (2, "<u2"), (4, "<u4"))}
+    weightbytes = fweights.astype("<f4").tobytes()
+    offsets = postings.valueoffsets
+    has_values = per_block(np.minimum, np.diff(offsets)).astype(bool)
+    offsetlist = offsets.tolist()
+    allvalues = postings.valuebytes
+    if fixedsize == 4 and len(allvalues) == 4 * len(docs):  # frequencies: narrowed where they fit
+        ints = np.frombuffer(allvalues, dtype=">u4")
+        vwidths = [id_width(v) for v in per_block(np.maximum, ints).tolist()]
+        narrow = {1: ints.astype("u1").tobytes(), 2: ints.astype("<u2").tobytes()}
+    else:
+        vwidths = [0] * len(bstart)
+
+    out: list[bytes] = []
+    parts: list[bytes] = []
+    for a, b, maxw, minb, maxb, u, hv, width, vwidth, last in zip(
+            bstart.tolist(), bend.tolist(), max_weights.tolist(), min_lbytes.tolist(), max_lbytes.tolist(),
+            unit.tolist(), has_values.tolist(), widths, vwidths, last_block.tolist()):
+        if vwidth in (1, 2):
+            vbytes = narrow[vwidth][vwidth * a:vwidth * b]
+        elif fixedsize == 0 or not hv:
+            vwidth = 0
+            vbytes = b""
+        elif fixedsize is not None and fixedsize > 0:
+            vbytes = allvalues[offsetlist[a]:offsetlist[b]]
+        else:
+            vbytes = ((offsets[a:b + 1] - offsetlist[a]).astype("<u4").tobytes()
+                      + allvalues[offsetlist[a]:offsetlist[b]])
+        data = block_data(gapbytes[width][width * a:width * b], width, b"" if u else weightbytes[4 * a:4 * b],
+                          vbytes, compression, vwidth)
+        parts.append(frame_block(data, b - a, int(docs[b - 1]), maxw, compression, minb, maxb, last))
+        if last:
+            out.append(b"".join(parts))
+            parts = []
+    return out
+
+
+def _w3_block(ids: list[int], fweights: list[float], weights: list[float], values: list[bytes],
+              lengths: list[int], fixedsize: int | None, compression: int, last: bool) -> bytes:
+    """One block as ``W3PostingsWriter._write_block`` writes it (for ``VnCodec``)."""
+    max_weight = max(weights)
+    if not max_weight > 0:
+        max_weight = 0
+    nonzero = [x for x in lengths if x]
+    mini_ids = tuple(delta_encode(ids))
+    if all(w == 1.0 for w in fweights):
+        mini_weights: Any = None
+    elif all(w == fweights[0] for w in fweights):
+        mini_weights = fweights[0]
+    else:
+        mini_weights = tuple(fweights)
+    kept = [v for v in values if v]
+    if fixedsize is None or fixedsize < 0:
+        mini_values: Any = tuple(kept)
+    elif fixedsize == 0:
+        mini_values = None
+    else:
+        mini_values = b"".join(kept)
+    databytes = dumps((mini_ids, mini_weights, mini_values), _PROTOCOL)
+    if compression:
+        databytes = zlib.compress(databytes, compression)
+    infobytes = dumps((len(ids), ids[-1], max_weight, compression,
+                       length_to_byte(min(nonzero) if nonzero else None), length_to_byte(max(lengths))), 2)
+    blocklength = len(infobytes) + len(databytes)
+    return pack_int(-blocklength if last else blocklength) + infobytes + databytes
+
+
+def write_hash_tables(writer: Any) -> None:
+    """``HashWriter._write_hashes`` with numpy: the same 256 linear-probing tables of
+    ``(hash, position)`` pointers, each entry in the first free slot from its home slot. Entries
+    go in by home slot rather than in the order they were added, which gives another, equally
+    valid table: a reader probes from the home slot to the first empty one, and every slot
+    between an entry's home and its place is taken. Takes the entries of ``writer.buckets`` and
+    the ``(hashes, positions)`` arrays of ``writer._vn_entries``."""
+    dbfile = writer.dbfile
+    listed = [pair for bucket in writer.buckets for pair in bucket]
+    hashes = np.concatenate([np.array([h for h, _ in listed], dtype=np.int64)]
+                            + [h for h, _ in writer._vn_entries])
+    positions = np.concatenate([np.array([p for _, p in listed], dtype=np.int64)]
+                               + [p for _, p in writer._vn_entries])
+    bucket = hashes & 255
+    sizes = np.bincount(bucket, minlength=256)
+    numslots = 2 * sizes
+    first_slot = np.cumsum(numslots) - numslots  # each bucket's table, one after the other
+    home = (hashes >> 8) % np.maximum(numslots[bucket], 1)  # within the bucket's table
+    order = np.lexsort((home, bucket))
+    rank = np.arange(len(order))
+    # Entry i (in that order) goes to max over j <= i of (home[j] + i - j), j in its bucket: a
+    # running maximum, kept from crossing into the next bucket by a large step between them.
+    step = 4 * len(order) + 4
+    sorted_bucket = bucket[order]
+    slot = np.maximum.accumulate(sorted_bucket * step + home[order] - rank) + rank - sorted_bucket * step
+    fits = slot < numslots[sorted_bucket]
+    slot += first_slot[sorted_bucket]
+    table = np.zeros(int(numslots.sum()), dtype=_POINTER_DTYPE)
+    table["hash"][slot[fits]] = hashes[order][fits]
+    table["pos"][slot[fits]] = positions[order][fits]
+    if not fits.all():
+        # A run of some bucket wraps past its end: place that bucket's entries as Whoosh does.
+        for b in np.unique(sorted_bucket[~fits]).tolist():
+            lo, n = int(first_slot[b]), int(numslots[b])
+            table[lo:lo + n] = np.zeros(n, dtype=_POINTER_DTYPE)
+            taken = np.zeros(n, dtype=bool)
+            mine = np.flatnonzero(bucket == b)
+            for h, p in zip(hashes[mine].tolist(), positions[mine].tolist()):
+                s = (h >> 8) % n
+                while taken[s]:
+                    s = (s + 1) % n
+                taken[s] = True
+                table[lo + s] = (h, p)
+    start = dbfile.tell()
+    for b in range(256):
+        writer.directory.append((start + int(first_slot[b]) * _POINTER.size, int(numslots[b])))
+    dbfile.write(table.tobytes())
 
 def delete_segment_files(storage: Any, segment_id: str) -> None:
     prefix = segment_id + "."

@@ -25,11 +25,14 @@ SAMPLE = Path(__file__).parents[1] / "corpus" / "data" / "sample" / "sample.json
 @pytest.mark.parametrize("compression", [0, 3])
 @pytest.mark.parametrize("fixedsize, values", [
     (None, [b"\x00\x00\x00\x02\x80\x02]q\x00(K\x01K\x05e.", b"", b"abc"]),  # positions-like
-    (4, [b"\x00\x00\x00\x01", b"\x00\x00\x00\x07", b"\x00\x00\x00\x02"]),  # Frequency
+    (4, [b"\x00\x00\x00\x01", b"\x00\x00\x00\x07", b"\x00\x00\x00\x02"]),  # Frequency, 1 byte each
+    (4, [b"\x00\x00\x01\x00", b"\x00\x00\x00\x07", b"\x00\x00\xff\xff"]),  # 2 bytes each
+    (4, [b"\x00\x01\x00\x00", b"\xff\x00\x00\x07", b"\x00\x00\x00\x02"]),  # 4 bytes each
     (0, []),  # Existence
 ])
-def test_block_round_trip(compression: int, fixedsize: int | None, values: list[bytes]) -> None:
-    ids, weights = [3, 4, 90], [1.0, 2.0, 7.0]
+@pytest.mark.parametrize("ids", [[3, 4, 90], [3, 300, 301], [0, 70_000, 70_001]])  # 1, 2 and 4-byte deltas
+def test_block_round_trip(compression: int, fixedsize: int | None, values: list[bytes], ids: list[int]) -> None:
+    weights = [1.0, 2.0, 7.0]
     data = encode_block(ids, weights, values, fixedsize, compression)
     got_ids, got_weights = decode_arrays(data, 3)
     assert got_ids.tolist() == ids and got_weights.tolist() == weights

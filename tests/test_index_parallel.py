@@ -5,12 +5,16 @@ import leaves (nothing visible, nothing after the next writer)."""
 from __future__ import annotations
 
 import dataclasses
+import io
 import os
+import types
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from whoosh import index as wi
+from whoosh.formats import Positions
 from whoosh.reading import IndexReader
 
 from analyzers import VietnameseAnalyzer
@@ -20,9 +24,10 @@ from index import Index, stats
 from index import _index as index_impl
 from index import _segments
 from index._analysis import analyze_document
+from index._blocks import BlockCodec
 from index._codec import VnCodec
 from index._schema import build_schema
-from index._segments import SegmentTask, build_segment, run_segment_task
+from index._segments import SegmentTask, _encode_positions, build_segment, run_segment_task, write_hash_tables
 from searcher import Searcher
 
 QUERIES = ["Super Bowl", "chiến tranh tôn giáo", "Martin Luther", "đội bóng", '"bằng sáng chế"',
@@ -50,10 +55,15 @@ def _term_stats(reader: IndexReader, fieldname: str, btext: bytes) -> tuple[Any,
             ti.min_id(), ti.max_id())
 
 
-def test_segment_builder_writes_what_whoosh_segment_writer_writes(tmp_path: Path) -> None:
+@pytest.mark.parametrize("codec", [VnCodec, BlockCodec])
+def test_segment_builder_writes_what_whoosh_segment_writer_writes(tmp_path: Path, codec: type) -> None:
     docs = _docs(160)
     analyzer = VietnameseAnalyzer()
     values = [analyze_document(analyzer, d) for d in docs]
+    # Some documents give a field as text rather than as a term list: both kinds of posting
+    # in one field (the builder merges them).
+    for v, d in zip(values[::7], docs[::7]):
+        v["syl"] = d.text
     schema = build_schema()
 
     theirs = wi.create_in(str(tmp_path / "whoosh"), schema) if (tmp_path / "whoosh").mkdir() is None else None
@@ -64,7 +74,7 @@ def test_segment_builder_writes_what_whoosh_segment_writer_writes(tmp_path: Path
 
     (tmp_path / "ours").mkdir()
     ours = wi.create_in(str(tmp_path / "ours"), schema)
-    segment = build_segment(ours.storage, schema, VnCodec(), "MAIN", "abcdefghij012345", values)
+    segment = build_segment(ours.storage, schema, codec(), "MAIN", "abcdefghij012345", values)
     wi.TOC(schema, [segment], 1).write(ours.storage, "MAIN")
     ours = wi.open_dir(str(tmp_path / "ours"))
 
@@ -81,6 +91,49 @@ def test_segment_builder_writes_what_whoosh_segment_writer_writes(tmp_path: Path
                     == [b.doc_field_length(n, fieldname) for n in range(len(docs))])
             if schema[fieldname].column_type and a.has_column(fieldname):
                 assert list(a.column_reader(fieldname)) == list(b.column_reader(fieldname)), fieldname
+
+
+def test_positions_are_encoded_as_whoosh_encodes_them() -> None:
+    # Long lists (pickled in batches of 1,000) and gaps of 1, 2 and 4 bytes.
+    rng = np.random.default_rng(7)
+    freqs = rng.choice([1, 1, 1, 2, 3, 40, 999, 1000, 1001, 2600], size=400)
+    positions = [np.sort(rng.choice(limit, size=f, replace=False))
+                 for f, limit in zip(freqs.tolist(), rng.choice([3000, 70_000, 10**7], size=400).tolist())]
+    first = np.cumsum(freqs) - freqs
+    data, offsets = _encode_positions(np.concatenate(positions), first, freqs)
+    fmt = Positions()
+    for k, p in enumerate(positions):
+        assert data[offsets[k]:offsets[k + 1]] == fmt.encode(p.tolist()), k
+
+
+def _probe_ok(table: np.ndarray, first: int, numslots: int, hashval: int, pos: int) -> bool:
+    """Whoosh's lookup: probe from the home slot until an empty slot."""
+    slot = (hashval >> 8) % numslots
+    for _ in range(numslots):
+        h, p = table[first + slot]
+        if not p:
+            return False
+        if (h, p) == (hashval, pos):
+            return True
+        slot = (slot + 1) % numslots
+    return False
+
+
+def test_hash_tables_reach_every_entry_from_its_home_slot(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    # Random entries, and in bucket 7 four entries whose home is the last slot, so their run wraps.
+    spread = rng.integers(0, 2**32 - 1, size=5000)
+    spread[spread & 255 == 7] += 1  # bucket 7 holds only the four below: 8 slots, all homed at the last
+    hashes = np.concatenate([spread, np.array([(7 << 8) | 7] * 4)])
+    positions = np.arange(1, len(hashes) + 1) * 16
+    writer = types.SimpleNamespace(dbfile=io.BytesIO(), buckets=[[] for _ in range(256)], directory=[],
+                                   _vn_entries=[(hashes, positions)])
+    write_hash_tables(writer)
+    table = np.frombuffer(writer.dbfile.getvalue(), dtype=[("hash", ">u4"), ("pos", ">i8")])
+    assert sum(n for _, n in writer.directory) == len(table) == 2 * len(hashes)
+    for h, p in zip(hashes.tolist(), positions.tolist()):
+        start, numslots = writer.directory[h & 255]
+        assert _probe_ok(table, start // 12, numslots, h, p), (h, p)
 
 
 def _everything(path: Path) -> tuple[Any, ...]:
