@@ -1,0 +1,189 @@
+"""Our reading of pyvi's crfsuite model and our Viterbi against crfsuite itself (pycrfsuite).
+
+The segmenter never calls crfsuite; these tests keep it honest: the parsed weights are the
+model's, and the labels equal ``pycrfsuite.Tagger.tag`` on pyvi's own features, item for
+item, on thousands of real lines and on long sequences.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from analyzers._crf import parse_model
+from analyzers._segment import (
+    _TOKEN_RE,
+    Segmenter,
+    _is_space,
+    _load_model,
+    _spans,
+    _tokens,
+)
+
+pycrfsuite = pytest.importorskip("pycrfsuite")
+pyvi_tokenizer = pytest.importorskip("pyvi.ViTokenizer")
+
+DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+needs_data = pytest.mark.skipif(
+    not DATA.is_dir(), reason=f"shared evaluation data not found at {DATA}"
+)
+
+
+@pytest.fixture(scope="module")
+def tagger() -> "pycrfsuite.Tagger":
+    tagger = pycrfsuite.Tagger()
+    tagger.open_inmemory(_load_model()[0])
+    return tagger
+
+
+def _dump(tagger: "pycrfsuite.Tagger") -> str:
+    # Tagger.info() cannot parse this model's dump (an attribute trips its regex), so read
+    # crfsuite's text dump ourselves.
+    fd, path = tempfile.mkstemp()
+    os.close(fd)
+    try:
+        tagger.dump(path)
+        return Path(path).read_bytes().decode("utf-8", "replace")
+    finally:
+        os.unlink(path)
+
+
+def test_parsed_weights_match_crfsuite_dump(tagger: "pycrfsuite.Tagger") -> None:
+    model = parse_model(_load_model()[0])
+    assert sorted(model.labels) == ["B_W", "I_W"]
+    assert model.labels == tuple(tagger.labels())
+    dump = _dump(tagger)
+    line = re.compile(r"^  \((\d)\) (.+) --> (\S+): (-?\d+\.\d{6})$")
+    transitions = states = 0
+    for text in dump.split("\n"):
+        m = line.match(text)
+        if not m:
+            continue
+        ftype, src, dst, weight = int(m[1]), m[2], m[3], float(m[4])
+        j = model.labels.index(dst)
+        if ftype == 1:
+            ours = model.trans[model.labels.index(src)][j]
+            transitions += 1
+        else:
+            ours = model.state[src][j]
+            states += 1
+        # The dump prints "%f": six decimals.
+        assert abs(ours - weight) <= 5e-7 + 1e-12, text
+    assert transitions == 4
+    features = sum(1 for w in model.state.values() for x in w if x != 0.0)
+    assert states >= 0.99 * features > 10_000
+    assert len(model.state) == 6335
+
+
+def _pyvi_labels(tagger: "pycrfsuite.Tagger", tokens: list[str]) -> list[str]:
+    return tagger.tag(pyvi_tokenizer.ViTokenizer.sent2features(tokens, False))
+
+
+def _real_lines() -> list[str]:
+    lines: list[str] = []
+    for name in ("train.raw.txt", "dev.raw.txt"):
+        text = (DATA / "segmentation" / "ud_vtb" / name).read_text(encoding="utf-8")
+        lines += [line for line in text.split("\n") if line.strip()]
+    import json
+
+    for corpus in ("alqac2022", "xquad_vi"):
+        with open(DATA / "retrieval" / corpus / "corpus.jsonl", encoding="utf-8") as fin:
+            for row in fin:
+                lines += [line for line in json.loads(row)["text"].split("\n") if line.strip()]
+    return lines
+
+
+@needs_data
+def test_viterbi_labels_equal_crfsuite_on_real_lines(tagger: "pycrfsuite.Tagger") -> None:
+    seg = Segmenter(cache_size=0)
+    lines = _real_lines()
+    sample = lines[::2]
+    assert len(sample) > 6000
+    mismatches = []
+    for line in sample:
+        tokens = [m.group() for m in _TOKEN_RE.finditer(line)]
+        if tokens and seg._labels(tokens) != _pyvi_labels(tagger, tokens):
+            mismatches.append(line)
+    assert not mismatches, f"{len(mismatches)} of {len(sample)} differ, first: {mismatches[0]!r}"
+
+
+@needs_data
+def test_viterbi_labels_equal_crfsuite_on_long_sequences(tagger: "pycrfsuite.Tagger") -> None:
+    # Many lines run together: sequences of 500 to 3,000 tokens, where scores grow large and
+    # rounding has the most room to differ.
+    seg = Segmenter(cache_size=0)
+    tokens = [m.group() for line in _real_lines()[:4000] for m in _TOKEN_RE.finditer(line)]
+    checked = 0
+    for size in (500, 1200, 3000):
+        for lo in range(0, min(len(tokens), 40 * size), 7 * size):
+            piece = tokens[lo : lo + size]
+            assert seg._labels(piece) == _pyvi_labels(tagger, piece), (size, lo)
+            checked += 1
+    assert checked >= 15
+
+
+@needs_data
+def test_batch_scoring_equals_one_sequence_at_a_time() -> None:
+    # Sequences scored together (separators between them) label as when scored alone.
+    seg = Segmenter(cache_size=0)
+    seqs = [[m.group() for m in _TOKEN_RE.finditer(line)] for line in _real_lines()[:300]]
+    seqs = [s for s in seqs if s]
+    labels, _starts, firsts, _low = seg._tag(seqs)
+    for seq, q in zip(seqs, firsts):
+        names = [("B_W", "I_W")[y] for y in labels[q : q + len(seq)]]
+        assert names == seg._labels(seq)
+
+
+def test_labels_of_awkward_tokens(tagger: "pycrfsuite.Tagger") -> None:
+    seg = Segmenter()
+    for line in [
+        "TP. HCM, Tp. Hà Nội và ThS. Nguyễn Văn A gửi thư tới a.b@gmail.com ==> xem https://x.vn/a",
+        "GIÁ VÀNG HÔM NAY TĂNG MẠNH... 1.234.567,89 đồng ² ½ ٣",
+        "x",
+        "Học_sinh : : ; ; ...",
+        "nul \x00 byte \x00",
+    ]:
+        tokens = [m.group() for m in _TOKEN_RE.finditer(line)]
+        assert seg._labels(tokens) == _pyvi_labels(tagger, tokens), line
+
+
+def test_fast_tokens_and_spans_equal_the_pattern() -> None:
+    lines = [
+        "TP. HCM, Tp. Hà Nội và ThS. Nguyễn Văn A gửi thư tới a.b@gmail.com ==> xem https://x.vn/a-b",
+        "  khoảng\u00a0trắng\u3000và\ttab  \u2028 ở đầu và cuối  ",
+        "GIÁ VÀNG... 1.234.567,89 đồng -> >> Mr.Smith ²³ ½ ٣٤ x_y __ 𝔘𝔫𝔦",
+        "nul\x00byte và \ud800 lone surrogate",
+        "a",
+    ]
+    if DATA.is_dir():
+        lines += _real_lines()[::5]
+    text = "\n".join(lines)
+    starts = []
+    pos = 0
+    for line in lines:
+        starts.append(pos)
+        pos += len(line) + 1
+    token_lists = [_tokens(line) for line in lines]
+    for line, tokens in zip(lines, token_lists):
+        assert tokens == [m.group() for m in _TOKEN_RE.finditer(line)], line
+    expected = [
+        [m.span() for m in _TOKEN_RE.finditer(text, s, s + len(line))]
+        for s, line in zip(starts, lines)
+    ]
+    assert _spans(text, starts, token_lists, 0) == expected
+    # The first lines' spans relative to their line.
+    relative = _spans(text, starts, token_lists, 3)
+    assert relative[:3] == [[m.span() for m in _TOKEN_RE.finditer(line)] for line in lines[:3]]
+    assert relative[3:] == expected[3:]
+
+
+def test_is_space_is_str_isspace_everywhere() -> None:
+    import numpy as np
+
+    chars = np.arange(0x110000, dtype=np.uint32)
+    ours = _is_space(chars)
+    assert np.flatnonzero(ours).tolist() == [c for c in range(0x110000) if chr(c).isspace()]
