@@ -13,8 +13,10 @@ from __future__ import annotations
 
 import functools
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from itertools import compress
+from typing import Any
 
 from ._normalize import fold, normalize
 from ._stopwords import default_stopwords
@@ -58,6 +60,36 @@ def _is_wordlike(piece: str) -> bool:
 
 Terms = tuple[list[str], list[str], list[str]]
 
+# Distinct tokens kept by an analyzer's per-token caches before they start over.
+_CACHE_LIMIT = 200_000
+
+
+class _Memo(dict):  # type: ignore[type-arg]
+    """A dict that computes a missing value with ``function`` (so ``map(memo.__getitem__, ...)``
+    runs at C speed for the values already known)."""
+
+    def __init__(self, function: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.function = function
+
+    def __missing__(self, key: str) -> Any:
+        value = self[key] = self.function(key)
+        return value
+
+
+class _TokenCaches:
+    """Per-token results of :meth:`VietnameseAnalyzer.terms`: lower case, word-likeness, folding."""
+
+    def __init__(self) -> None:
+        self.lower = _Memo(str.lower)
+        self.wordlike = _Memo(_is_wordlike)
+        self.fold = _Memo(fold)
+
+    def clear(self) -> None:
+        self.lower.clear()
+        self.wordlike.clear()
+        self.fold.clear()
+
 
 class VietnameseAnalyzer:
     """Normalise, segment and fold Vietnamese text. Picklable; holds no global state.
@@ -80,6 +112,7 @@ class VietnameseAnalyzer:
         # Queries typed without accents drop stop words typed without accents ("cua").
         self.folded_stopwords = frozenset(fold(w) for w in self.stopwords)
         self._segmenter = Segmenter(user_words=self.user_words)
+        self._caches = _TokenCaches()
 
     def _words(self, norm: str) -> Iterator[tuple[list[str], list[tuple[int, int]]]]:
         """Each word as (lower-cased pieces, spans); punctuation-only words are dropped."""
@@ -108,15 +141,22 @@ class VietnameseAnalyzer:
         >>> VietnameseAnalyzer().terms("Nông thôn mới")
         (['nông_thôn', 'mới'], ['nông', 'thôn', 'mới'], ['nong', 'thon', 'moi'])
         """
+        tokens, bounds = self._segmenter.token_words(normalize(text))
+        caches = self._caches
+        if len(caches.lower) > _CACHE_LIMIT:
+            caches.clear()  # numbers, URLs and typos keep the vocabulary growing; start over
+        low = list(map(caches.lower.__getitem__, tokens))
+        wordlike = list(map(caches.wordlike.__getitem__, low))
         words: list[str] = []
-        syllables: list[str] = []
-        for texts in self._segmenter.word_texts(normalize(text)):
-            pieces = [t.lower() for t in texts]
-            kept = [p for p in pieces if _is_wordlike(p)]
-            if kept:  # punctuation-only words are dropped, as in analyze()
-                words.append("_".join(pieces))
-                syllables.extend(kept)
-        return words, syllables, [fold(p) for p in syllables]
+        append = words.append
+        for a, b in zip(bounds, bounds[1:]):
+            if b - a == 1:
+                if wordlike[a]:
+                    append(low[a])
+            elif any(wordlike[a:b]):  # punctuation-only words are dropped, as in analyze()
+                append("_".join(low[a:b]))
+        syllables = list(compress(low, wordlike))
+        return words, syllables, list(map(caches.fold.__getitem__, syllables))
 
     def is_stopword(self, term: str) -> bool:
         """True for a stop word given as a term (``bao_nhiêu``) or as plain text."""
