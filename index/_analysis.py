@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from analyzers import VietnameseAnalyzer
@@ -28,11 +29,30 @@ def analyze_in_worker(doc: Document) -> AnalyzedFields:
     return analyze_document(worker_analyzer(), doc)
 
 
-def analyze_document(analyzer: VietnameseAnalyzer, doc: Document) -> AnalyzedFields:
-    """The Whoosh field values of one document: term lists for indexed fields, originals stored."""
+@dataclass(frozen=True)
+class Pairs:
+    """The ``pairs`` field's terms of a document, not yet spelled out: the adjacent syllables of
+    each part (title, text), never across parts. The segment builder indexes these from the
+    syllables' numbers; :meth:`terms` gives the strings."""
+
+    parts: tuple[list[str], ...]
+
+    @property
+    def count(self) -> int:
+        return sum(max(len(p) - 1, 0) for p in self.parts)
+
+    def terms(self) -> list[str]:
+        return [pair for part in self.parts for pair in syllable_pairs(part)]
+
+
+def analyze_document(analyzer: VietnameseAnalyzer, doc: Document, *, pairs_as_lists: bool = True
+                     ) -> AnalyzedFields:
+    """The Whoosh field values of one document: term lists for indexed fields, originals stored.
+    With ``pairs_as_lists=False`` the ``pairs`` field is a :class:`Pairs`, which only the segment
+    builder takes."""
     syl: list[str] = []
     fold: list[str] = []
-    pairs: list[str] = []
+    parts: list[list[str]] = []
     values: AnalyzedFields = {"id": doc.id, "content_hash": doc.content_hash}
     for name, value in (("title", doc.title), ("text", doc.text)):
         if not value:
@@ -42,8 +62,9 @@ def analyze_document(analyzer: VietnameseAnalyzer, doc: Document) -> AnalyzedFie
         values["_stored_" + name] = value
         syl.extend(syllables)
         fold.extend(folded)
-        pairs.extend(syllable_pairs(folded))  # per part: no pair across the title/text seam
-    values.update(syl=syl, fold=fold, pairs=pairs)
+        parts.append(folded)  # pairs per part: none across the title/text seam
+    pairs = Pairs(tuple(parts))
+    values.update(syl=syl, fold=fold, pairs=pairs.terms() if pairs_as_lists else pairs)
     if doc.url:
         values["url"] = doc.url
     if doc.source:

@@ -561,7 +561,8 @@ class Index:
                     t = task(batch)
                     pending.append((t, None))
                     # analyze_document is looked up here on each call (tests count the calls)
-                    segment = run_segment_task(t, lambda doc: analyze_document(analyzer, doc), storage)
+                    segment = run_segment_task(
+                        t, lambda doc: analyze_document(analyzer, doc, pairs_as_lists=False), storage)
                     pending.popleft()
                     done(t)
                     yield batch, segment

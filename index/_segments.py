@@ -50,7 +50,7 @@ from whoosh.util.numlists import delta_encode
 
 from corpus import Document
 
-from ._analysis import analyze_document, worker_analyzer
+from ._analysis import Pairs, analyze_document, worker_analyzer
 from ._blocks import BlockCodec, block_data, frame_block, id_width
 from ._codec import VnCodec
 
@@ -81,6 +81,7 @@ class SegmentBuilder:
         self.docnum = 0
         self._perdoc = codec.per_document_writer(storage, segment)
         self._lists: dict[str, tuple[list[Any], list[int]]] = {}  # field -> (term lists, docnums)
+        self._pairs: dict[str, tuple[list[Pairs], list[int]]] = {}  # field -> (Pairs values, docnums)
         self._postings: dict[str, dict[bytes, list[tuple[int, float, bytes]]]] = {}  # other values
         self._lengths: dict[str, dict[int, int]] = {}  # field -> docnum -> length as the reader sees it
         self._closed = False
@@ -128,6 +129,16 @@ class SegmentBuilder:
 
     def _index_value(self, name: str, field: Any, value: Any, docnum: int) -> int:
         """Take the postings of one field value; returns the number of tokens (for the length)."""
+        if isinstance(value, Pairs):
+            if type(field.format) is Frequency:
+                if value.count:
+                    pairs = self._pairs.get(name)
+                    if pairs is None:
+                        pairs = self._pairs[name] = ([], [])
+                    pairs[0].append(value)
+                    pairs[1].append(docnum)
+                return value.count
+            value = value.terms()
         if isinstance(value, (list, tuple)) and type(field.format) in (Frequency, Positions):
             # What Whoosh does with a list value (formats.tokens -> entoken): each item is one
             # token, unchanged, at positions 0, 1, 2, ...; every token weighs 1.0. The lists
@@ -163,11 +174,12 @@ class SegmentBuilder:
                 tindex = fieldwriter._tindex
                 tindex._vn_entries = []
                 tindex._write_hashes = functools.partial(write_hash_tables, tindex)
-            for name in sorted(set(self._postings) | set(self._lists)):
+            for name in sorted(set(self._postings) | set(self._lists) | set(self._pairs)):
                 postings = self._field_postings(name)
                 # Free each field's tokens and postings once written.
                 self._postings.pop(name, None)
                 self._lists.pop(name, None)
+                self._pairs.pop(name, None)
                 if postings.btexts:
                     if fast:
                         self._write_field_fast(fieldwriter, name, postings)
@@ -177,6 +189,7 @@ class SegmentBuilder:
             fieldwriter.close()
         self._postings.clear()
         self._lists.clear()
+        self._pairs.clear()
         self._lengths.clear()
         if segment.should_assemble():
             segment.create_compound_file(self.storage)
@@ -189,6 +202,8 @@ class SegmentBuilder:
         parts = []
         if name in self._lists:
             parts.append(_list_postings(field.format, *self._lists[name]))
+        if name in self._pairs:
+            parts.append(_pair_postings(field.format, *self._pairs[name]))
         if name in self._postings:
             parts.append(_dict_postings(self._postings[name]))
         return parts[0] if len(parts) == 1 else _merge(parts)
@@ -421,18 +436,31 @@ def _list_postings(fmt: Any, lists: list[Any], docnums: list[int]) -> _Postings:
     total = int(counts.sum())
     if not total:
         return _NO_POSTINGS
-    # Each token's id is the index of the term's first token; then the terms are sorted (code
-    # point order is UTF-8 byte order) and each id is replaced by the term's rank.
-    seen: dict[Any, int] = {}
-    term = np.fromiter(map(seen.setdefault, chain.from_iterable(lists), count()), dtype=np.int64, count=total)
+    unique, term = _ranks(chain.from_iterable(lists), total)
+    doc = np.repeat(np.asarray(docnums, dtype=np.int64), counts)
+    position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    return _token_postings(fmt, [t.encode("utf-8") for t in unique], term, doc, position)
+
+
+def _ranks(tokens: Iterable[str], total: int) -> tuple[list[str], np.ndarray]:
+    """The distinct tokens in order (code point order is UTF-8 byte order) and each token's rank."""
+    # Each token's id is first the index of its first occurrence, then the rank of its term.
+    seen: dict[str, int] = {}
+    term = np.fromiter(map(seen.setdefault, tokens, count()), dtype=np.int64, count=total)
     unique = sorted(seen)
     rank = np.empty(total, dtype=np.int64)
     rank[np.fromiter(map(seen.__getitem__, unique), dtype=np.int64, count=len(unique))] = np.arange(len(unique))
-    del seen
-    term = rank[term]
+    return unique, rank[term]
+
+
+def _token_postings(fmt: Any, btexts: list[bytes], term: np.ndarray, doc: np.ndarray,
+                    position: np.ndarray) -> _Postings:
+    """Postings from each token's term rank, document and position (tokens in document, then
+    position order)."""
+    total = len(term)
     order = np.argsort(term, kind="stable")
     term = term[order]
-    doc = np.repeat(np.asarray(docnums, dtype=np.int64), counts)[order]
+    doc = doc[order]
     new = np.ones(total, dtype=bool)
     new[1:] = (term[1:] != term[:-1]) | (doc[1:] != doc[:-1])
     first = np.flatnonzero(new)
@@ -440,13 +468,42 @@ def _list_postings(fmt: Any, lists: list[Any], docnums: list[int]) -> _Postings:
     starts = np.flatnonzero(np.diff(term[first], prepend=-1)).astype(np.int64)
     weights = freqs * float(fmt.field_boost)
     if type(fmt) is Positions:
-        # Each token's position in its document, in the sorted order.
-        position = (np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts))[order]
-        valuebytes, valueoffsets = _encode_positions(position, first, freqs)
+        valuebytes, valueoffsets = _encode_positions(position[order], first, freqs)
     else:  # Frequency.encode: pack_uint
         valuebytes, valueoffsets = freqs.astype(">u4").tobytes(), 4 * np.arange(len(freqs) + 1)
-    return _Postings([t.encode("utf-8") for t in unique], np.append(starts, len(first)), doc[first],
-                     weights, valuebytes, valueoffsets)
+    return _Postings(btexts, np.append(starts, len(first)), doc[first], weights, valuebytes, valueoffsets)
+
+
+def _pair_postings(fmt: Any, values: list[Pairs], docnums: list[int]) -> _Postings:
+    """The postings of :class:`Pairs` values, from the ranks of their syllables: a pair is a
+    number (rank of the first syllable times the number of syllables, plus the rank of the
+    second), so only distinct pairs become strings. Numbered in this order, the pairs' strings
+    are nearly sorted already ("ab_c" sorts before "ab1_c" while "ab" sorts before "ab1"), which
+    the final sort takes in one pass. Falls back to the strings of every pair if two pairs have
+    the same string (a syllable holding "_")."""
+    pieces = [piece for value in values for piece in value.parts]
+    lengths = np.fromiter(map(len, pieces), dtype=np.int64, count=len(pieces))
+    total = int(lengths.sum())
+    npairs = np.fromiter((value.count for value in values), dtype=np.int64, count=len(values))
+    if not npairs.sum():
+        return _NO_POSTINGS
+    syllables, rank = _ranks(chain.from_iterable(pieces), total)
+    # Pair i is syllables i and i + 1 of one piece.
+    within = np.ones(total, dtype=bool)
+    within[(np.cumsum(lengths) - 1)[lengths > 0]] = False
+    within = within[:-1]
+    nsyl = len(syllables)
+    code = rank[:-1][within] * nsyl + rank[1:][within]
+    distinct, inverse = np.unique(code, return_inverse=True)
+    names = [f"{syllables[a]}_{syllables[b]}" for a, b in zip((distinct // nsyl).tolist(), (distinct % nsyl).tolist())]
+    if len(set(names)) != len(names):
+        return _list_postings(fmt, [value.terms() for value in values], docnums)
+    order = sorted(range(len(names)), key=names.__getitem__)
+    pair_rank = np.empty(len(names), dtype=np.int64)
+    pair_rank[order] = np.arange(len(names))
+    doc = np.repeat(np.asarray(docnums, dtype=np.int64), npairs)
+    position = np.arange(len(code), dtype=np.int64) - np.repeat(np.cumsum(npairs) - npairs, npairs)
+    return _token_postings(fmt, [names[i].encode("utf-8") for i in order], pair_rank[inverse.ravel()], doc, position)
 
 
 def _encode_positions(position: np.ndarray, first: np.ndarray, freqs: np.ndarray) -> tuple[bytes, np.ndarray]:
@@ -724,4 +781,4 @@ def run_segment_task(task: SegmentTask, analyze: Callable[[Document], dict[str, 
 def segment_in_worker(task: SegmentTask) -> Segment:
     """Pool task: the batch's segment, written with this worker's analyzer (``init_worker``)."""
     analyzer = worker_analyzer()
-    return run_segment_task(task, lambda doc: analyze_document(analyzer, doc))
+    return run_segment_task(task, lambda doc: analyze_document(analyzer, doc, pairs_as_lists=False))

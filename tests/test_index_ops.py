@@ -53,9 +53,9 @@ def test_rerun_leaves_unchanged_alone_without_analysing(ix_path: Path, monkeypat
     analysed: list[str] = []
     real = index_impl.analyze_document
 
-    def counting(analyzer, doc):  # type: ignore[no-untyped-def]
+    def counting(analyzer, doc, **options):  # type: ignore[no-untyped-def]
         analysed.append(doc.id)
-        return real(analyzer, doc)
+        return real(analyzer, doc, **options)
 
     monkeypatch.setattr(index_impl, "analyze_document", counting)
     report = Index.open(ix_path).add_documents(load_documents(N), workers=1, batch_size=40)
@@ -73,7 +73,7 @@ def test_changed_documents_are_replaced_and_new_ones_added(ix_path: Path,
     analysed: list[str] = []
     real = index_impl.analyze_document
     monkeypatch.setattr(index_impl, "analyze_document",
-                        lambda a, d: analysed.append(d.id) or real(a, d))
+                        lambda a, d, **o: analysed.append(d.id) or real(a, d, **o))
     report = Index.open(ix_path).add_documents(docs, workers=1, batch_size=40)
     assert (report.added, report.replaced, report.unchanged) == (20, 10, N - 10)
     assert len(analysed) == 30

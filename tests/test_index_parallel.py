@@ -23,7 +23,7 @@ from import_worker import load_documents
 from index import Index, stats
 from index import _index as index_impl
 from index import _segments
-from index._analysis import analyze_document
+from index._analysis import Pairs, analyze_document
 from index._blocks import BlockCodec
 from index._codec import VnCodec
 from index._schema import build_schema
@@ -58,12 +58,19 @@ def _term_stats(reader: IndexReader, fieldname: str, btext: bytes) -> tuple[Any,
 @pytest.mark.parametrize("codec", [VnCodec, BlockCodec])
 def test_segment_builder_writes_what_whoosh_segment_writer_writes(tmp_path: Path, codec: type) -> None:
     docs = _docs(160)
+    # Syllables holding "_" and syllables that are prefixes of others before digits make pair
+    # strings that sort unlike their syllables ("ab_c" < "ab1_c"); the builder must cope.
+    docs[3] = dataclasses.replace(docs[3], text=docs[3].text + " covid covid19 covid_19 x covid 19 x")
     analyzer = VietnameseAnalyzer()
     values = [analyze_document(analyzer, d) for d in docs]
     # Some documents give a field as text rather than as a term list: both kinds of posting
     # in one field (the builder merges them).
     for v, d in zip(values[::7], docs[::7]):
         v["syl"] = d.text
+    # The builder takes the pairs field unspelled, as workers give it.
+    ours_values = [dict(v, pairs=analyze_document(analyzer, d, pairs_as_lists=False)["pairs"])
+                   for v, d in zip(values, docs)]
+    assert isinstance(ours_values[0]["pairs"], Pairs)
     schema = build_schema()
 
     theirs = wi.create_in(str(tmp_path / "whoosh"), schema) if (tmp_path / "whoosh").mkdir() is None else None
@@ -74,7 +81,7 @@ def test_segment_builder_writes_what_whoosh_segment_writer_writes(tmp_path: Path
 
     (tmp_path / "ours").mkdir()
     ours = wi.create_in(str(tmp_path / "ours"), schema)
-    segment = build_segment(ours.storage, schema, codec(), "MAIN", "abcdefghij012345", values)
+    segment = build_segment(ours.storage, schema, codec(), "MAIN", "abcdefghij012345", ours_values)
     wi.TOC(schema, [segment], 1).write(ours.storage, "MAIN")
     ours = wi.open_dir(str(tmp_path / "ours"))
 
@@ -104,6 +111,20 @@ def test_positions_are_encoded_as_whoosh_encodes_them() -> None:
     fmt = Positions()
     for k, p in enumerate(positions):
         assert data[offsets[k]:offsets[k + 1]] == fmt.encode(p.tolist()), k
+
+
+def test_pairs_with_one_string_for_two_syllable_pairs_fall_back_to_strings(tmp_path: Path) -> None:
+    # ("a_b", "c") and ("a", "b_c") are both "a_b_c": one term, two postings in one document.
+    schema = build_schema()
+    pairs = [Pairs((["a_b", "c", "a", "b_c"],)), Pairs((["x", "y"], ["a", "b_c"]))]
+    ix = wi.create_in(str(tmp_path), schema)
+    segment = build_segment(ix.storage, schema, BlockCodec(), "MAIN", "abcdefghij012345",
+                            [{"id": str(i), "pairs": p} for i, p in enumerate(pairs)])
+    wi.TOC(schema, [segment], 1).write(ix.storage, "MAIN")
+    with wi.open_dir(str(tmp_path)).reader() as r:
+        assert [t.decode() for t in r.lexicon("pairs")] == ["a_b_c", "c_a", "x_y"]
+        assert _postings(r, "pairs", b"a_b_c") == [(0, 2.0, b"\x00\x00\x00\x02"), (1, 1.0, b"\x00\x00\x00\x01")]
+        assert r.doc_field_length(0, "pairs") == 3 and r.doc_field_length(1, "pairs") == 2
 
 
 def _probe_ok(table: np.ndarray, first: int, numslots: int, hashval: int, pos: int) -> bool:
@@ -220,10 +241,10 @@ def test_a_failing_batch_keeps_earlier_commits_and_leaves_no_segment_files(tmp_p
     bad = docs[130].id
     real = _segments.analyze_document
 
-    def analyze(analyzer: VietnameseAnalyzer, doc: Document) -> dict[str, Any]:
+    def analyze(analyzer: VietnameseAnalyzer, doc: Document, **options: Any) -> dict[str, Any]:
         if doc.id == bad:
             raise ValueError("cannot analyse this one")
-        return real(analyzer, doc)
+        return real(analyzer, doc, **options)
 
     monkeypatch.setattr(_segments, "analyze_document", analyze)  # forked workers inherit it
     with pytest.raises(ValueError, match="cannot analyse"):
@@ -244,7 +265,7 @@ def test_in_process_failure_removes_the_partial_segment(tmp_path: Path, monkeypa
     Index.create(path).add_documents(docs[:20], workers=1)
     real = index_impl.analyze_document
     monkeypatch.setattr(index_impl, "analyze_document",
-                        lambda a, d: (_ for _ in ()).throw(RuntimeError("boom")) if d.id == docs[45].id else real(a, d))
+                        lambda a, d, **o: (_ for _ in ()).throw(RuntimeError("boom")) if d.id == docs[45].id else real(a, d, **o))
     with pytest.raises(RuntimeError, match="boom"):
         Index.open(path).add_documents(docs, workers=1, batch_size=20)
     monkeypatch.undo()
