@@ -35,7 +35,7 @@ from ._document import Document
 from ._errors import InputError, VnSearchError
 from ._fetch import FetchError, FetchLimits, Response, canonicalize_url, fetch, url_host
 from ._robots import RobotsRules, parse_sitemap
-from ._warc import DocumentFilter, WarcWriter, analyze_page, iter_responses, vietnamese_share
+from ._warc import DocumentFilter, WarcWriter, analyze_page, iter_responses
 
 log = logging.getLogger(__name__)
 
