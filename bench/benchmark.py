@@ -503,7 +503,7 @@ def _met(ok: bool | None) -> str:
 
 def table_rows(r: dict[str, Any]) -> list[list[str]]:
     """Rows of [measure, vnsearch, FTS5, ratio, goal, met]."""
-    vn, vn1, fts, re_ = r["index"]["vnsearch"], r["index"]["vnsearch_1worker"], r["index"]["fts5"], r["index"]["reindex"]
+    vn, fts, re_ = r["index"]["vnsearch"], r["index"]["fts5"], r["index"]["reindex"]
     q, st = r["queries"], r["startup"]
     frac1 = r["config"]["one_worker_fraction"]
     rows: list[list[str]] = []
@@ -511,16 +511,19 @@ def table_rows(r: dict[str, Any]) -> list[list[str]]:
     def mbs(res: dict[str, Any]) -> float:
         return res["bytes"] / MB / res["seconds"]
 
-    # 2-worker throughput on the same prefix the 1-worker pass indexed, so the ratio is fair.
     key = _pct(frac1)
-    vn_at = vn["marks"].get(key)
-    vn_mbs_prefix = vn_at["bytes"] / MB / vn_at["seconds"] if vn_at else None
-    vn_mbs, vn1_mbs, fts_mbs = mbs(vn), mbs(vn1), mbs(fts)
+    vn_mbs, fts_mbs = mbs(vn), mbs(fts)
     w = r["config"]["workers"]
     rows.append([f"indexing MB/s, {w} workers, whole corpus ({vn['docs']} docs)", _f(vn_mbs, "{:.3f}"),
                  _f(fts_mbs, "{:.3f}") + " (1 thread)", _ratio(vn_mbs, fts_mbs), "≥ 1.0 MB/s", _met(vn_mbs >= 1.0)])
-    rows.append([f"indexing MB/s, 1 worker, first {key} ({vn1['docs']} docs)", _f(vn1_mbs, "{:.3f}"), "", "", "", ""])
-    speedup = vn_mbs_prefix / vn1_mbs if vn_mbs_prefix else None
+    # Best of the alternated rounds on the same prefix, each pass from an empty index.
+    passes = r["index"]["prefix_passes"]
+    best = {n: max((mbs(p) for p in passes if p["workers"] == n), default=None) for n in (1, w)}
+    docs1 = passes[0]["docs"] if passes else 0
+    for n in (1, w):
+        rows.append([f"indexing MB/s, {n} worker{'s' if n > 1 else ''}, first {key} ({docs1} docs), "
+                     f"best of {sum(p['workers'] == n for p in passes)}", _f(best[n], "{:.3f}"), "", "", "", ""])
+    speedup = best[w] / best[1] if best[w] and best[1] else None
     rows.append([f"{w}-worker / 1-worker speed-up (first {key}, same docs)", _f(speedup, "{:.2f}×"), "", "",
                  "≥ 1.7×", _met(speedup >= 1.7 if speedup else None)])
     rows.append(["indexing docs/s, whole corpus", _f(vn["docs"] / vn["seconds"], "{:.1f}"),
@@ -554,7 +557,7 @@ def table_rows(r: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
-ROW_COUNT = 11 + 12 + 4 + 1
+ROW_COUNT = 12 + 12 + 4 + 1
 """How many rows :func:`table_rows` gives (for the smoke test)."""
 
 
@@ -594,6 +597,7 @@ class Config:
     regenerate_queries: bool = False
     queries_per_class: int = 50
     one_worker_fraction: float = 0.25
+    speedup_rounds: int = 2
     small_docs: int = 300
     startup_runs: int = 7
     repeats: int = 1
@@ -642,12 +646,20 @@ def run_benchmark(cfg: Config) -> dict[str, Any]:
                                     "workers": cfg.workers, "docs": total_docs})
         one_docs = max(1, math.ceil(total_docs * cfg.one_worker_fraction))
         checkpoint(index=res)
-        _log(f"  {res['reindex']['seconds']:.2f} s; indexing first {one_docs} docs with 1 worker")
-        res["vnsearch_1worker"] = run_child({**base, "kind": "vnsearch", "target": str(work / "vn1"),
-                                             "workers": 1, "docs": one_docs})
-        shutil.rmtree(work / "vn1", ignore_errors=True)
-        checkpoint(index=res)
-        _log(f"  {res['vnsearch_1worker']['seconds']:.1f} s; building FTS5")
+        _log(f"  {res['reindex']['seconds']:.2f} s")
+        # The speed-up: 1 worker and N workers on the same prefix, each from an empty index,
+        # alternated over a few rounds so that a noisy neighbour hits both alike.
+        res["prefix_passes"] = []
+        for round_ in range(cfg.speedup_rounds):
+            for workers in (1, cfg.workers):
+                _log(f"indexing the first {one_docs} docs with {workers} worker(s), round {round_ + 1}")
+                run = run_child({**base, "kind": "vnsearch", "target": str(work / "prefix"),
+                                 "workers": workers, "docs": one_docs})
+                shutil.rmtree(work / "prefix", ignore_errors=True)
+                res["prefix_passes"].append(run)
+                _log(f"  {run['seconds']:.1f} s")
+                checkpoint(index=res)
+        _log("building FTS5")
         res["fts5"] = run_child({**base, "kind": "fts5", "target": str(work / "fts5.db"), "docs": total_docs,
                                  "fractions": [cfg.one_worker_fraction]})
         _log(f"  {res['fts5']['seconds']:.1f} s; running {len(queries)} queries")
@@ -667,6 +679,7 @@ def run_benchmark(cfg: Config) -> dict[str, Any]:
         "machine": tree,
         "config": {"corpus": str(cfg.corpus), "corpus_name": cfg.corpus.name, "workers": cfg.workers,
                    "limit_docs": cfg.limit_docs, "one_worker_fraction": cfg.one_worker_fraction,
+                   "speedup_rounds": cfg.speedup_rounds,
                    "queries_name": cfg.queries.name, "queries_per_class": min(per_class.values()),
                    "small_docs": cfg.small_docs, "library": str(SRC), "repeats": cfg.repeats,
                    "corpus_read_seconds": read_seconds, "loadavg_start": load_start, "date": time.strftime("%Y-%m-%d %H:%M:%S")},
@@ -694,7 +707,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--regenerate-queries", action="store_true", help="redraw the query set from the corpus")
     parser.add_argument("--queries-per-class", type=int, default=50)
     parser.add_argument("--one-worker-fraction", type=float, default=0.25,
-                        help="share of the corpus indexed by the 1-worker pass")
+                        help="share of the corpus indexed by the 1-worker and N-worker speed-up passes")
+    parser.add_argument("--speedup-rounds", type=int, default=2,
+                        help="alternated 1-worker and N-worker passes on that share (best of each counts)")
     parser.add_argument("--small-docs", type=int, default=300, help="documents in the start-up index")
     parser.add_argument("--startup-runs", type=int, default=7)
     parser.add_argument("--repeats", type=int, default=1, help="timed passes over the queries after the warm-up")
@@ -711,7 +726,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     cfg = Config(corpus=args.corpus, workers=args.workers, limit_docs=args.limit_docs, out=args.out,
                  queries=args.queries, regenerate_queries=args.regenerate_queries,
                  queries_per_class=args.queries_per_class, one_worker_fraction=args.one_worker_fraction,
-                 small_docs=args.small_docs, startup_runs=args.startup_runs, repeats=args.repeats,
+                 speedup_rounds=args.speedup_rounds, small_docs=args.small_docs, startup_runs=args.startup_runs, repeats=args.repeats,
                  keep=args.keep, snapshot=not args.no_snapshot)
     results = run_benchmark(cfg)
     table = render_table(results)

@@ -48,7 +48,7 @@ def tiny_corpus(tmp_path: Path) -> Path:
 def test_benchmark_runs_and_table_has_every_row(tiny_corpus: Path, tmp_path: Path) -> None:
     bench = _load_benchmark()
     cfg = bench.Config(corpus=tiny_corpus, workers=2, out=tmp_path / "out", queries=tmp_path / "queries.jsonl",
-                       queries_per_class=3, small_docs=10, startup_runs=1)
+                       queries_per_class=3, small_docs=10, startup_runs=1, speedup_rounds=1)
     results = bench.run_benchmark(cfg)
 
     queries = bench.load_queries(cfg.queries)
@@ -58,7 +58,8 @@ def test_benchmark_runs_and_table_has_every_row(tiny_corpus: Path, tmp_path: Pat
     assert results["index"]["vnsearch"]["docs"] == 30
     assert results["index"]["reindex"]["report"]["unchanged"] == 30
     assert results["index"]["fts5"]["docs"] == 30
-    assert results["index"]["vnsearch_1worker"]["docs"] == 8     # ceil(30 * 0.25)
+    passes = results["index"]["prefix_passes"]
+    assert [(p["workers"], p["docs"]) for p in passes] == [(1, 8), (2, 8)]     # ceil(30 * 0.25)
     for key in ("25%", "50%", "100%"):
         assert results["index"]["vnsearch"]["marks"][key]["peak_rss"] > 0
 
