@@ -134,3 +134,22 @@ def test_short_article_with_related_box_is_still_an_article() -> None:
     page = clean_html(html)
     assert page.is_article, page.reason
     assert not any("lần thứ 3 của huyện" in p for p in page.paragraphs)
+
+
+@pytest.mark.parametrize("text", [
+    "Ban Chấp hành Đảng bộ huyện Bắc Sơn. " * 20,
+    'Trích dẫn "như vậy" \\ đường dẫn C:\\tmp\n\tthụt lề\n\n' * 30,
+    "điều khiển \x01\x1f\b\f hiếm " * 40,          # escaped as \u00XX, \b, \f: json.dumps's own path
+    "emoji 😀 và \u2028 \u2029 \x7f không thoát " * 30,
+    "ngắn",
+])
+def test_content_hash_is_sha1_of_the_json_of_the_fields(text: str) -> None:
+    # Indexes store content hashes: the definition must stay what it was.
+    import hashlib
+    import json
+
+    from corpus import Document
+
+    d = Document(id="x-1", title="Tiêu đề \"có\" ngoặc", text=text, url="https://a.vn/1", author="Nguyễn Văn An")
+    payload = json.dumps([d.id, d.title, d.text, d.url, d.source, d.date, d.author], ensure_ascii=False)
+    assert d.content_hash == hashlib.sha1(payload.encode("utf-8")).hexdigest()
