@@ -214,9 +214,11 @@ class _Model:
 
         # An n-gram "a b" is in pyvi's set exactly when the syllable pair (a, b) is (tokens
         # hold no spaces), so n-grams become integers over a syllable numbering.
+        bi_parts = [entry.split(" ") for entry in bi_grams]
+        tri_parts = [entry.split(" ") for entry in tri_grams]
         syllables: dict[str, int] = {}
-        for entry in (*bi_grams, *tri_grams):
-            for part in entry.split(" "):
+        for parts in (bi_parts, tri_parts):
+            for part in itertools.chain.from_iterable(parts):
                 syllables.setdefault(part, len(syllables))
         k = max(len(syllables), 1)
         if k**3 >= 2**62:
@@ -224,17 +226,16 @@ class _Model:
         self.syllables = syllables
         self.k = k
 
-        def codes(entries: frozenset[str]) -> Any:
-            out = []
-            for entry in entries:
-                code = 0
-                for part in entry.split(" "):
-                    code = code * k + syllables[part]
-                out.append(code)
-            return np.array(sorted(out), dtype=np.int64)
+        def codes(parts: list[list[str]], n: int) -> Any:
+            ids = np.fromiter(map(syllables.__getitem__, itertools.chain.from_iterable(parts)),
+                              dtype=np.int64, count=n * len(parts)).reshape(-1, n)
+            code = np.zeros(len(parts), dtype=np.int64)
+            for column in range(n):
+                code = code * k + ids[:, column]
+            return np.sort(code)
 
-        self.bi_codes = codes(bi_grams)
-        self.tri_codes = codes(tri_grams)
+        self.bi_codes = codes(bi_parts, 2)
+        self.tri_codes = codes(tri_parts, 3)
 
     def row(self, token: str) -> tuple[str, list[float], int, int]:
         """Lower-cased token, its row, n-gram syllable number (-1: none) and joining flags."""
