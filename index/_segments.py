@@ -453,12 +453,24 @@ def _ranks(tokens: Iterable[str], total: int) -> tuple[list[str], np.ndarray]:
     return unique, rank[term]
 
 
+def _stable_order(keys: np.ndarray, size: int) -> np.ndarray:
+    """``np.argsort(keys, kind="stable")`` for keys in ``range(size)``: numpy sorts 16-bit
+    integers by radix, in linear time, so keys below 2**32 are sorted in two such passes
+    (low half, then high half, each stable)."""
+    if size <= 1 << 16:
+        return np.argsort(keys.astype(np.uint16), kind="stable")
+    if size > 1 << 32:
+        return np.argsort(keys, kind="stable")
+    order = np.argsort((keys & 0xFFFF).astype(np.uint16), kind="stable")
+    return order[np.argsort((keys[order] >> 16).astype(np.uint16), kind="stable")]
+
+
 def _token_postings(fmt: Any, btexts: list[bytes], term: np.ndarray, doc: np.ndarray,
                     position: np.ndarray) -> _Postings:
     """Postings from each token's term rank, document and position (tokens in document, then
     position order)."""
     total = len(term)
-    order = np.argsort(term, kind="stable")
+    order = _stable_order(term, len(btexts))
     term = term[order]
     doc = doc[order]
     new = np.ones(total, dtype=bool)
@@ -711,7 +723,8 @@ def write_hash_tables(writer: Any) -> None:
     numslots = 2 * sizes
     first_slot = np.cumsum(numslots) - numslots  # each bucket's table, one after the other
     home = (hashes >> 8) % np.maximum(numslots[bucket], 1)  # within the bucket's table
-    order = np.lexsort((home, bucket))
+    # By bucket, then home slot: first_slot + home orders both (each bucket's slots follow the last's).
+    order = _stable_order(first_slot[bucket] + home, int(numslots.sum()))
     rank = np.arange(len(order))
     # Entry i (in that order) goes to max over j <= i of (home[j] + i - j), j in its bucket: a
     # running maximum, kept from crossing into the next bucket by a large step between them.

@@ -373,3 +373,9 @@ def test_content_hashes_read_per_segment_match_the_whole_index(tmp_path: Path) -
             expected[ids[docnum]] = hashes[docnum]
     assert ix.content_hashes() == expected and len(expected) == 118
     assert Index.create(tmp_path / "empty").content_hashes() == {}
+
+
+@pytest.mark.parametrize("size", [10, 70_000, 5_000_000])
+def test_stable_order_is_a_stable_argsort(size: int) -> None:
+    keys = np.random.default_rng(size).integers(0, size, 50_000)
+    assert (_segments._stable_order(keys, size) == np.argsort(keys, kind="stable")).all()
