@@ -302,25 +302,17 @@ class SegmentBuilder:
             entries[i] = pickled
 
         # The term table: OrderedHashWriter.add for each term.
-        infobytes = info.tobytes()
-        size = _TERMINFO_DTYPE.itemsize
         keys = [keyprefix + btext for btext in postings.btexts]
-        values = [infobytes[k:k + size] + entry for k, entry in zip(range(0, len(infobytes), size), entries)]
-        del entries
-        heads = np.empty((len(keys), 2), dtype=">i4")
-        heads[:, 0] = np.fromiter(map(len, keys), dtype=np.int64, count=len(keys))
-        heads[:, 1] = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-        headbytes = heads.tobytes()
         tfile = tindex.dbfile
+        positions = np.zeros(len(keys), dtype=np.int64)
         base = tfile.tell()
-        records = [b"".join(parts) for parts in zip(
-            (headbytes[k:k + 8] for k in range(0, len(headbytes), 8)), keys, values)]
-        del values
-        positions = np.zeros(len(records), dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, records[:-1]), dtype=np.int64, count=len(records) - 1), out=positions[1:])
-        positions += base
-        tfile.write(b"".join(records))
-        del records
+        for lo in range(0, len(keys), _RECORD_CHUNK):
+            hi = lo + _RECORD_CHUNK
+            data, starts = _records(keys[lo:hi], info[lo:hi], entries[lo:hi])
+            positions[lo:lo + len(starts)] = starts + base
+            tfile.write(data)
+            base += len(data)
+        del entries
         hashfn = zlib.crc32 if tindex.hashtype == 1 else tindex.hashfn  # crc_hash is crc32 & 0xFFFFFFFF
         hashes = np.fromiter(map(hashfn, keys), dtype=np.int64, count=len(keys))
         tindex._vn_entries.append((hashes, positions))
@@ -384,6 +376,43 @@ _TERMINFO_DTYPE = np.dtype([("inlined", "u1"), ("weight", ">f4"), ("df", ">u4"),
 # as it reads what pickle.dumps writes).
 _ID_DTYPE = np.dtype([("op", "u1"), ("id", "<i4")])
 _WEIGHT_DTYPE = np.dtype([("op", "u1"), ("weight", ">f8")])
+
+
+# Terms whose table records are laid out in one go (bounds the index arrays to a few MB).
+_RECORD_CHUNK = 32_768
+
+
+def _records(keys: list[bytes], info: np.ndarray, entries: list[bytes]) -> tuple[bytes, np.ndarray]:
+    """Term-table records as ``HashWriter.add`` writes them (key and value lengths as ``!ii``, the
+    key, the value: here the term info, then the entry), laid out with numpy; returns them and
+    where each starts."""
+    n = len(keys)
+    keylengths = np.fromiter(map(len, keys), dtype=np.int64, count=n)
+    entrylengths = np.fromiter(map(len, entries), dtype=np.int64, count=n)
+    valuelengths = entrylengths + info.itemsize
+    starts = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(8 + keylengths + valuelengths, out=starts[1:])
+    out = np.empty(int(starts[-1]), dtype=np.uint8)
+    at = starts[:-1]
+    heads = np.empty((n, 2), dtype=">i4")
+    heads[:, 0] = keylengths
+    heads[:, 1] = valuelengths
+    _put_rows(out, at, heads.view(np.uint8).reshape(n, 8))
+    _put_runs(out, at + 8, b"".join(keys), keylengths)
+    _put_rows(out, at + 8 + keylengths, info.view(np.uint8).reshape(n, info.itemsize))
+    _put_runs(out, at + 8 + keylengths + info.itemsize, b"".join(entries), entrylengths)
+    return out.tobytes(), at
+
+
+def _put_rows(out: np.ndarray, at: np.ndarray, rows: np.ndarray) -> None:
+    """Copy row ``i`` of ``rows`` (bytes) to ``out[at[i]:]``."""
+    out[(at[:, None] + np.arange(rows.shape[1])).ravel()] = rows.ravel()
+
+
+def _put_runs(out: np.ndarray, at: np.ndarray, data: bytes, lengths: np.ndarray) -> None:
+    """Copy the ``i``-th run of ``data`` (runs of ``lengths``, one after the other) to ``out[at[i]:]``."""
+    source = np.frombuffer(data, dtype=np.uint8)
+    out[np.repeat(at - (np.cumsum(lengths) - lengths), lengths) + np.arange(len(source))] = source
 
 
 def _inline_pickles(postings: "_Postings", fweights: np.ndarray, starts: np.ndarray,
