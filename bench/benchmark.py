@@ -60,10 +60,11 @@ STARTUP_QUERY = "nông thôn mới"
 
 # -- corpus and queries ----------------------------------------------------------------------
 
-def iter_docs(corpus: Path, limit: int | None = None) -> Iterator[Any]:
-    """The corpus as vnsearch Documents, streamed (the first ``limit`` only, if given)."""
+def iter_docs(corpus: Path, limit: int | None = None, workers: int = 1) -> Iterator[Any]:
+    """The corpus as vnsearch Documents, streamed (the first ``limit`` only, if given), parsed by
+    ``workers`` processes as ``vnsearch index --workers`` parses JSONL."""
     from corpus import read_jsonl
-    docs = read_jsonl(corpus)
+    docs = read_jsonl(corpus, workers=workers)
     return itertools.islice(docs, limit) if limit is not None else docs
 
 
@@ -293,7 +294,7 @@ def child_main(spec: dict[str, Any]) -> dict[str, Any]:
     if kind in ("vnsearch", "vnsearch-reindex"):
         from index import Index
         ix = Index.create(target) if kind == "vnsearch" else Index.open(target)
-        report = ix.add_documents(iter_docs(corpus, n), workers=spec["workers"], batch_size=500,
+        report = ix.add_documents(iter_docs(corpus, n, spec["workers"]), workers=spec["workers"], batch_size=500,
                                   on_progress=marks)
         result["report"] = report.as_dict()
         result["docs"] = report.added + report.replaced + report.unchanged

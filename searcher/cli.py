@@ -286,7 +286,9 @@ def index_cmd(obj: dict[str, Any], paths: tuple[Path, ...], index_path: Path | N
                          hint="A dictionary is fixed when an index is created: export the documents "
                               "(vnsearch export) and index them into a new --index folder with --user-words.")
     skipped: list[tuple[str, str]] = []
-    docs = read_documents(paths, on_skip=lambda where, why: skipped.append((where, why)))
+    # JSONL is parsed by as many processes as analyse (they idle on documents already indexed).
+    docs = read_documents(paths, on_skip=lambda where, why: skipped.append((where, why)),
+                          workers=workers or os.cpu_count() or 1)
     with _progress("Indexing", None, obj["quiet"]) as bar:
         task = bar.add_task("index", total=None)
         report = ix.add_documents(docs, workers=workers, batch_size=batch_size, lock_timeout=lock_timeout,
