@@ -130,11 +130,11 @@ def has_accents(text: str) -> bool:
 _SHAPES = {"a": "aăâ", "e": "eê", "o": "oôơ", "u": "uư", "d": "dđ"}
 _VOWEL_LETTERS = set("aăâeêioôơuưy")
 _SYLLABLE_MAX_VARIANTS = 512
-# Unaccented Vietnamese syllables (initial consonants, up to three vowel letters, a final
-# consonant), one or more of them as in "oto" (ôtô): words of other shapes ("west", "sussex")
-# have no Vietnamese spelling to restore, and generating theirs costs lookups for nothing.
-_SYLLABLE_SHAPES = re.compile(r"(?:(?:ngh|ng|nh|ch|gh|kh|ph|th|tr|[bcdghklmnpqrstvx])?[aeiouy]{1,3}"
-                              r"(?:ch|ng|nh|[cmnpt])?)+")
+# An unaccented Vietnamese syllable: initial consonants, up to three vowel letters, a final
+# consonant. Words of other shapes ("west", "league") have no Vietnamese spelling to restore,
+# and generating theirs (hundreds for "league") costs lookups for nothing. Loanwords written
+# solid ("ôtô") are the rare casualty.
+_SYLLABLE_SHAPE = re.compile(r"(?:ngh|ng|nh|ch|gh|kh|ph|th|tr|[bcdghklmnpqrstvx])?[aeiouy]{1,3}(?:ch|ng|nh|[cmnpt])?")
 
 
 def accented_variants(folded: str) -> list[str]:
@@ -146,13 +146,13 @@ def accented_variants(folded: str) -> list[str]:
     True
     >>> "nguyễn" in accented_variants("nguyen")
     True
-    >>> accented_variants("sussex")  # not shaped like Vietnamese syllables
+    >>> accented_variants("sussex")  # not shaped like a Vietnamese syllable
     ['sussex']
     """
     from itertools import product
 
     folded = folded.lower()
-    if not folded.isascii() or not folded.isalpha() or len(folded) > 7 or not _SYLLABLE_SHAPES.fullmatch(folded):
+    if not folded.isascii() or not folded.isalpha() or len(folded) > 7 or not _SYLLABLE_SHAPE.fullmatch(folded):
         return [folded]
     shapes = [_SHAPES.get(c, c) for c in folded]
     out: list[str] = []

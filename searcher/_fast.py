@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import pickle
 from dataclasses import dataclass
-from itertools import accumulate
+from itertools import accumulate, chain
 from typing import Any
 
 import numpy as np
@@ -308,13 +308,17 @@ class FastEvaluator:
             cand = np.intersect1d(cand, ids, assume_unique=True)
             if not cand.size:
                 return EMPTY
-        decode = _decode_positions if isinstance(field.format, formats.Positions) else field.format.decode_positions
         where = {b: np.searchsorted(ids, cand) for b, (ids, _s, _v) in postings.items()}
-        positions = {b: [decode(postings[b][2][i]) for i in where[b].tolist()] for b in postings}
         slop = max(1, q.slop)
-        keep = np.zeros(cand.size, dtype=bool)
-        for k in range(cand.size):
-            keep[k] = _chain([positions[b][k] for b in btexts], slop)
+        if isinstance(field.format, formats.Positions):
+            arrays = {b: _positions([postings[b][2][i] for i in where[b].tolist()]) for b in postings}
+            keep = _chained(cand.size, [arrays[b] for b in btexts], slop)
+        else:
+            decode = field.format.decode_positions
+            positions = {b: [decode(postings[b][2][i]) for i in where[b].tolist()] for b in postings}
+            keep = np.zeros(cand.size, dtype=bool)
+            for k in range(cand.size):
+                keep[k] = _chain([positions[b][k] for b in btexts], slop)
         if not keep.any():
             return EMPTY
         scores = np.zeros(int(keep.sum()))
@@ -386,6 +390,39 @@ def _decode_positions(value: bytes) -> list[int]:
     if not value.endswith(b"."):
         value += b"."
     return list(accumulate(pickle.loads(value[4:])))
+
+
+def _positions(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """The counts and the concatenated positions of ``Positions``-encoded values (the count,
+    then the pickled gaps), in order: each unpickled (in C), the running sums taken at once."""
+    gap_lists = [pickle.loads(v[4:] if v.endswith(b".") else v[4:] + b".") for v in values]
+    counts = np.fromiter(map(len, gap_lists), dtype=np.int64, count=len(gap_lists))
+    gaps = np.fromiter(chain.from_iterable(gap_lists), dtype=np.int64, count=int(counts.sum()))
+    if not gaps.size:
+        return counts, gaps
+    total = np.cumsum(gaps)
+    first = np.cumsum(counts) - counts
+    return counts, total - np.repeat(total[first] - gaps[first], counts)
+
+
+def _chained(n: int, words: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np.ndarray:
+    """For each of ``n`` documents, whether there are ``p1`` among the first word's positions,
+    ``p2`` among the second's, ... with ``1 <= p(i+1) - p(i) <= slop`` (Whoosh's ordered span
+    rule); ``words`` holds each word's (counts per document, positions), as :func:`_positions`."""
+    stride = max((int(p.max()) for _c, p in words if p.size), default=0) + slop + 2
+    keys = [np.repeat(np.arange(n, dtype=np.int64), c) * stride + p for c, p in words]
+    reach = keys[0]  # sorted, as every word's keys are
+    for key in keys[1:]:
+        hit = np.zeros(key.size, dtype=bool)
+        for gap in range(1, slop + 1):
+            at = np.minimum(np.searchsorted(reach, key - gap), reach.size - 1)
+            hit |= reach[at] == key - gap
+        reach = key[hit]
+        if not reach.size:
+            break
+    keep = np.zeros(n, dtype=bool)
+    keep[reach // stride] = True
+    return keep
 
 
 def _chain(positions: list[list[int]], slop: int) -> bool:

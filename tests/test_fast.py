@@ -114,3 +114,25 @@ def test_segments_of_other_codecs_are_read_through_whooshs_matchers(s: Searcher,
     assert a.ids.tolist() == b.ids.tolist() and len(a)
     assert b.scores.tolist() == pytest.approx(a.scores.tolist(), rel=1e-12)
     assert generic.doc_frequency("syl", "phố") == fast.doc_frequency("syl", "phố") > 0
+
+
+@pytest.mark.parametrize("slop", [1, 2, 3])
+def test_vectorised_phrase_check_agrees_with_the_per_document_one(slop: int) -> None:
+    from whoosh.formats import Positions
+
+    from searcher._fast import _chain, _chained, _decode_positions, _positions
+
+    rng = np.random.default_rng(slop)
+    fmt = Positions()
+    words = []
+    for _ in range(3):
+        lists = [sorted(rng.choice(80, size=int(rng.integers(1, 7)), replace=False).tolist()) for _ in range(400)]
+        lists[7] = sorted(rng.choice(2_000_000, size=1200, replace=False).tolist())  # gaps of 4 bytes, batches
+        values = [fmt.encode(p) for p in lists]
+        counts, flat = _positions(values)
+        assert [_decode_positions(v) for v in values] == lists
+        assert counts.tolist() == [len(p) for p in lists] and flat.tolist() == [x for p in lists for x in p]
+        words.append((counts, flat, lists))
+    keep = _chained(400, [(c, f) for c, f, _l in words], slop)
+    assert keep.tolist() == [_chain([w[2][k] for w in words], slop) for k in range(400)]
+    assert keep.any() and not keep.all()
