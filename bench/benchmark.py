@@ -603,7 +603,7 @@ class Config:
     regenerate_queries: bool = False
     queries_per_class: int = 50
     one_worker_fraction: float = 0.25
-    speedup_rounds: int = 2
+    speedup_rounds: int = 3
     small_docs: int = 300
     startup_runs: int = 7
     repeats: int = 1
@@ -714,7 +714,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--queries-per-class", type=int, default=50)
     parser.add_argument("--one-worker-fraction", type=float, default=0.25,
                         help="share of the corpus indexed by the 1-worker and N-worker speed-up passes")
-    parser.add_argument("--speedup-rounds", type=int, default=2,
+    parser.add_argument("--speedup-rounds", type=int, default=3,
                         help="alternated 1-worker and N-worker passes on that share (best of each counts)")
     parser.add_argument("--small-docs", type=int, default=300, help="documents in the start-up index")
     parser.add_argument("--startup-runs", type=int, default=7)
