@@ -35,12 +35,14 @@ def read_jsonl(path: str | os.PathLike[str], on_skip: SkipCallback | None = None
     """Documents from a JSONL file: one ``{"id","title","text",...}`` object a line.
 
     A ``.jsonl.gz`` file is read compressed. Bad lines are skipped with their line number.
-    With ``workers`` > 1, lines are parsed into documents (JSON, Unicode clean-up, content
-    hash) by that many processes while this one decompresses and splits the file; documents
-    and skips come in file order either way. Parsing is what a reimport of an unchanged corpus
+    With ``workers`` > 1 and a file of 2 MB or more, lines are parsed into documents (JSON,
+    Unicode clean-up, content hash) by that many processes while this one decompresses and
+    splits the file; documents and skips come in file order either way. Parsing is what a reimport of an unchanged corpus
     costs, since nothing else is done for a document whose content hash is already indexed.
     """
     path = Path(path)
+    if workers > 1 and path.stat().st_size < _PARALLEL_MIN_BYTES:
+        workers = 1  # a small file: starting processes would cost more than they save
     if workers > 1:
         # Bytes go to the workers, which decode them: this process only decompresses and splits.
         opener = _open_gz_bytes if path.name.endswith(".gz") else _open_bytes
@@ -84,6 +86,8 @@ def _parse_chunk(chunk: list[tuple[str, bytes]]) -> list[Document | tuple[str, s
     return [_parse_line(numbered) for numbered in chunk]
 
 
+# Files smaller than this are parsed in this process whatever ``workers`` says.
+_PARALLEL_MIN_BYTES = 2 << 20
 # Lines a worker parses at a time, and chunks in flight per worker (bounds what is read ahead).
 _CHUNK_LINES = 100
 _AHEAD = 3

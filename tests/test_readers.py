@@ -8,9 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from corpus import read_jsonl
+from corpus import _readers, read_jsonl
 
 SAMPLE = Path(__file__).parents[1] / "corpus" / "data" / "sample" / "sample.jsonl.gz"
+
+
+@pytest.fixture(autouse=True)
+def parallel_even_for_small_files(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(_readers, "_PARALLEL_MIN_BYTES", 0)
 
 
 def _awkward_lines() -> list[bytes]:
