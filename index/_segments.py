@@ -4,20 +4,23 @@ Whoosh's ``SegmentWriter`` puts every posting of a batch into a ``PostingPool`` 
 posting, sized and possibly spilled to disk), sorts them all at commit, then re-reads each
 document's field length from the per-document file it has just written, posting by posting,
 and writes each term through three layers of per-posting method calls. For a batch that fits
-in memory none of that is needed: :class:`SegmentBuilder` gathers each field's postings per
-term as documents arrive (already in document order), keeps the field lengths it computes,
-and at the end writes the term table and posting file a term at a time, computing what
-``VnCodec``'s writers would (see :meth:`SegmentBuilder._write_field_fast`), or, for
-``BlockCodec`` (what imports use), the same with the array blocks of ``index/_blocks.py``.
-The per-document files (stored fields, lengths, columns) are written by Whoosh's own
-per-document writer.
+in memory none of that is needed. :class:`SegmentBuilder` keeps each document's term lists as
+the analysis gives them and, at the end, computes each field's postings for the whole batch at
+once with numpy (every token ranked by its term, a stable sort, runs of one term in one
+document; adjacent-syllable pairs numbered from their syllables' ranks, see :class:`Pairs`).
+Term statistics, inlined postings, position encodings, posting blocks and the term table are
+then laid out for all terms together, computing what ``VnCodec``'s writers would (see
+:meth:`SegmentBuilder._write_field_fast`), or, for ``BlockCodec`` (what imports use), the same
+with the array blocks of ``index/_blocks.py``. The per-document files (stored fields, lengths,
+columns) are written by Whoosh's own per-document writer.
 
 The result is a Whoosh W3 segment: Whoosh's readers, merges and ``optimize`` read it as any
-other. The only difference from what Whoosh writes for the same documents is that inlined
-postings and posting blocks are pickled with protocol 4 instead of 2 (Whoosh's reader
-unpickles either; protocol 2 pickles each bytes value through ``codecs.encode``, which is
-three times slower and half again as large). ``tests/test_index_parallel.py`` compares
-every term's postings and statistics, the stored fields, lengths and columns with Whoosh's.
+other. It differs from what Whoosh writes for the same documents only in bytes that readers
+take the same way: inlined postings and block data are pickled with other opcodes, the hash
+tables of the term table place colliding entries in another valid order, and ``BlockCodec``'s
+term tables hash with CRC-32 (Whoosh's hash type 1) rather than MD5. ``tests/test_index_parallel.py``
+compares every term's postings and statistics, the stored fields, lengths and columns with
+Whoosh's.
 
 A builder writes a complete, compound segment under a name chosen by the caller and returns
 the picklable ``Segment`` object; the segment is invisible until a table of contents lists it
@@ -63,9 +66,10 @@ class SegmentBuilder:
 
     ``add`` takes the field values of :func:`index._analysis.analyze_document`: term lists for
     the analysed fields (indexed as Whoosh indexes a list value: one token per item, positions
-    0, 1, 2, ...), plain values for the others, ``_stored_<name>`` for what to store instead.
-    The result is the same segment ``SegmentWriter.add_document`` + ``commit`` would write
-    for the same values (``tests/test_index_parallel.py`` compares them term by term).
+    0, 1, 2, ...), or a :class:`Pairs` (indexed as the list of its pairs), plain values for the
+    others, ``_stored_<name>`` for what to store instead. The result is the same segment
+    ``SegmentWriter.add_document`` + ``commit`` would write for the same values (with a
+    :class:`Pairs` spelled out; ``tests/test_index_parallel.py`` compares them term by term).
     """
 
     def __init__(self, storage: Any, schema: Any, codec: Codec, indexname: str, segid: str) -> None:
