@@ -37,8 +37,9 @@ def read_jsonl(path: str | os.PathLike[str], on_skip: SkipCallback | None = None
     A ``.jsonl.gz`` file is read compressed. Bad lines are skipped with their line number.
     With ``workers`` > 1 and a file of 2 MB or more, lines are parsed into documents (JSON,
     Unicode clean-up, content hash) by that many processes while this one decompresses and
-    splits the file; documents and skips come in file order either way. Parsing is what a reimport of an unchanged corpus
-    costs, since nothing else is done for a document whose content hash is already indexed.
+    splits the file; documents and skips come in file order either way. Parsing is what a
+    reimport of an unchanged corpus costs: nothing else is done for a document whose content
+    hash is already indexed.
     """
     path = Path(path)
     if workers > 1 and path.stat().st_size < _PARALLEL_MIN_BYTES:
