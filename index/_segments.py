@@ -454,10 +454,29 @@ def _inline_pickles(postings: "_Postings", fweights: np.ndarray, starts: np.ndar
         source = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes) + np.repeat(voffsets[take], sizes)
         out[source + base] = np.frombuffer(postings.valuebytes, dtype=np.uint8)[source]
     valuebytes = out.tobytes()
-    ends = first + counts
-    return [b"".join((b"\x80\x04(", idbytes[5 * a:5 * b], b"t(", weightbytes[9 * a:9 * b], b"t(",
-                      valuebytes[va:vb], b"t\x87."))
-            for a, b, va, vb in zip(first.tolist(), ends.tolist(), offsets[first].tolist(), offsets[ends].tolist())]
+    # Each term's pickle: "\x80\x04(", its ids, "t(", its weights, "t(", its values, "t\x87.",
+    # laid out with numpy a chunk of terms at a time, then cut into one bytes value per term.
+    pickles: list[bytes] = []
+    for lo in range(0, len(counts), _RECORD_CHUNK):
+        n = counts[lo:lo + _RECORD_CHUNK]
+        a = first[lo:lo + _RECORD_CHUNK]
+        va, vb = offsets[a], offsets[a + n]
+        sizes_t = 10 + 14 * n + (vb - va)
+        at = np.zeros(len(n) + 1, dtype=np.int64)
+        np.cumsum(sizes_t, out=at[1:])
+        buf = np.empty(int(at[-1]), dtype=np.uint8)
+        start = at[:-1]
+        _put_rows(buf, start, np.tile(np.frombuffer(b"\x80\x04(", dtype=np.uint8), (len(n), 1)))
+        _put_runs(buf, start + 3, idbytes[5 * int(a[0]):5 * int(a[-1] + n[-1])], 5 * n)
+        _put_rows(buf, start + 3 + 5 * n, np.tile(np.frombuffer(b"t(", dtype=np.uint8), (len(n), 1)))
+        _put_runs(buf, start + 5 + 5 * n, weightbytes[9 * int(a[0]):9 * int(a[-1] + n[-1])], 9 * n)
+        _put_rows(buf, start + 5 + 14 * n, np.tile(np.frombuffer(b"t(", dtype=np.uint8), (len(n), 1)))
+        _put_runs(buf, start + 7 + 14 * n, valuebytes[int(va[0]):int(vb[-1])], vb - va)
+        _put_rows(buf, at[1:] - 3, np.tile(np.frombuffer(b"t\x87.", dtype=np.uint8), (len(n), 1)))
+        data = buf.tobytes()
+        bounds = at.tolist()
+        pickles += [data[x:y] for x, y in zip(bounds, bounds[1:])]
+    return pickles
 
 
 def _list_postings(fmt: Any, lists: list[Any], docnums: list[int]) -> _Postings:
