@@ -249,6 +249,10 @@ def recover_swap(path: Path) -> None:
         os.rename(source, path)
 
 
+# Batches handed to the pool per worker before waiting for the oldest: two, so that a worker
+# done early takes the next batch instead of waiting for a long batch ahead of it to commit.
+_IN_FLIGHT_PER_WORKER = 2
+
 def _init_pool_worker(user_words: tuple[str, ...], lock_fd: int | None) -> None:
     # A forked worker inherits the parent's descriptor of the write lock: if the parent is
     # killed, the worker would keep the index locked. Closing our copy does not unlock it.
@@ -536,8 +540,9 @@ class Index:
                          workers: int | None) -> Iterator[tuple[list[Document], Segment]]:
         """``(batch, segment)`` in batch order: each batch analysed and written as a complete
         segment that no TOC lists yet (by a pool of ``workers`` processes, or in this process
-        with one). Up to ``workers + 1`` batches are in the workers' hands at a time, so they
-        never wait for this process to commit, and memory does not grow with the input."""
+        with one). Up to ``_IN_FLIGHT_PER_WORKER * workers`` batches are in the workers' hands
+        at a time, so they never wait for this process to commit (nor for a long batch ahead
+        of them to finish), and memory does not grow with the input."""
         workers = max(1, workers if workers is not None else (os.cpu_count() or 1))
         storage = self._ix.storage
         schema = self._ix.schema
@@ -574,7 +579,7 @@ class Index:
                 for batch in batches:
                     t = task(batch)
                     pending.append((t, pool.apply_async(segment_in_worker, (t,))))
-                    if len(pending) > workers:
+                    if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
                         t, job = pending[0]
                         segment = job.get()
                         pending.popleft()
