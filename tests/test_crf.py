@@ -23,14 +23,11 @@ from analyzers._segment import (
     _spans,
     _tokens,
 )
+from real_text import DATA, needs_data, real_lines
 
 pycrfsuite = pytest.importorskip("pycrfsuite")
 pyvi_tokenizer = pytest.importorskip("pyvi.ViTokenizer")
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-needs_data = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"shared evaluation data not found at {DATA}"
-)
 
 
 @pytest.fixture(scope="module")
@@ -83,24 +80,10 @@ def _pyvi_labels(tagger: "pycrfsuite.Tagger", tokens: list[str]) -> list[str]:
     return tagger.tag(pyvi_tokenizer.ViTokenizer.sent2features(tokens, False))
 
 
-def _real_lines() -> list[str]:
-    lines: list[str] = []
-    for name in ("train.raw.txt", "dev.raw.txt"):
-        text = (DATA / "segmentation" / "ud_vtb" / name).read_text(encoding="utf-8")
-        lines += [line for line in text.split("\n") if line.strip()]
-    import json
-
-    for corpus in ("alqac2022", "xquad_vi"):
-        with open(DATA / "retrieval" / corpus / "corpus.jsonl", encoding="utf-8") as fin:
-            for row in fin:
-                lines += [line for line in json.loads(row)["text"].split("\n") if line.strip()]
-    return lines
-
-
 @needs_data
 def test_viterbi_labels_equal_crfsuite_on_real_lines(tagger: "pycrfsuite.Tagger") -> None:
     seg = Segmenter(cache_size=0)
-    lines = _real_lines()
+    lines = real_lines()
     sample = lines[::2]
     assert len(sample) > 6000
     mismatches = []
@@ -116,7 +99,7 @@ def test_viterbi_labels_equal_crfsuite_on_long_sequences(tagger: "pycrfsuite.Tag
     # Many lines run together: sequences of 500 to 3,000 tokens, where scores grow large and
     # rounding has the most room to differ.
     seg = Segmenter(cache_size=0)
-    tokens = [m.group() for line in _real_lines()[:4000] for m in _TOKEN_RE.finditer(line)]
+    tokens = [m.group() for line in real_lines()[:4000] for m in _TOKEN_RE.finditer(line)]
     checked = 0
     for size in (500, 1200, 3000):
         for lo in range(0, min(len(tokens), 40 * size), 7 * size):
@@ -130,7 +113,7 @@ def test_viterbi_labels_equal_crfsuite_on_long_sequences(tagger: "pycrfsuite.Tag
 def test_batch_scoring_equals_one_sequence_at_a_time() -> None:
     # Sequences scored together (separators between them) label as when scored alone.
     seg = Segmenter(cache_size=0)
-    seqs = [[m.group() for m in _TOKEN_RE.finditer(line)] for line in _real_lines()[:300]]
+    seqs = [[m.group() for m in _TOKEN_RE.finditer(line)] for line in real_lines()[:300]]
     seqs = [s for s in seqs if s]
     labels, _starts, firsts, _low = seg._tag(seqs)
     for seq, q in zip(seqs, firsts):
@@ -160,7 +143,7 @@ def test_fast_tokens_and_spans_equal_the_pattern() -> None:
         "a",
     ]
     if DATA.is_dir():
-        lines += _real_lines()[::5]
+        lines += real_lines()[::5]
     text = "\n".join(lines)
     starts = []
     pos = 0

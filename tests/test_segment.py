@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-import json
 import pickle
 import unicodedata
-from pathlib import Path
 
 import pytest
 
 from analyzers._segment import _TOKEN_RE, Segmenter
+from real_text import needs_data, real_lines
 
 pyvi_tokenizer = pytest.importorskip("pyvi.ViTokenizer")
 
-# CI checks shared/ out beside the repository clone: <parent>/shared/data.
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-needs_data = pytest.mark.skipif(
-    not DATA.is_dir(), reason=f"shared evaluation data not found at {DATA}"
-)
 
 # The opening of the seed article (../shared/data/seed/bacson_2020-06-12.txt, public news text).
 BAC_SON = (
@@ -41,19 +35,6 @@ def seg() -> Segmenter:
     return Segmenter()
 
 
-def _real_lines() -> list[str]:
-    """UD-VTB raw sentences, then law articles and Wikipedia paragraphs cut into lines."""
-    lines: list[str] = []
-    for name in ("train.raw.txt", "dev.raw.txt"):
-        text = (DATA / "segmentation" / "ud_vtb" / name).read_text(encoding="utf-8")
-        lines += [line for line in text.split("\n") if line.strip()]
-    for corpus in ("alqac2022", "xquad_vi"):
-        with open(DATA / "retrieval" / corpus / "corpus.jsonl", encoding="utf-8") as fin:
-            for row in fin:
-                lines += [line for line in json.loads(row)["text"].split("\n") if line.strip()]
-    return lines
-
-
 def _assert_identical(seg: Segmenter, lines: list[str]) -> None:
     mismatches = [
         (line, ours, theirs)
@@ -66,7 +47,7 @@ def _assert_identical(seg: Segmenter, lines: list[str]) -> None:
 
 @needs_data
 def test_identical_to_pyvi_on_5000_real_sentences(seg: Segmenter) -> None:
-    lines = _real_lines()
+    lines = real_lines()
     # All 2,523 UD-VTB sentences plus every third law or Wikipedia line: 5,743 in all.
     sample = lines[:2523] + lines[2523::3]
     assert len(sample) >= 5000
@@ -76,7 +57,7 @@ def test_identical_to_pyvi_on_5000_real_sentences(seg: Segmenter) -> None:
 @pytest.mark.slow
 @needs_data
 def test_identical_to_pyvi_on_all_real_lines() -> None:
-    lines = _real_lines()
+    lines = real_lines()
     assert len(lines) > 12000
     _assert_identical(Segmenter(cache_size=0), lines)
 
