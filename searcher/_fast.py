@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 import pickle
 from dataclasses import dataclass
-from itertools import accumulate, chain
+from itertools import chain
 from typing import Any
 
 import numpy as np
@@ -384,13 +384,6 @@ def _and_not(a: Matches, b: Matches) -> Matches:
 
 
 # -- reading one segment ---------------------------------------------------------------------
-
-def _decode_positions(value: bytes) -> list[int]:
-    """``whoosh.formats.Positions.decode_positions``, without its per-position Python loop."""
-    if not value.endswith(b"."):
-        value += b"."
-    return list(accumulate(pickle.loads(value[4:])))
-
 
 def _positions(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """The counts and the concatenated positions of ``Positions``-encoded values (the count,
