@@ -413,10 +413,21 @@ def _put_rows(out: np.ndarray, at: np.ndarray, rows: np.ndarray) -> None:
     out[(at[:, None] + np.arange(rows.shape[1])).ravel()] = rows.ravel()
 
 
-def _put_runs(out: np.ndarray, at: np.ndarray, data: bytes, lengths: np.ndarray) -> None:
-    """Copy the ``i``-th run of ``data`` (runs of ``lengths``, one after the other) to ``out[at[i]:]``."""
+def _put_runs(out: np.ndarray, at: np.ndarray, data: bytes, lengths: np.ndarray,
+              starts: np.ndarray | None = None) -> None:
+    """Copy the ``i``-th run of ``data`` to ``out[at[i]:]``: runs of ``lengths`` that begin at
+    ``starts``, or one after the other from the beginning."""
     source = np.frombuffer(data, dtype=np.uint8)
-    out[np.repeat(at - (np.cumsum(lengths) - lengths), lengths) + np.arange(len(source))] = source
+    within = _within_runs(lengths)
+    if starts is None:
+        out[np.repeat(at, lengths) + within] = source[:len(within)]
+    else:
+        out[np.repeat(at, lengths) + within] = source[np.repeat(starts, lengths) + within]
+
+
+def _within_runs(lengths: np.ndarray) -> np.ndarray:
+    """For runs of ``lengths`` laid one after another, each element's index inside its run."""
+    return np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
 
 def _inline_pickles(postings: "_Postings", fweights: np.ndarray, starts: np.ndarray,
@@ -426,7 +437,7 @@ def _inline_pickles(postings: "_Postings", fweights: np.ndarray, starts: np.ndar
     ``(b"",) * n`` when any of a term's values is empty, as Whoosh's postings writer has them."""
     if not len(starts):
         return []
-    take = np.repeat(starts - np.cumsum(counts) + counts, counts) + np.arange(int(counts.sum()))
+    take = np.repeat(starts, counts) + _within_runs(counts)
     ids = np.empty(len(take), dtype=_ID_DTYPE)
     ids["op"] = ord("J")
     ids["id"] = postings.docs[take]
@@ -448,11 +459,7 @@ def _inline_pickles(postings: "_Postings", fweights: np.ndarray, starts: np.ndar
     out[at] = ord("B")
     for j, shift in enumerate((0, 8, 16, 24)):
         out[at + 1 + j] = (sizes >> shift) & 255
-    total = int(sizes.sum())
-    if total:
-        base = np.repeat(at + 5 - voffsets[take], sizes)  # destination - source, per byte
-        source = np.arange(total) - np.repeat(np.cumsum(sizes) - sizes, sizes) + np.repeat(voffsets[take], sizes)
-        out[source + base] = np.frombuffer(postings.valuebytes, dtype=np.uint8)[source]
+    _put_runs(out, at + 5, postings.valuebytes, sizes, voffsets[take])
     valuebytes = out.tobytes()
     # Each term's pickle: "\x80\x04(", its ids, "t(", its weights, "t(", its values, "t\x87.",
     # laid out with numpy a chunk of terms at a time, then cut into one bytes value per term.
@@ -490,7 +497,7 @@ def _list_postings(fmt: Any, lists: list[Any], docnums: list[int]) -> _Postings:
         return _NO_POSTINGS
     unique, term = _ranks(chain.from_iterable(lists), total)
     doc = np.repeat(np.asarray(docnums, dtype=np.int64), counts)
-    position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(counts) - counts, counts)
+    position = _within_runs(counts)
     return _token_postings(fmt, [t.encode("utf-8") for t in unique], term, doc, position)
 
 
@@ -566,7 +573,7 @@ def _pair_postings(fmt: Any, values: list[Pairs], docnums: list[int]) -> _Postin
     pair_rank = np.empty(len(names), dtype=np.int64)
     pair_rank[order] = np.arange(len(names))
     doc = np.repeat(np.asarray(docnums, dtype=np.int64), npairs)
-    position = np.arange(len(code), dtype=np.int64) - np.repeat(np.cumsum(npairs) - npairs, npairs)
+    position = _within_runs(npairs)
     return _token_postings(fmt, [names[i].encode("utf-8") for i in order], pair_rank[inverse.ravel()], doc, position)
 
 
@@ -669,7 +676,7 @@ def _array_blocks(postings: _Postings, fweights: np.ndarray, plengths: np.ndarra
         return []
     nblocks = -(-counts // blocklimit)
     term_of_block = np.repeat(np.arange(len(starts)), nblocks)
-    bstart = starts[term_of_block] + blocklimit * (np.arange(int(nblocks.sum())) - np.repeat(np.cumsum(nblocks) - nblocks, nblocks))
+    bstart = starts[term_of_block] + blocklimit * _within_runs(nblocks)
     bend = np.minimum(bstart + blocklimit, (starts + counts)[term_of_block])
     last_block = np.append(term_of_block[1:] != term_of_block[:-1], True)
 
