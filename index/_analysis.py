@@ -25,10 +25,6 @@ def worker_analyzer() -> VietnameseAnalyzer:
     return _worker_analyzer
 
 
-def analyze_in_worker(doc: Document) -> AnalyzedFields:
-    return analyze_document(worker_analyzer(), doc)
-
-
 @dataclass(frozen=True)
 class Pairs:
     """The ``pairs`` field's terms of a document, not yet spelled out: the adjacent syllables of

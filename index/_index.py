@@ -253,6 +253,7 @@ def recover_swap(path: Path) -> None:
 # done early takes the next batch instead of waiting for a long batch ahead of it to commit.
 _IN_FLIGHT_PER_WORKER = 2
 
+
 def _init_pool_worker(user_words: tuple[str, ...], lock_fd: int | None) -> None:
     # A forked worker inherits the parent's descriptor of the write lock: if the parent is
     # killed, the worker would keep the index locked. Closing our copy does not unlock it.
