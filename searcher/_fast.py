@@ -16,6 +16,17 @@ block into arrays and scored in one expression, and the query tree combines the 
 The result is the same ranking as ``whoosh.searching.Searcher.search`` with ``BM25F`` (tested
 in ``tests/test_fast.py`` against Whoosh on real text), including Whoosh's tie order (lower
 document number first).
+
+:meth:`FastEvaluator.search` returns only the best ``k`` and, for a ranked disjunction of terms
+(the words of a question), prunes as MaxScore does (Turtle and Flood 1995): each term's score
+has an upper bound from its term statistics (largest frequency, shortest field); terms are read
+highest bound first, and once the bounds of the terms not yet read add up to less than the
+``k``-th best score so far, documents found by none of the read terms cannot enter the top
+``k`` and the remaining terms are scored only for the documents still in reach (the candidates
+shrink as each term's bound is spent). The candidates are then scored exactly by the same code
+as :meth:`FastEvaluator.matches`, so the top ``k`` is the exhaustive one, scores and ties
+included (``tests/test_pruning.py``). The hit count stays exact: every remaining term's
+document numbers still go into the count, unscored.
 """
 
 from __future__ import annotations
@@ -34,6 +45,9 @@ from index import postings
 
 _NO_IDS = np.empty(0, dtype=np.int64)
 _NO_SCORES = np.empty(0, dtype=np.float64)
+# Relative slack between a bound or partial sum and an exact score, which add the same numbers
+# in another order (a few units in the last place apart); pruning keeps anything within it.
+_SLACK = 1e-9
 
 
 @dataclass(frozen=True)
@@ -48,6 +62,17 @@ class Matches:
 
 
 EMPTY = Matches(_NO_IDS, _NO_SCORES)
+
+
+@dataclass(frozen=True)
+class _Clause:
+    """One term of a ranked disjunction: it adds ``weight`` times its BM25F score, at most
+    ``bound``."""
+
+    fieldname: str
+    btext: bytes
+    weight: float
+    bound: float
 
 
 class FastEvaluator:
@@ -66,9 +91,13 @@ class FastEvaluator:
         self.K1 = K1
         self._lengths: dict[str, np.ndarray] = {}
         self._deleted: np.ndarray | None = None
+        self._dead_mask: np.ndarray | None = None
         # Whoosh 3 segments (all of ours) are read through their term tables directly.
         self._w3 = all(postings.has_entries(r) for r, _o in self._leaves)
         self._infos: dict[tuple[str, bytes], list[tuple[int, Any]]] = {}
+        # Postings read during one evaluation (ids, frequencies, df, whether the whole list).
+        self._memo: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray, int, bool]] | None = None
+        self._shrinking = False
 
     def begin_query(self) -> None:
         """Forget the term entries looked up for the previous query (they are kept within one
@@ -84,6 +113,11 @@ class FastEvaluator:
         try:
             btext = self._schema[fieldname].to_bytes(text)
         except ValueError:
+            return 0
+        return sum(info.doc_frequency() for _leaf, info in self._term_infos(fieldname, btext))
+
+    def _doc_frequency_b(self, fieldname: str, btext: bytes) -> int:
+        if not self._w3:
             return 0
         return sum(info.doc_frequency() for _leaf, info in self._term_infos(fieldname, btext))
 
@@ -103,12 +137,151 @@ class FastEvaluator:
 
     def matches(self, q: wq.Query) -> Matches:
         """Every live document matching ``q``, with its score."""
-        m = self._eval(q)
+        self._memo = {}
+        try:
+            m = self._eval(q)
+        finally:
+            self._memo = None
         deleted = self._deleted_ids()
         if deleted.size and m.ids.size:
             keep = ~np.isin(m.ids, deleted, assume_unique=True)
             m = Matches(m.ids[keep], m.scores[keep])
         return m
+
+    def search(self, q: wq.Query, count: int, total: bool = True) -> tuple[list[tuple[int, float]], int | None]:
+        """The ``count`` best ``(docnum, score)`` pairs of the live documents matching ``q``,
+        exactly as ``top(matches(q), count)``, and how many live documents match (None unless
+        ``total``: then the terms read after pruning skip the blocks without candidates).
+
+        A ranked disjunction of terms is pruned (see the module docstring); anything else is
+        evaluated whole."""
+        clauses = self._disjunction(q, 1.0) if self._w3 and count > 0 else None
+        if clauses is None:
+            m = self.matches(q)
+            return self.top(m, count), len(m) if total else None
+        self._memo, self._shrinking = {}, True
+        try:
+            cand, found = self._maxscore(clauses, count, total)
+            m = self._eval(q, cand) if cand.size else EMPTY
+        finally:
+            self._memo, self._shrinking = None, False
+        if len(m) and (m.ids.size != cand.size or not np.array_equal(m.ids, cand)):
+            keep = np.isin(m.ids, cand, assume_unique=True)
+            m = Matches(m.ids[keep], m.scores[keep])
+        return self.top(m, count), found
+
+    def _disjunction(self, q: wq.Query, weight: float) -> list[_Clause] | None:
+        """``q`` as a sum of weighted terms (an ``Or`` of terms, ``Or``s nested with boosts), as
+        :meth:`_compound` scores it; None for anything else."""
+        if isinstance(q, wq.Term):
+            if q.fieldname not in self._schema:
+                return []
+            try:
+                btext = self._schema[q.fieldname].to_bytes(q.text)
+            except ValueError:
+                return []
+            w = weight * q.boost
+            if not w > 0:
+                return None  # a bound needs scores that only add up
+            return [_Clause(q.fieldname, btext, w, w * self._term_bound(q.fieldname, btext))]
+        if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
+            return []
+        if type(q) not in (wq.Or, wq.DefaultOr) or q.minmatch or q.scale is not None:
+            return None
+        if len(q.subqueries) == 1:
+            return self._disjunction(q.subqueries[0], weight)  # a lone subquery loses the boost
+        out: list[_Clause] = []
+        for sub in q.subqueries:
+            found = self._disjunction(sub, weight * q.boost)
+            if found is None:
+                return None
+            out.extend(found)
+        return out
+
+    def _term_bound(self, fieldname: str, btext: bytes) -> float:
+        """The largest BM25F score the term can give a document: its largest frequency in its
+        shortest field (BM25F grows with the one and shrinks with the other), from the term
+        entries; a little over, so rounding never makes a score exceed it."""
+        infos = self._term_infos(fieldname, btext)
+        if not infos:
+            return 0.0
+        tf = max(float(info.max_weight()) for _i, info in infos)
+        if not self._schema[fieldname].scorable:
+            return tf * (1 + 1e-6)
+        df = sum(info.doc_frequency() for _i, info in infos)
+        dl = max(0.0, min(float(info.min_length() or 0) for _i, info in infos))
+        idf = math.log(self._doc_count / (df + 1)) + 1
+        avgfl = self._searcher.avg_field_length(fieldname) or 1
+        K1, B = self.K1, self.B
+        return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * dl / avgfl))) * (1 + 1e-6)
+
+    def _maxscore(self, clauses: list[_Clause], count: int, total: bool) -> tuple[np.ndarray, int | None]:
+        """Sorted live document numbers among which the ``count`` best are (every document whose
+        score can reach the ``count``-th best), and the number of live matches if ``total``.
+
+        ``acc`` holds each live document's partial score (the terms read so far), ``rest`` the
+        sum of the bounds of the terms not read: a document scores at most ``acc + rest``, and
+        the ``count``-th largest ``acc`` (``best.threshold``) at most the ``count``-th best score."""
+        clauses = sorted(clauses, key=lambda c: -c.bound)
+        dead = self._dead()
+        acc = np.zeros(self._doc_count)
+        seen = np.zeros(self._doc_count, dtype=bool)
+        best = _Best(count, self._doc_count)
+        rest = sum(c.bound for c in clauses)
+        i = 0
+        # Terms with the largest bounds (the rarest) first, every document they hold, until
+        # the others together cannot lift an unseen document to the threshold.
+        while i < len(clauses) and rest * (1 + _SLACK) >= best.threshold * (1 - _SLACK):
+            ids, scores = self._clause_scores(clauses[i], None, seen)
+            live = ~dead[ids]
+            ids = ids[live]
+            acc[ids] += scores[live]
+            best.update(ids, acc)
+            rest -= clauses[i].bound
+            i += 1
+        rest = max(rest, 0.0)
+        live_seen = seen & ~dead
+        cand = np.flatnonzero(live_seen & (acc + rest * (1 + _SLACK) >= best.threshold * (1 - _SLACK)))
+        # The other terms: their scores only for the candidates, which fall out of reach one
+        # by one as the terms' bounds are spent.
+        for c in clauses[i:]:
+            ids, scores = self._clause_scores(c, cand, seen if total else None)
+            acc[ids] += scores
+            best.update(ids, acc)
+            rest = max(rest - c.bound, 0.0)
+            cand = cand[acc[cand] + rest * (1 + _SLACK) >= best.threshold * (1 - _SLACK)]
+        if not total:
+            return cand, None
+        return cand, int(np.count_nonzero(seen & ~dead))
+
+    def _clause_scores(self, c: _Clause, within: np.ndarray | None,
+                       seen: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """A clause's documents and weighted scores, only those in ``within`` (sorted) if given.
+        With ``seen``, every document of the term is marked there (so the whole list is read);
+        otherwise blocks without a document of ``within`` are skipped."""
+        ids, tf, df = self._memo_postings(c.fieldname, c.btext, within if seen is None else None)
+        if seen is not None:
+            seen[ids] = True
+        if within is not None:
+            keep = _members(ids, within)
+            ids, tf = ids[keep], tf[keep]
+        return ids, self._term_scores(c.fieldname, ids, tf, df) * c.weight
+
+    def _memo_postings(self, fieldname: str, btext: bytes,
+                       within: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, int]:
+        """``_postings`` of a term, kept for the rest of one evaluation (a query may name a
+        term twice). A list read within some candidates serves later reads only while
+        :meth:`search` prunes, whose candidates only shrink."""
+        key = (fieldname, btext)
+        memo = self._memo
+        if memo is not None:
+            found = memo.get(key)
+            if found is not None and (found[3] or self._shrinking):
+                return found[0], found[1], found[2]
+        ids, tf, _values, df = self._postings(fieldname, btext, within=within)
+        if memo is not None:
+            memo[key] = (ids, tf, df, within is None)
+        return ids, tf, df
 
     @staticmethod
     def top(m: Matches, count: int) -> list[tuple[int, float]]:
@@ -148,15 +321,15 @@ class FastEvaluator:
         """Matches of ``q``; ``within`` (sorted ids), if given, may be used to skip documents
         that cannot matter (the caller intersects with it anyway)."""
         if isinstance(q, wq.Term):
-            return self._term(q)
+            return self._term(q, within)
         if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
             return EMPTY
         if isinstance(q, wq.Or) and type(q) in (wq.Or, wq.DefaultOr):
-            return self._compound(q, union=True)
+            return self._compound(q, union=True, within=within)
         if type(q) is wq.And:
-            return self._compound(q, union=False)
+            return self._compound(q, union=False, within=within)
         if type(q) is wq.AndMaybe:
-            return _and_maybe(self._eval(q.a), self._eval(q.b))
+            return _and_maybe(self._eval(q.a, within), self._eval(q.b, within))
         if type(q) is wq.Require:
             # The filter first: a costly scored side (a phrase) then only looks where it can match.
             b = self._eval(q.b, within)
@@ -164,22 +337,23 @@ class FastEvaluator:
                 return EMPTY
             return _require(self._eval(q.a, b.ids), b)
         if type(q) is wq.AndNot:
-            return _and_not(self._eval(q.a), self._eval(q.b))
+            a = self._eval(q.a, within)
+            return _and_not(a, self._eval(q.b, a.ids)) if len(a) else a
         if type(q) is wq.Phrase:
             return self._phrase(q, within)
         return self._walk(q)
 
-    def _compound(self, q: wq.CompoundQuery, union: bool) -> Matches:
+    def _compound(self, q: wq.CompoundQuery, union: bool, within: np.ndarray | None = None) -> Matches:
         subs = q.subqueries
         if not subs:
             return EMPTY
         if len(subs) == 1:
             # Whoosh hands a lone subquery's matcher straight back, without the compound's boost.
-            return self._eval(subs[0])
+            return self._eval(subs[0], within)
         if union:
-            m = self._union([self._eval(s) for s in subs])
+            m = self._union([self._eval(s, within) for s in subs])
         else:
-            m = _intersect([self._eval(s) for s in subs])
+            m = _intersect([self._eval(s, within) for s in subs])
         if q.boost != 1.0 and len(m):
             m = Matches(m.ids, m.scores * q.boost)
         return m
@@ -202,7 +376,8 @@ class FastEvaluator:
 
     # -- terms ---------------------------------------------------------------------------
 
-    def _term(self, q: wq.Term) -> Matches:
+    def _term(self, q: wq.Term, within: np.ndarray | None = None) -> Matches:
+        """A term's documents and scores; only those in ``within`` (sorted), if given."""
         fieldname = q.fieldname
         if fieldname not in self._schema:
             return EMPTY
@@ -211,7 +386,10 @@ class FastEvaluator:
             btext = field.to_bytes(q.text)
         except ValueError:
             return EMPTY
-        ids, tf, _values, df = self._postings(fieldname, btext)
+        ids, tf, df = self._memo_postings(fieldname, btext, within)
+        if within is not None and ids.size:
+            keep = _members(ids, within)
+            ids, tf = ids[keep], tf[keep]
         if not ids.size:
             return EMPTY
         scores = self._term_scores(fieldname, ids, tf, df)
@@ -274,6 +452,13 @@ class FastEvaluator:
             self._lengths[fieldname] = lengths
         return lengths
 
+    def _dead(self) -> np.ndarray:
+        """A mask over document numbers: True for deleted documents."""
+        if self._dead_mask is None:
+            self._dead_mask = np.zeros(self._doc_count, dtype=bool)
+            self._dead_mask[self._deleted_ids()] = True
+        return self._dead_mask
+
     def _deleted_ids(self) -> np.ndarray:
         if self._deleted is None:
             found: list[int] = []
@@ -297,18 +482,18 @@ class FastEvaluator:
             btexts = [field.to_bytes(w) for w in q.words]
         except ValueError:
             return EMPTY
-        postings: dict[bytes, tuple[np.ndarray, np.ndarray, list[bytes]]] = {}
-        for b in dict.fromkeys(btexts):
-            ids, tf, values, df = self._postings(fieldname, b, with_values=True, within=within)
-            if not ids.size:
-                return EMPTY
-            postings[b] = (ids, self._term_scores(fieldname, ids, tf, df), values)
-        cand = postings[btexts[0]][0] if within is None else within
-        for ids, _s, _v in postings.values():
-            cand = np.intersect1d(cand, ids, assume_unique=True)
+        # The rarest word first; each next word is then read only in the blocks that hold
+        # documents having every word read so far.
+        order = sorted(dict.fromkeys(btexts), key=lambda b: self._doc_frequency_b(fieldname, b))
+        postings: dict[bytes, tuple[np.ndarray, np.ndarray, list[bytes], int]] = {}
+        cand = within
+        for b in order:
+            ids, tf, values, df = self._postings(fieldname, b, with_values=True, within=cand)
+            cand = ids if cand is None else cand[_members(cand, ids)]
             if not cand.size:
                 return EMPTY
-        where = {b: np.searchsorted(ids, cand) for b, (ids, _s, _v) in postings.items()}
+            postings[b] = (ids, tf, values, df)
+        where = {b: np.searchsorted(ids, cand) for b, (ids, _tf, _v, _df) in postings.items()}
         slop = max(1, q.slop)
         if isinstance(field.format, formats.Positions):
             arrays = {b: _positions([postings[b][2][i] for i in where[b].tolist()]) for b in postings}
@@ -323,7 +508,9 @@ class FastEvaluator:
             return EMPTY
         scores = np.zeros(int(keep.sum()))
         for b in btexts:  # a repeated word counts each time, as in Whoosh's intersection
-            scores += postings[b][1][where[b][keep]]
+            ids, tf, _values, df = postings[b]
+            at = where[b][keep]
+            scores += self._term_scores(fieldname, ids[at], tf[at], df)
         if q.boost != 1.0:
             scores *= q.boost
         return Matches(cand[keep], scores)
@@ -347,7 +534,45 @@ class FastEvaluator:
         return Matches(id_arr[order], np.array(scores, dtype=np.float64)[order])
 
 
+class _Best:
+    """The ``k`` documents with the largest partial scores so far, kept as scores only grow:
+    after each term only they and the term's documents can make up the new ``k`` best."""
+
+    def __init__(self, k: int, n: int) -> None:
+        self.k = k
+        self.ids = _NO_IDS
+        self.threshold = 0.0  # the k-th largest partial score (0 while fewer than k documents)
+        self._member = np.zeros(n, dtype=bool)
+
+    def update(self, ids: np.ndarray, acc: np.ndarray) -> None:
+        """``ids`` (unique) had their scores in ``acc`` raised."""
+        pool = np.concatenate([self.ids, ids[~self._member[ids]]])
+        self._member[self.ids] = False
+        if pool.size >= self.k:
+            values = acc[pool]
+            keep = np.argpartition(values, pool.size - self.k)[pool.size - self.k:]
+            pool = pool[keep]
+            self.threshold = float(values[keep].min())
+        self.ids = pool
+        self._member[pool] = True
+
+
 # -- set operations on sorted id arrays ------------------------------------------------------
+
+def _members(ids: np.ndarray, within: np.ndarray) -> np.ndarray:
+    """Which of the sorted ``ids`` are in the sorted ``within`` (a boolean mask)."""
+    if not within.size or not ids.size:
+        return np.zeros(ids.size, dtype=bool)
+    at = np.minimum(np.searchsorted(within, ids), within.size - 1)
+    return within[at] == ids
+
+
+def _kth(values: np.ndarray, k: int) -> float:
+    """The ``k``-th largest of ``values`` (0 if there are fewer)."""
+    if values.size < k:
+        return 0.0
+    return float(np.partition(values, values.size - k)[values.size - k])
+
 
 def _intersect(parts: list[Matches]) -> Matches:
     parts = sorted(parts, key=len)

@@ -118,12 +118,19 @@ class Searcher:
                 else Bool(node.must + tuple(filters), node.should, node.must_not)
         compiled = self._compiler().compile(node)
         fast = self._evaluator()
-        matches = fast.matches(compiled.query)
         first = (page - 1) * limit
-        if sort == "relevance":
-            ranked = fast.top(matches, first + limit)[first:]
+        matches: Matches | None = None
+        if sort == "relevance" and not facets:
+            # Only one page is shown: the evaluator prunes what cannot reach it (the count stays exact).
+            best, total = fast.search(compiled.query, first + limit)
+            ranked = best[first:]
         else:
-            ranked = [(d, 0.0) for d in self._by_date(matches, reverse=sort == "-date")[first:first + limit]]
+            matches = fast.matches(compiled.query)
+            total = len(matches)
+            if sort == "relevance":
+                ranked = fast.top(matches, first + limit)[first:]
+            else:
+                ranked = [(d, 0.0) for d in self._by_date(matches, reverse=sort == "-date")[first:first + limit]]
         hits = []
         for rank, (docnum, score) in enumerate(ranked, start=first + 1):
             stored = self._searcher.stored_fields(docnum)
@@ -134,11 +141,10 @@ class Searcher:
                             title=stored.get("title", ""), snippet=snippet, highlights=marks,
                             url=stored.get("url"), source=stored.get("source"), date=stored.get("date"),
                             author=stored.get("author")))
-        facet_counts = {f: self._facet(f, matches.ids) for f in facets}
-        total = len(matches)
+        facet_counts = {f: self._facet(f, matches.ids) for f in facets if matches is not None}
         # Only the free words are corrected; operators, fields and dates are kept as typed.
         suggestion = suggest_query(query, self.suggest) if suggest else None
-        return Results(query=query, total=total, hits=tuple(hits), page=page, limit=limit,
+        return Results(query=query, total=int(total or 0), hits=tuple(hits), page=page, limit=limit,
                        elapsed_ms=(time.perf_counter() - start) * 1000, suggestion=suggestion,
                        facets=facet_counts)
 
@@ -151,7 +157,7 @@ class Searcher:
         node = parse_query(query) if syntax else Text(query)
         compiled = self._compiler().compile(node)
         fast = self._evaluator()
-        top = fast.top(fast.matches(compiled.query), limit)
+        top, _total = fast.search(compiled.query, limit, total=False)
         ids = fast.column_values("id", np.array([d for d, _s in top], dtype=np.int64))
         return [(doc_id, score) for doc_id, (_d, score) in zip(ids, top)]
 

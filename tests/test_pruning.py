@@ -1,0 +1,113 @@
+"""Top-k with MaxScore pruning (``FastEvaluator.search``) against the exhaustive evaluation.
+
+The index holds the bundled sample archive (Vietnamese Wikipedia and XQuAD-vi paragraphs, sources
+in corpus/data/sample/SOURCES.md) in several segments, with replaced documents (so segments carry
+deletions). The queries are real: the first XQuAD-vi questions of ``../shared/data/retrieval``,
+as typed and without accents, and the query-language examples of ``tests/test_fast.py``. For each,
+the pruned top 10 and top 100 must be the exhaustive ones (same documents, same order, the same
+scores to the last bit) and the hit count the exhaustive count.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from corpus import read_jsonl
+from index import Index
+from searcher import Searcher
+from searcher._fast import FastEvaluator
+from searcher._query import Text, parse_query
+
+from real_text import DATA, needs_data
+from test_fast import QUERIES, SAMPLE
+
+pytestmark = needs_data
+RETRIEVAL = DATA / "retrieval" / "xquad_vi"
+
+
+def _questions(name: str, count: int) -> list[str]:
+    if not RETRIEVAL.is_dir():
+        return []
+    with open(RETRIEVAL / name, encoding="utf-8") as fh:
+        return [json.loads(line)["text"] for line in fh][:count]
+
+
+QUESTIONS = _questions("queries.jsonl", 70) + _questions("queries_noaccent.jsonl", 40)
+
+
+@pytest.fixture(scope="module")
+def s(tmp_path_factory: pytest.TempPathFactory):
+    docs = list(read_jsonl(SAMPLE))
+    path = tmp_path_factory.mktemp("pruning-index")
+    ix = Index.create(path)
+    ix.add_documents(docs[:300], workers=1, batch_size=60)
+    # Replace a few documents: their old copies stay in earlier segments, marked deleted.
+    ix.add_documents([replace(d, text=d.text + " Bản sửa đổi.") for d in docs[5:200:9]] + docs[300:], workers=1)
+    with Searcher.open(path) as searcher:
+        yield searcher
+
+
+def _compiled(s: Searcher, text: str, syntax: bool):
+    return s._compiler().compile(parse_query(text) if syntax else Text(text)).query
+
+
+def test_the_index_has_segments_and_deletions(s: Searcher) -> None:
+    readers = [r for r, _offset in s._searcher.reader().leaf_readers()]
+    assert len(readers) > 3
+    assert any(r.has_deletions() for r in readers)
+    assert len(QUESTIONS) + len(QUERIES) > 100
+
+
+@pytest.mark.parametrize("syntax, text", [(False, q) for q in QUESTIONS] + [(True, q) for q in QUERIES])
+def test_pruned_top_k_is_the_exhaustive_top_k(s: Searcher, syntax: bool, text: str) -> None:
+    q = _compiled(s, text, syntax)
+    fast = FastEvaluator(s._searcher)
+    m = fast.matches(q)
+    for k in (10, 100):
+        expected = fast.top(m, k)
+        for total in (True, False):
+            got, count = FastEvaluator(s._searcher).search(q, k, total=total)
+            assert got == expected, (text, k, total)  # documents, order and exact scores
+            assert count == (len(m) if total else None), text
+
+
+def test_pruning_leaves_most_documents_unscored(s: Searcher) -> None:
+    # Guards the test above against comparing two exhaustive evaluations: for questions, most
+    # matching documents must fall out of reach before they are scored in full.
+    fast = FastEvaluator(s._searcher)
+    kept, matched = 0, 0
+    for text in QUESTIONS:
+        q = _compiled(s, text, False)
+        cand, count = fast._maxscore(fast._disjunction(q, 1.0), 10, True)
+        kept += cand.size
+        matched += count
+    assert kept < 0.2 * matched
+
+
+def test_a_wrong_bound_would_be_caught(s: Searcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The comparison above can fail: with bounds too low, pruning drops real top documents.
+    low = FastEvaluator._term_bound
+    monkeypatch.setattr(FastEvaluator, "_term_bound", lambda self, f, b: 0.3 * low(self, f, b))
+    wrong = 0
+    for text in QUESTIONS[:30]:
+        q = _compiled(s, text, False)
+        fast = FastEvaluator(s._searcher)
+        wrong += fast.search(q, 10)[0] != fast.top(fast.matches(q), 10)
+    assert wrong
+
+
+def test_search_pages_use_the_pruned_top_and_the_exact_total(s: Searcher) -> None:
+    text = QUESTIONS[3]
+    q = _compiled(s, text, True)
+    fast = s._evaluator()
+    m = fast.matches(q)
+    pages = s.search(text, limit=5), s.search(text, limit=5, page=3)
+    assert pages[0].total == pages[1].total == len(m) > 15
+    expected = fast.column_values("id", np.array([d for d, _ in fast.top(m, 15)]))
+    assert [h.id for h in pages[0].hits] == expected[:5] and [h.id for h in pages[1].hits] == expected[10:15]
+    assert [h.score for h in pages[0].hits] == [score for _d, score in fast.top(m, 5)]
