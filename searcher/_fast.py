@@ -353,10 +353,27 @@ class FastEvaluator:
         if union:
             m = self._union([self._eval(s, within) for s in subs])
         else:
-            m = _intersect([self._eval(s, within) for s in subs])
+            # The rarest terms first; each next part is read only where all before it match.
+            found: dict[int, Matches] = {}
+            for k in sorted(range(len(subs)), key=lambda k: self._cost(subs[k])):
+                found[k] = self._eval(subs[k], within)
+                if not len(found[k]):
+                    return EMPTY
+                within = found[k].ids if within is None else within[_members(within, found[k].ids)]
+            m = _intersect([found[k] for k in range(len(subs))])
         if q.boost != 1.0 and len(m):
             m = Matches(m.ids, m.scores * q.boost)
         return m
+
+    def _cost(self, q: wq.Query) -> float:
+        """How many postings evaluating ``q`` reads, roughly: a term's document frequency;
+        anything else last."""
+        if isinstance(q, wq.Term) and q.fieldname in self._schema:
+            try:
+                return self._doc_frequency_b(q.fieldname, self._schema[q.fieldname].to_bytes(q.text))
+            except ValueError:
+                return 0
+        return math.inf
 
     def _union(self, parts: list[Matches]) -> Matches:
         parts = [p for p in parts if len(p)]
@@ -425,7 +442,10 @@ class FastEvaluator:
                 local = None
                 if within is not None:
                     end = self._leaves[i + 1][1] if i + 1 < len(self._leaves) else self._doc_count
-                    local = within[(within >= offset) & (within < end)] - offset
+                    lo, hi = np.searchsorted(within, (offset, end))
+                    if lo == hi:
+                        continue  # no candidate in this segment
+                    local = within[lo:hi] - offset
                 ids, weights = postings.read_entry(reader, fieldname, info, keep, local)
                 id_parts.append(ids + offset if offset else ids)
                 w_parts.append(weights)
@@ -575,14 +595,19 @@ def _kth(values: np.ndarray, k: int) -> float:
 
 
 def _intersect(parts: list[Matches]) -> Matches:
-    parts = sorted(parts, key=len)
-    m = parts[0]
-    for p in parts[1:]:
-        if not len(m):
+    """Documents in every part; scores added in the parts' order (whatever order they were
+    intersected in), so a part read within fewer documents gives the same sums."""
+    common = min(parts, key=len).ids
+    for p in sorted(parts, key=len):
+        if not common.size:
             return EMPTY
-        common, ia, ib = np.intersect1d(m.ids, p.ids, assume_unique=True, return_indices=True)
-        m = Matches(common, m.scores[ia] + p.scores[ib])
-    return m
+        common = common[_members(common, p.ids)]
+    if not common.size:
+        return EMPTY
+    scores = np.zeros(common.size)
+    for p in parts:
+        scores += p.scores[np.searchsorted(p.ids, common)]
+    return Matches(common, scores)
 
 
 def _and_maybe(a: Matches, b: Matches) -> Matches:
