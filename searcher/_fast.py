@@ -90,6 +90,7 @@ class FastEvaluator:
         self.B = B
         self.K1 = K1
         self._lengths: dict[str, np.ndarray] = {}
+        self._avg: dict[str, float] = {}
         self._deleted: np.ndarray | None = None
         self._dead_mask: np.ndarray | None = None
         # Whoosh 3 segments (all of ours) are read through their term tables directly.
@@ -211,7 +212,7 @@ class FastEvaluator:
         df = sum(info.doc_frequency() for _i, info in infos)
         dl = max(0.0, min(float(info.min_length() or 0) for _i, info in infos))
         idf = math.log(self._doc_count / (df + 1)) + 1
-        avgfl = self._searcher.avg_field_length(fieldname) or 1
+        avgfl = self._avg_length(fieldname)
         K1, B = self.K1, self.B
         return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * dl / avgfl))) * (1 + 1e-6)
 
@@ -419,7 +420,7 @@ class FastEvaluator:
             return tf  # Whoosh scores an unscorable field by the posting's weight
         # Whoosh's IDF (WeightingModel.idf), from the document frequency already at hand.
         idf = math.log(self._doc_count / (df + 1)) + 1
-        avgfl = self._searcher.avg_field_length(fieldname) or 1
+        avgfl = self._avg_length(fieldname)
         dl = self._field_lengths(fieldname)[ids]
         K1, B = self.K1, self.B
         return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * dl / avgfl)))
@@ -461,6 +462,13 @@ class FastEvaluator:
         if len(id_parts) == 1:
             return id_parts[0], w_parts[0], values, df
         return np.concatenate(id_parts), np.concatenate(w_parts), values, df
+
+    def _avg_length(self, fieldname: str) -> float:
+        """Whoosh's average field length (a sum over every segment, so kept)."""
+        found = self._avg.get(fieldname)
+        if found is None:
+            found = self._avg[fieldname] = self._searcher.avg_field_length(fieldname) or 1
+        return found
 
     def _field_lengths(self, fieldname: str) -> np.ndarray:
         lengths = self._lengths.get(fieldname)
