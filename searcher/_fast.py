@@ -96,9 +96,9 @@ class FastEvaluator:
         # Whoosh 3 segments (all of ours) are read through their term tables directly.
         self._w3 = all(postings.has_entries(r) for r, _o in self._leaves)
         self._infos: dict[tuple[str, bytes], list[tuple[int, Any]]] = {}
-        # Postings read during one evaluation (ids, frequencies, df, whether the whole list).
-        self._memo: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray, int, bool]] | None = None
-        self._shrinking = False
+        # Postings read during one evaluation: ids, frequencies, df, and the documents they
+        # were read within (None: the whole list).
+        self._memo: dict[tuple[str, bytes], tuple[np.ndarray, np.ndarray, int, np.ndarray | None]] | None = None
 
     def begin_query(self) -> None:
         """Forget the term entries looked up for the previous query (they are kept within one
@@ -140,12 +140,14 @@ class FastEvaluator:
         """Every live document matching ``q``, with its score."""
         self._memo = {}
         try:
-            m = self._eval(q)
+            return self._live(self._eval(q))
         finally:
             self._memo = None
+
+    def _live(self, m: Matches) -> Matches:
         deleted = self._deleted_ids()
         if deleted.size and m.ids.size:
-            keep = ~np.isin(m.ids, deleted, assume_unique=True)
+            keep = ~self._dead()[m.ids]
             m = Matches(m.ids[keep], m.scores[keep])
         return m
 
@@ -154,22 +156,103 @@ class FastEvaluator:
         exactly as ``top(matches(q), count)``, and how many live documents match (None unless
         ``total``: then the terms read after pruning skip the blocks without candidates).
 
-        A ranked disjunction of terms is pruned (see the module docstring); anything else is
-        evaluated whole."""
-        clauses = self._disjunction(q, 1.0) if self._w3 and count > 0 else None
-        if clauses is None:
+        A ranked disjunction of terms is pruned, and so is a disjunction whose phrases only
+        rank documents that its other parts match anyway (see the module docstring); anything
+        else is evaluated whole."""
+        if count <= 0 or not self._w3:
             m = self.matches(q)
             return self.top(m, count), len(m) if total else None
-        self._memo, self._shrinking = {}, True
+        self._memo = {}
         try:
-            cand, found = self._maxscore(clauses, count, total)
+            clauses = self._disjunction(q, 1.0)
+            if clauses is not None:
+                cand, found = self._maxscore(clauses, count, total)
+            else:
+                pruned = self._deferred(q, count)
+                m, found = pruned if pruned is not None else (self._live(self._eval(q)), -1)
+                return self.top(m, count), (len(m) if found < 0 else found) if total else None
             m = self._eval(q, cand) if cand.size else EMPTY
         finally:
-            self._memo, self._shrinking = None, False
+            self._memo = None
         if len(m) and (m.ids.size != cand.size or not np.array_equal(m.ids, cand)):
-            keep = np.isin(m.ids, cand, assume_unique=True)
-            m = Matches(m.ids[keep], m.scores[keep])
-        return self.top(m, count), found
+            m = Matches(m.ids[_members(m.ids, cand)], m.scores[_members(m.ids, cand)])
+        return self.top(m, count), found if total else None
+
+    def _deferred(self, q: wq.Query, count: int) -> tuple[Matches, int] | None:
+        """For an ``Or`` some of whose parts check positions (``Require(phrase, filter)``) within
+        a filter whose documents all match the other parts: exact scores of documents among
+        which the top ``count`` are, and the live count. The other parts alone give the count
+        and a lower bound of every score, and a phrase's positions are checked only where its
+        words' scores could lift a document into the top ``count``. None for other queries."""
+        if type(q) not in (wq.Or, wq.DefaultOr) or q.minmatch or q.scale is not None or not q.boost > 0:
+            return None
+        costly = [x for x in q.subqueries if type(x) is wq.Require and _has_phrase(x.a)]
+        cheap = [x for x in q.subqueries if not (type(x) is wq.Require and _has_phrase(x.a))]
+        if not costly or not cheap:
+            return None
+        others = self._union([self._eval(x) for x in cheap])
+        if not len(others):
+            return None
+        extra = np.zeros(len(others))  # what the phrases could add, per document of ``others``
+        for x in costly:
+            f = self._eval(x.b)
+            if not len(f):
+                continue
+            if not _members(f.ids, others.ids).all():
+                return None  # the phrase could match documents nothing else matches
+            up = self._upper(x.a, f.ids)
+            if up is None:
+                return None
+            extra[np.searchsorted(others.ids, f.ids)] += up
+        live = ~self._dead()[others.ids]
+        ids, lower = others.ids[live], others.scores[live]
+        upper = (lower + extra[live]) * (1 + _SLACK)
+        # Documents by their bound, best first, scored exactly a batch at a time (positions
+        # are read block by block, so few documents touch few blocks); each batch raises the
+        # threshold and drops the documents whose bound falls below it.
+        order = np.argsort(-upper, kind="stable")
+        known = lower.copy()
+        checked: list[Matches] = []
+        batch = 4 * count
+        while order.size:
+            theta = _kth(known, count) * (1 - _SLACK)
+            order = order[upper[order] >= theta]
+            if not order.size:
+                break
+            take, order = np.sort(order[:batch]), order[batch:]
+            m = self._eval(q, ids[take])
+            m = Matches(m.ids[_members(m.ids, ids[take])], m.scores[_members(m.ids, ids[take])])
+            known[np.searchsorted(ids, m.ids)] = m.scores / q.boost
+            checked.append(m)
+            batch *= 4
+        if not checked:
+            return EMPTY, int(ids.size)
+        return _concat(checked), int(ids.size)
+
+    def _upper(self, q: wq.Query, ids: np.ndarray) -> np.ndarray | None:
+        """For each of the sorted ``ids``, at least the score ``q`` gives it if it matches;
+        None where not known (a phrase scores as its words' terms do, whatever the positions)."""
+        if isinstance(q, wq.Term):
+            m = self._term(q, ids)
+            out = np.zeros(ids.size)
+            out[np.searchsorted(ids, m.ids)] = m.scores
+            return out
+        if type(q) is wq.Phrase:
+            field = self._schema[q.fieldname] if q.fieldname in self._schema else None
+            if field is None or len(q.words) < 2 or not field.format or not field.format.supports("positions"):
+                return None
+            parts = [self._upper(wq.Term(q.fieldname, w), ids) for w in q.words]
+            return sum(parts[1:], parts[0]) * q.boost  # type: ignore[return-value]
+        if type(q) is wq.Require:
+            return self._upper(q.a, ids)
+        if type(q) in (wq.And, wq.Or, wq.DefaultOr) and not getattr(q, "minmatch", 0) and q.subqueries:
+            if len(q.subqueries) == 1:
+                return self._upper(q.subqueries[0], ids)
+            parts = [self._upper(x, ids) for x in q.subqueries]
+            if any(p is None for p in parts):
+                return None
+            return sum(parts[1:], parts[0]) * q.boost  # type: ignore[arg-type,return-value]
+        return None
 
     def _disjunction(self, q: wq.Query, weight: float) -> list[_Clause] | None:
         """``q`` as a sum of weighted terms (an ``Or`` of terms, ``Or``s nested with boosts), as
@@ -271,17 +354,18 @@ class FastEvaluator:
     def _memo_postings(self, fieldname: str, btext: bytes,
                        within: np.ndarray | None) -> tuple[np.ndarray, np.ndarray, int]:
         """``_postings`` of a term, kept for the rest of one evaluation (a query may name a
-        term twice). A list read within some candidates serves later reads only while
-        :meth:`search` prunes, whose candidates only shrink."""
+        term twice, and :meth:`search` scores its candidates again at the end). A list read
+        within some documents serves a later read within some of those."""
         key = (fieldname, btext)
         memo = self._memo
         if memo is not None:
             found = memo.get(key)
-            if found is not None and (found[3] or self._shrinking):
+            if found is not None and (found[3] is None or within is not None and (
+                    within is found[3] or bool(_members(within, found[3]).all()))):
                 return found[0], found[1], found[2]
         ids, tf, _values, df = self._postings(fieldname, btext, within=within)
         if memo is not None:
-            memo[key] = (ids, tf, df, within is None)
+            memo[key] = (ids, tf, df, within)
         return ids, tf, df
 
     @staticmethod
@@ -586,6 +670,19 @@ class _Best:
 
 
 # -- set operations on sorted id arrays ------------------------------------------------------
+
+def _concat(parts: list[Matches]) -> Matches:
+    """Matches of disjoint parts, as one sorted ``Matches``."""
+    ids = np.concatenate([p.ids for p in parts])
+    order = np.argsort(ids, kind="stable")
+    return Matches(ids[order], np.concatenate([p.scores for p in parts])[order])
+
+
+def _has_phrase(q: wq.Query) -> bool:
+    if type(q) is wq.Phrase:
+        return True
+    return any(_has_phrase(c) for c in q.children())
+
 
 def _members(ids: np.ndarray, within: np.ndarray) -> np.ndarray:
     """Which of the sorted ``ids`` are in the sorted ``within`` (a boolean mask)."""

@@ -4,7 +4,7 @@ The index holds the bundled sample archive (Vietnamese Wikipedia and XQuAD-vi pa
 in corpus/data/sample/SOURCES.md) in several segments, with replaced documents (so segments carry
 deletions). The queries are real: the first XQuAD-vi questions of ``../shared/data/retrieval``,
 as typed and without accents, and the query-language examples of ``tests/test_fast.py``. For each,
-the pruned top 10 and top 100 must be the exhaustive ones (same documents, same order, the same
+the pruned top 1, top 10 and top 100 must be the exhaustive ones (same documents, same order, the same
 scores to the last bit) and the hit count the exhaustive count.
 """
 
@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from whoosh import query as wq
 
 from corpus import read_jsonl
 from index import Index
@@ -38,6 +39,10 @@ def _questions(name: str, count: int) -> list[str]:
 
 
 QUESTIONS = _questions("queries.jsonl", 70) + _questions("queries_noaccent.jsonl", 40)
+# Quoted runs of two and three syllables of the questions, and the common phrases of the sample.
+PHRASES = ['"' + " ".join(q.rstrip("?").split()[i:i + n]) + '"'
+           for q in QUESTIONS[:40:2] for i, n in ((0, 2), (2, 3))] + [
+    '"của nó"', '"là một"', '"thành phố"', '"trong các"', '"năm 20"', '"có thể là"']
 
 
 @pytest.fixture(scope="module")
@@ -60,15 +65,15 @@ def test_the_index_has_segments_and_deletions(s: Searcher) -> None:
     readers = [r for r, _offset in s._searcher.reader().leaf_readers()]
     assert len(readers) > 3
     assert any(r.has_deletions() for r in readers)
-    assert len(QUESTIONS) + len(QUERIES) > 100
+    assert len(QUESTIONS) + len(QUERIES) + len(PHRASES) > 150
 
 
-@pytest.mark.parametrize("syntax, text", [(False, q) for q in QUESTIONS] + [(True, q) for q in QUERIES])
+@pytest.mark.parametrize("syntax, text", [(False, q) for q in QUESTIONS] + [(True, q) for q in QUERIES + PHRASES])
 def test_pruned_top_k_is_the_exhaustive_top_k(s: Searcher, syntax: bool, text: str) -> None:
     q = _compiled(s, text, syntax)
     fast = FastEvaluator(s._searcher)
     m = fast.matches(q)
-    for k in (10, 100):
+    for k in (1, 10, 100):
         expected = fast.top(m, k)
         for total in (True, False):
             got, count = FastEvaluator(s._searcher).search(q, k, total=total)
@@ -87,6 +92,35 @@ def test_pruning_leaves_most_documents_unscored(s: Searcher) -> None:
         kept += cand.size
         matched += count
     assert kept < 0.2 * matched
+
+
+def test_common_phrases_check_positions_in_few_documents(s: Searcher) -> None:
+    # A quoted phrase is scored exactly only where it could reach the top 3; the count comes
+    # from the parts without positions.
+    fast = FastEvaluator(s._searcher)
+    checked, counts = 0, 0
+    for text in ('"của nó"', '"là một"', '"thành phố"', '"trong các"'):
+        q = _compiled(s, text, True)
+        fast._memo = {}
+        exact, count = fast._deferred(q, 3)
+        fast._memo = None
+        assert count == len(fast.matches(q)) > 25, text
+        checked += len(exact)
+        counts += count
+    assert checked < 0.3 * counts, (checked, counts)
+
+
+@pytest.mark.parametrize("other, adds", [(wq.Term("title", "sông"), True), (wq.Term("fold", "thanh"), False),
+                                         (wq.Term("fold", "pho"), False)])
+def test_a_phrase_that_adds_matches_is_counted(s: Searcher, other: wq.Query, adds: bool) -> None:
+    # Beside words that do not match every document its filter lets through, a phrase adds
+    # documents of its own: the count and the top must still be exact.
+    phrase = wq.Require(wq.Phrase("syl", ["thành", "phố"], boost=2.0), wq.Term("pairs", "thanh_pho"))
+    q = wq.Or([phrase, other])
+    fast = FastEvaluator(s._searcher)
+    m = fast.matches(q)
+    assert fast.search(q, 10) == (fast.top(m, 10), len(m))
+    assert (len(m) > len(fast.matches(other))) is adds
 
 
 def test_a_wrong_bound_would_be_caught(s: Searcher, monkeypatch: pytest.MonkeyPatch) -> None:
