@@ -179,34 +179,44 @@ class FastEvaluator:
         return self.top(m, count), found if total else None
 
     def _deferred(self, q: wq.Query, count: int) -> tuple[Matches, int] | None:
-        """For an ``Or`` some of whose parts check positions (``Require(phrase, filter)``) within
-        a filter whose documents all match the other parts: exact scores of documents among
-        which the top ``count`` are, and the live count. The other parts alone give the count
-        and a lower bound of every score, and a phrase's positions are checked only where its
-        words' scores could lift a document into the top ``count``. None for other queries."""
+        """For an ``Or`` with parts that check positions (``Require(phrase, filter)``): exact
+        scores of documents among which the top ``count`` are, and the live count; None for
+        other queries. The other parts (or, if all check positions, the last of them) are
+        evaluated whole; a phrase is then checked whole only in the documents of its filter
+        that those do not match (usually few), and elsewhere only where its words' scores could
+        lift a document into the top ``count``."""
         if type(q) not in (wq.Or, wq.DefaultOr) or q.minmatch or q.scale is not None or not q.boost > 0:
             return None
         costly = [x for x in q.subqueries if type(x) is wq.Require and _has_phrase(x.a)]
         cheap = [x for x in q.subqueries if not (type(x) is wq.Require and _has_phrase(x.a))]
-        if not costly or not cheap:
+        if not costly or len(q.subqueries) < 2:
             return None
+        if not cheap:
+            cheap = [costly.pop()]  # (the compiler puts the loosest phrase last)
         others = self._union([self._eval(x) for x in cheap])
-        if not len(others):
-            return None
-        extra = np.zeros(len(others))  # what the phrases could add, per document of ``others``
+        added: list[np.ndarray] = []  # documents only the phrases match
+        bounds: list[tuple[np.ndarray, np.ndarray]] = []
         for x in costly:
             f = self._eval(x.b)
             if not len(f):
                 continue
-            if not _members(f.ids, others.ids).all():
-                return None  # the phrase could match documents nothing else matches
+            outside = f.ids[~_members(f.ids, others.ids)]
+            if outside.size:
+                added.append(self._eval(x, outside).ids)
             up = self._upper(x.a, f.ids)
             if up is None:
                 return None
-            extra[np.searchsorted(others.ids, f.ids)] += up
-        live = ~self._dead()[others.ids]
-        ids, lower = others.ids[live], others.scores[live]
-        upper = (lower + extra[live]) * (1 + _SLACK)
+            bounds.append((f.ids, up))
+        ids = np.unique(np.concatenate([others.ids, *added])) if added else others.ids
+        ids = ids[~self._dead()[ids]]
+        lower = np.zeros(ids.size)  # what the parts evaluated whole give (a phrase adds to it)
+        at = _members(others.ids, ids)
+        lower[np.searchsorted(ids, others.ids[at])] = others.scores[at]
+        upper = lower.copy()
+        for fids, up in bounds:
+            at = _members(fids, ids)
+            upper[np.searchsorted(ids, fids[at])] += up[at]
+        upper *= 1 + _SLACK
         # Documents by their bound, best first, scored exactly a batch at a time (positions
         # are read block by block, so few documents touch few blocks); each batch raises the
         # threshold and drops the documents whose bound falls below it.
