@@ -27,6 +27,16 @@ shrink as each term's bound is spent). The candidates are then scored exactly by
 as :meth:`FastEvaluator.matches`, so the top ``k`` is the exhaustive one, scores and ties
 included (``tests/test_pruning.py``). The hit count stays exact: every remaining term's
 document numbers still go into the count, unscored.
+
+A quoted phrase compiles to an ``Or`` of ``Require(phrase, pairs)`` parts (accented and folded).
+Its positions are the costly part, read a block at a time; the parts without positions (or the
+last phrase) are evaluated whole and give the count and a lower bound of every score; another
+phrase is checked whole only in the documents of its filter those do not match, and elsewhere
+only for the documents whose bound (its words' exact scores, as if the positions matched) can
+reach the ``k``-th best known score, best bound first, a growing batch at a time.
+
+Sums are always taken in the query's order of parts, whatever order parts are read in, so a
+document's score is the same number whichever documents are evaluated with it.
 """
 
 from __future__ import annotations
