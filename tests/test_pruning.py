@@ -145,3 +145,5 @@ def test_search_pages_use_the_pruned_top_and_the_exact_total(s: Searcher) -> Non
     expected = fast.column_values("id", np.array([d for d, _ in fast.top(m, 15)]))
     assert [h.id for h in pages[0].hits] == expected[:5] and [h.id for h in pages[1].hits] == expected[10:15]
     assert [h.score for h in pages[0].hits] == [score for _d, score in fast.top(m, 5)]
+    beyond = s.search(text, limit=10, page=1000)
+    assert beyond.hits == () and beyond.total == len(m)
