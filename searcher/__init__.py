@@ -11,7 +11,7 @@ from corpus import Document, InputError, VnSearchError
 from index import Index, IndexLockedError, IndexNotFoundError, IndexReport, IndexVersionError, IndexWriteError
 
 from ._errors import QuerySyntaxError
-from ._results import Hit, Results
+from ._results import Hit, KwicLine, Results, Trend, TrendPoint, TrendSeries
 from ._searcher import Searcher
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -26,8 +26,12 @@ __all__ = [
     "IndexVersionError",
     "IndexWriteError",
     "InputError",
+    "KwicLine",
     "QuerySyntaxError",
     "Results",
     "Searcher",
+    "Trend",
+    "TrendPoint",
+    "TrendSeries",
     "VnSearchError",
 ]

@@ -114,8 +114,9 @@ def _lex(query: str) -> list[_Tok]:
 
 
 class _Parser:
-    def __init__(self, query: str) -> None:
+    def __init__(self, query: str, match_all: bool = False) -> None:
         self.query = query
+        self.match_all = match_all
         self.toks = _lex(query)
         self.i = 0
 
@@ -179,7 +180,7 @@ class _Parser:
                 else self.parse_unary()
             if negate:
                 must_not.append(node)
-            elif required or _is_filter(node):
+            elif required or self.match_all or _is_filter(node):
                 # Filters typed among plain words still filter: "bắc sơn source:langson.gov.vn".
                 must.append(node)
             else:
@@ -343,12 +344,14 @@ def suggest_query(query: str, fix: Callable[[str], str | None]) -> str | None:
     return "".join(out) + query[last:] if changed else None
 
 
-def parse_query(query: str) -> Node:
+def parse_query(query: str, match: str = "any") -> Node:
     """Parse ``query`` into nodes; raises :class:`QuerySyntaxError` pointing at the problem.
+
+    ``match="all"`` makes every part not joined by ``OR`` required, as if joined by ``AND``.
 
     >>> parse_query("tài liệu")
     Text(text='tài liệu', field=None)
     >>> parse_query('"nông thôn"~3')
     Phrase(text='nông thôn', slop=3, field=None)
     """
-    return _Parser(query).parse()
+    return _Parser(query, match_all=match == "all").parse()

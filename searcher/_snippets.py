@@ -57,6 +57,15 @@ def _matches(folded: str, terms: frozenset[str]) -> list[tuple[int, int]]:
     return [m.span() for m in pattern.finditer(folded)] if pattern is not None else []
 
 
+def highlight_spans(text: str, terms: Iterable[str]) -> tuple[tuple[int, int], ...]:
+    """(start, end) offsets of the words of ``text`` among ``terms`` (as for :func:`make_snippet`).
+
+    >>> highlight_spans("UBND huyện Bắc Sơn", {"bac", "son"})
+    ((11, 14), (15, 18))
+    """
+    return tuple(_matches(fold_same_length(text), frozenset(terms)))
+
+
 def make_snippet(text: str, terms: Iterable[str], *, width: int = 220, fragments: int = 2,
                  separator: str = " … ") -> tuple[str, tuple[tuple[int, int], ...]]:
     """The best ``fragments`` windows of about ``width`` characters around matched terms.

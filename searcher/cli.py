@@ -6,7 +6,6 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -128,83 +127,147 @@ Examples:
 """
 
 
-@main.command(help=SEARCH_HELP)
-@click.argument("query", required=False)
-@INDEX_OPTION
-@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 10_000), help="Results per page.")
-@click.option("--page", default=1, show_default=True, type=click.IntRange(1), help="Page of results.")
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--source", help="Only documents from this source.")
-@click.option("--author", help="Only documents by this author (accents optional).")
-@click.option("--from", "date_from", metavar="DATE", help="Only documents dated on or after DATE (YYYY[-MM[-DD]]).")
-@click.option("--to", "date_to", metavar="DATE", help="Only documents dated on or before DATE.")
-@click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance", show_default=True)
-@click.option("--facet", "facets", multiple=True, type=click.Choice(["source", "year", "author"]),
-              help="Count matches by this field (repeatable).")
-@click.option("--stopwords", "stopwords_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Your own stop-word list (one word a line) instead of the shipped one; no reindex needed.")
-@click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path),
-              help='Batch mode: a JSONL file of {"id","text"} queries (plain text, no query syntax).')
-@click.option("--run", "run_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Batch mode: write a TREC run file here (default: standard output).")
-@click.pass_obj
-def search(obj: dict[str, Any], query: str | None, index_path: Path | None, limit: int, page: int, fmt: str,
-           source: str | None, author: str | None, date_from: str | None, date_to: str | None, sort: str,
-           facets: tuple[str, ...], stopwords_file: Path | None, queries_file: Path | None,
-           run_file: Path | None) -> None:
+def _filter_options(f: Any) -> Any:
+    """--source/--author/--from/--to and the accent, match and synonym options, shared by
+    search, trend and kwic (so a count in one is a count in the others)."""
+    options = [
+        click.option("--source", help="Only documents from this source."),
+        click.option("--author", help="Only documents by this author (accents optional)."),
+        click.option("--from", "date_from", metavar="DATE", help="Only documents dated on or after DATE (YYYY[-MM[-DD]])."),
+        click.option("--to", "date_to", metavar="DATE", help="Only documents dated on or before DATE."),
+        click.option("--accents", type=click.Choice(["exact", "any"]), default=None,
+                     help="exact: match accents as typed; any: ignore them (default: exact when typed with accents)."),
+        click.option("--match", "match", type=click.Choice(["any", "all"]), default="any", show_default=True,
+                     help="all: only documents holding every word (or a form of it)."),
+        click.option("--stopwords", "stopwords_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                     help="Your own stop-word list (one word a line) instead of the shipped one; no reindex needed."),
+        click.option("--synonyms", "synonyms_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                     help="More abbreviations/synonyms: one group a line, forms separated by commas."),
+        INDEX_OPTION,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _open_searcher(obj: dict[str, Any], opts: dict[str, Any]) -> Any:
+    """The searcher the filter options name (the sample archive until an index exists)."""
     from analyzers import load_stopwords
 
     from ._searcher import Searcher
 
-    if queries_file is None and not query:
-        raise QuerySyntaxError("the query is empty", hint='Give a query, e.g. vnsearch search "nông thôn mới".')
-    path = _resolve_search_index(index_path, obj["quiet"])
-    stopwords = sorted(load_stopwords(stopwords_file)) if stopwords_file else None
-    with Searcher.open(path, stopwords=stopwords) as s:
+    stopwords = sorted(load_stopwords(opts["stopwords_file"])) if opts["stopwords_file"] else None
+    return Searcher.open(_resolve_search_index(opts["index_path"], obj["quiet"]), stopwords=stopwords,
+                         synonyms=opts["synonyms_file"])
+
+
+def _query_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of Searcher.search/trend/kwic among the parsed options."""
+    keys = ("source", "author", "date_from", "date_to", "match")
+    return {k: opts[k] for k in keys} | {"accents": opts["accents"] or "auto"}
+
+
+@main.command(help=SEARCH_HELP)
+@click.argument("query", required=False)
+@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 10_000), help="Results per page.")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1), help="Page of results.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--bom", is_flag=True, help="Start CSV with a byte-order mark, so Excel reads it as UTF-8.")
+@click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance", show_default=True,
+              help="Order (without a query: newest first).")
+@click.option("--facet", "facets", multiple=True, type=click.Choice(["source", "year", "author"]),
+              help="Count matches by this field (repeatable).")
+@click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path),
+              help='Batch mode: a JSONL file of {"id","text"} queries (plain text, no query syntax).')
+@click.option("--run", "run_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Batch mode: write a TREC run file here (default: standard output).")
+@_filter_options
+@click.pass_obj
+def search(obj: dict[str, Any], query: str | None, limit: int, page: int, fmt: str, bom: bool, sort: str,
+           facets: tuple[str, ...], queries_file: Path | None, run_file: Path | None, **opts: Any) -> None:
+    from ._render import render_results
+
+    with _open_searcher(obj, opts) as s:
         if queries_file is not None:
             _batch(s, queries_file, run_file, 100 if limit == 10 else limit, obj["quiet"])
             return
-        assert query is not None
-        results = s.search(query, limit=limit, page=page, source=source, author=author, date_from=date_from,
-                           date_to=date_to, sort=sort, facets=facets)
-    from ._render import render_results
-
-    render_results(results, fmt)
-
-
-def _read_queries(path: Path) -> Iterator[tuple[str, str]]:
-    from corpus import InputError
-
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            yield str(rec["id"]), str(rec["text"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise InputError(f"{path}:{lineno}: not a {{\"id\", \"text\"}} JSON object",
-                             hint="Each line must look like {\"id\": \"q1\", \"text\": \"...\"}.") from exc
+        results = s.search(query, limit=limit, page=page, sort=sort, facets=facets, **_query_options(opts))
+    render_results(results, fmt, bom=bom)
 
 
 def _batch(s: Any, queries_file: Path, run_file: Path | None, limit: int, quiet: bool) -> None:
-    queries = list(_read_queries(queries_file))
-    out = open(run_file, "w", encoding="utf-8") if run_file else sys.stdout
-    try:
-        with _progress("Queries", len(queries), quiet or run_file is None) as bar:
-            task = bar.add_task("q", total=len(queries))
-            for qid, text in queries:
-                for rank, (doc_id, score) in enumerate(s.search_ids(text, limit=limit), 1):
-                    out.write(f"{qid} Q0 {doc_id} {rank} {score:.4f} vnsearch\n")
-                bar.advance(task)
-    finally:
-        if run_file:
-            out.close()
+    from ._batch import read_queries, write_run
+
+    queries = read_queries(queries_file)
+    with _progress("Queries", len(queries), quiet or run_file is None) as bar, \
+            (open(run_file, "w", encoding="utf-8") if run_file else _Stdout()) as out:
+        task = bar.add_task("q", total=len(queries))
+        write_run(s, queries, out, limit=limit, on_query=lambda n: bar.update(task, completed=n))
     if run_file and not quiet:
         click.echo(f"Wrote {len(queries)} queries' results to {run_file}", err=True)
+
+
+class _Stdout:
+    """Standard output as a context manager that is not closed on exit."""
+
+    def __enter__(self) -> Any:
+        return sys.stdout
+
+    def __exit__(self, *exc: Any) -> None:
+        sys.stdout.flush()
+
+
+@main.command()
+@click.argument("queries", nargs=-1, required=True)
+@click.option("--by", type=click.Choice(["year", "month"]), default="year", show_default=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--bom", is_flag=True, help="Start CSV with a byte-order mark, so Excel reads it as UTF-8.")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw a line chart to FILE.png or FILE.svg (needs: pip install 'vnsearch[plot]').")
+@_filter_options
+@click.pass_obj
+def trend(obj: dict[str, Any], queries: tuple[str, ...], by: str, fmt: str, bom: bool, plot_file: Path | None,
+          **opts: Any) -> None:
+    """Matching documents per year or month for each query, and their share of that period.
+
+    \b
+    Examples:
+        vnsearch trend "nông thôn mới" "chuyển đổi số"
+        vnsearch trend UBND --by month --from 2020 --format csv --bom > ubnd.csv
+        vnsearch trend "hình phạt" --plot hinh-phat.png
+    """
+    from ._render import render_trend
+
+    with _open_searcher(obj, opts) as s:
+        result = s.trend(list(queries), by=by, **_query_options(opts))
+    if plot_file is not None:
+        result.plot(plot_file)
+    render_trend(result, fmt, bom=bom)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--width", type=click.IntRange(0, 500), default=40, show_default=True,
+              help="Characters of context on each side.")
+@click.option("-n", "--limit", type=click.IntRange(1), default=None, help="At most this many lines (default: all).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table",
+              show_default=True)
+@click.option("--bom", is_flag=True, help="Start CSV with a byte-order mark, so Excel reads it as UTF-8.")
+@_filter_options
+@click.pass_obj
+def kwic(obj: dict[str, Any], query: str, width: int, limit: int | None, fmt: str, bom: bool, **opts: Any) -> None:
+    """Keyword in context: every occurrence of the query's words or phrase, one a line.
+
+    \b
+    Examples:
+        vnsearch kwic '"hình phạt"' --width 50
+        vnsearch kwic UBND --from 2020 --format csv --bom > ubnd.csv
+    """
+    from ._render import render_kwic
+
+    with _open_searcher(obj, opts) as s:
+        lines = s.kwic(query, width=width, limit=limit, **_query_options(opts))
+    render_kwic(lines, fmt, width=width, bom=bom)
 
 
 @main.command()

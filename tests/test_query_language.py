@@ -176,12 +176,19 @@ def test_unaccented_queries_find_accented_text(s: Searcher) -> None:
     assert all_ids(s, '"nong thon"') == NONG_THON
 
 
-def test_accented_query_ranks_exact_accents_above_folded_matches(s: Searcher) -> None:
-    # bác, bạc and Bắc all fold to "bac".
+def test_accented_query_matches_only_its_accents_unless_told_any(s: Searcher) -> None:
+    # bác, bạc and Bắc all fold to "bac": typed with accents, only "bác" matches.
     bac = ids(s.search("bác", limit=100))
-    assert set(bac[:2]) == {"xq-vi-26-04", "xq-vi-36-03"}  # "bác sĩ"
-    assert set(bac[2:]) >= BACSON  # "Bắc Sơn" matches only folded, below
+    assert set(bac) == {"xq-vi-26-04", "xq-vi-36-03"}  # "bác sĩ"
+    assert s.search("bác").total == 2
+    # accents="any": every "bac" matches, the exact accents ranked first.
+    loose = ids(s.search("bác", limit=100, accents="any"))
+    assert set(loose[:2]) == {"xq-vi-26-04", "xq-vi-36-03"}
+    assert set(loose[2:]) >= BACSON
     assert ids(s.search("bạc", limit=100))[0] == "xq-vi-08-03"  # "cờ bạc"
+    # accents="exact" typed without accents: only unaccented "bac" (there is none).
+    assert s.search("bac", accents="exact").total == 0
+    assert s.search("bac").total >= 5
 
 
 def test_nfd_document_found_by_nfc_query_and_back(s: Searcher) -> None:
