@@ -99,8 +99,8 @@ def _resolve_search_index(index_path: Path | None, quiet: bool) -> Path:
     if not quiet:
         click.echo(f"No index at {default} yet: searching the bundled sample archive "
                    "(index your own documents with: vnsearch index PATH...).", err=True)
-    with _progress("Building the sample index", 388, quiet) as bar:
-        task = bar.add_task("sample", total=388)
+    with _progress("Building the sample index", None, quiet) as bar:
+        task = bar.add_task("sample", total=None)
         return ensure_sample_index(on_progress=lambda n, _b: bar.update(task, completed=n))
 
 
@@ -117,12 +117,18 @@ Query language (Vietnamese with or without accents, NFC or NFD):
   title:"Bắc Sơn"  author:"Lộc Huệ"  source:xquad-vi  url:https://...   fields
   date:2020-01-01..2020-06-30  (also date:2020, date:..2019)              date ranges
   kinh*                       prefix wildcard
+  UBND, TP.HCM, GD&ĐT         abbreviations also find their full forms, and back
   A query that starts with "-" goes after --:  vnsearch search -- "-word other words"
+Typed with accents, words match those accents only (--accents any: all spellings).
+Without a query, the filters list their documents, newest first.
 
 \b
 Examples:
   vnsearch search "bac son"
   vnsearch search "nông thôn" --from 2020-01-01 --facet source --format json | jq .total
+  vnsearch search "nông thôn mới Bắc Sơn" --match all
+  vnsearch search --source baochinhphu.vn --sort -date
+  vnsearch search "hình phạt" --format csv --bom > ket-qua.csv
   vnsearch search --queries queries.jsonl --run run.txt --limit 100
 """
 
