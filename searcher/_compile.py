@@ -146,10 +146,12 @@ class QueryCompiler:
         ranking = [c for c in clauses if c.field() not in EXACT_FIELDS]
         if not matching:
             return wq.NullQuery
-        q: wq.Query = wq.Or(matching)
-        # Scored as the whole Or (so ranking among the matches is as with accents="any").
-        # (Whoosh's own AndMaybe loses the optional part's score under an And, so not that.)
-        return wq.Require(wq.Or(matching + ranking), q) if ranking else q
+        if not ranking:
+            return wq.Or(matching)
+        # Scored as the whole Or (so ranking among the matches is as with accents="any"), on
+        # the documents the accented terms match. (Whoosh's own AndMaybe loses the optional
+        # part's score under an And, so not that.)
+        return wq.Require(wq.Or(matching + ranking), _filter(matching))
 
     def _synonym_clauses(self, syllables: list[str], exact: bool) -> list[wq.Query]:
         """Other forms of the abbreviations and full forms found among ``syllables``."""
@@ -306,6 +308,16 @@ class QueryCompiler:
         if node.field == "title":
             return wq.Prefix("title", text)
         return wq.Or([wq.Prefix("syl", text, boost=2.0), wq.Prefix("fold", fold(text))])
+
+
+def _filter(clauses: list[wq.Query]) -> wq.Query:
+    """The documents any of ``clauses`` matches, with fewer posting lists: a word's term in
+    ``title``/``text`` is left out where a syllable of it has its own ``syl`` term (a document
+    holding the word holds that syllable). Only which documents match counts here."""
+    syllables = {c.text for c in clauses if isinstance(c, wq.Term) and c.fieldname == "syl"}
+    needed = [c for c in clauses if not (isinstance(c, wq.Term) and c.fieldname in ("title", "text")
+                                         and syllables.intersection(c.text.split("_")))]
+    return wq.Or(needed) if len(needed) > 1 else needed[0]
 
 
 def _phrase_or_term(fieldname: str, terms: list[str], slop: int, boost: float = 1.0) -> wq.Query:

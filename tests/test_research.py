@@ -140,6 +140,16 @@ def test_match_all_accepts_any_form_of_an_abbreviation(s: Searcher) -> None:
     assert s.matching_ids("UBND tổng kết", match="all") == ["ubnd-long"]
 
 
+def test_filters_narrow_without_changing_what_matches_or_the_ranking(s: Searcher) -> None:
+    for q in ("nông thôn", "bac son", "Sơn"):
+        everything = s.search(q, limit=1000).hits
+        for start, end in (("2020", "2020"), ("2017", "2021-06")):
+            inside = [h.id for h in everything if h.date and start <= h.date[:len(start)] and h.date[:len(end)] <= end]
+            assert ids(s.search(q, date_from=start, date_to=end, limit=1000)) == inside, (q, start, end)
+        assert ids(s.search(q, source="langson.gov.vn", limit=1000)) == \
+            [h.id for h in everything if h.source == "langson.gov.vn"]
+
+
 def test_matching_ids_is_what_search_counts(s: Searcher) -> None:
     for q, kw in [("nông thôn", {}), ('"hình phạt"', {"accents": "any"}), ("bac son", {"date_from": "2020"}),
                   ("UBND", {"source": "langson.gov.vn"})]:
@@ -163,6 +173,11 @@ def test_trend_counts_equal_search_counts_per_period(s: Searcher, by: str) -> No
             assert p.documents == s.search(series.query, date_from=p.period, date_to=p.period).total
             assert p.total == s.search(None, date_from=p.period, date_to=p.period).total if p.total else True
             assert p.share == (round(p.documents / p.total, 4) if p.total else 0.0)
+    # No period is skipped: each is the one after the one before.
+    periods = [p.period for p in t.series[0].points]
+    following = {"year": lambda x: str(int(x) + 1),
+                 "month": lambda x: f"{int(x[:4]) + int(x[5:]) // 12:04d}-{int(x[5:]) % 12 + 1:02d}"}[by]
+    assert all(following(a) == b for a, b in zip(periods, periods[1:]))
     years = t.series[0].points
     if by == "year":  # every year between the first and last dated document, zeros included
         assert [p.period for p in years] == [str(y) for y in range(2016, 2024)]
