@@ -85,13 +85,13 @@ class QueryCompiler:
         should = [self._node(n) for n in node.should]
         must_not = [self._node(n) for n in node.must_not]
         if must:
-            q: wq.Query = wq.And(must) if len(must) > 1 else must[0]
+            q: wq.Query = narrow(must[0], *must[1:], scored=True)
             if should:
                 ranked = wq.Or(should) if len(should) > 1 else should[0]
                 # Beside filters alone the words must still match ("kinh tế source:a.vn");
                 # beside required words they only rank ("+kinh tế" and "bất bình đẳng").
                 only_filters = all(_is_filter(n) for n in node.must)
-                q = wq.And([q, ranked]) if only_filters else wq.AndMaybe(q, ranked)
+                q = narrow(q, ranked, scored=True) if only_filters else maybe(q, ranked)
         elif should:
             q = wq.Or(should) if len(should) > 1 else should[0]
         else:
@@ -148,10 +148,9 @@ class QueryCompiler:
             return wq.NullQuery
         if not ranking:
             return wq.Or(matching)
-        # Scored as the whole Or (so ranking among the matches is as with accents="any"), on
-        # the documents the accented terms match. (Whoosh's own AndMaybe loses the optional
-        # part's score under an And, so not that.)
-        return wq.Require(wq.Or(matching + ranking), _filter(matching))
+        # The documents the accented terms match, scored by every layer (so the ranking among
+        # them is the ranking of accents="any").
+        return maybe(wq.Or(matching) if len(matching) > 1 else matching[0], wq.Or(ranking))
 
     def _synonym_clauses(self, syllables: list[str], exact: bool) -> list[wq.Query]:
         """Other forms of the abbreviations and full forms found among ``syllables``."""
@@ -186,7 +185,7 @@ class QueryCompiler:
             needs = self._needs(analysis, exact)
         if not needs:
             return ranked
-        return wq.Require(ranked, wq.And(needs) if len(needs) > 1 else needs[0])
+        return narrow(ranked, wq.And(needs) if len(needs) > 1 else needs[0])
 
     def _needs(self, analysis: Analysis, exact: bool) -> list[wq.Query]:
         """One condition per content word of ``analysis`` (its syllables, consecutive); a word
@@ -286,7 +285,7 @@ class QueryCompiler:
         if node.field == "title":
             # Titles have word-level terms only: require the title words, rank by the phrase.
             words = [t.text for t in analysis.words]
-            q = wq.And([wq.And([wq.Term("title", x) for x in words]), q])
+            q = narrow(q, wq.And([wq.Term("title", x) for x in words]), scored=True)
         return q
 
     def _phrase_forms(self, syllables: list[str], slop: int, exact: bool, boost: float = 1.0) -> wq.Query:
@@ -296,7 +295,7 @@ class QueryCompiler:
         accented = _phrase_or_term("syl", syllables, slop, boost=2.0 * boost)
         loose = _phrase_or_term("fold", folded, slop, boost=boost)
         if exact:
-            return wq.Require(wq.Or([accented, loose]), accented)
+            return maybe(accented, loose)
         return loose if folded == syllables else wq.Or([accented, loose])
 
     def _prefix(self, node: Prefix) -> wq.Query:
@@ -308,6 +307,45 @@ class QueryCompiler:
         if node.field == "title":
             return wq.Prefix("title", text)
         return wq.Or([wq.Prefix("syl", text, boost=2.0), wq.Prefix("fold", fold(text))])
+
+
+# Whoosh's AndMaybe matcher loses its optional part's score when an enclosing matcher skips it
+# (AndMaybeMatcher.skip_to moves the optional side to the target, not to where the required side
+# landed). The evaluator (searcher/_fast.py) is exact either way; these helpers keep every
+# AndMaybe above the intersections, so Whoosh's own matchers give the same scores (the
+# comparison in tests/test_fast.py) and each term is still read once.
+
+
+def _split(q: wq.Query) -> tuple[wq.Query, list[wq.Query]]:
+    """``q`` as its required part and the optional parts that only add to its score."""
+    if type(q) is wq.AndMaybe:
+        required, optional = _split(q.a)
+        return required, optional + [q.b]
+    return q, []
+
+
+def _rejoin(required: wq.Query, optional: list[wq.Query]) -> wq.Query:
+    for part in optional:
+        required = wq.AndMaybe(required, part)
+    return required
+
+
+def maybe(q: wq.Query, optional: wq.Query) -> wq.Query:
+    """``q``'s documents, ``optional``'s score added where it matches too."""
+    required, parts = _split(q)
+    return _rejoin(required, parts + [optional])
+
+
+def narrow(q: wq.Query, *conditions: wq.Query, scored: bool = False) -> wq.Query:
+    """``q``'s documents that match every condition: scored by all (``scored``, an And) or by
+    ``q`` alone (a Require)."""
+    required, optional = _split(q)
+    parts = [_split(c) for c in conditions]
+    if scored:
+        inner: wq.Query = wq.And([required, *[r for r, _o in parts]])
+        return _rejoin(inner, optional + [o for _r, opts in parts for o in opts])
+    cond = wq.And([r for r, _o in parts]) if len(parts) > 1 else parts[0][0]
+    return _rejoin(wq.Require(required, cond), optional)
 
 
 def _filter(clauses: list[wq.Query]) -> wq.Query:

@@ -19,6 +19,7 @@ from corpus import Document
 from index import Index
 
 from ._compile import Compiled, QueryCompiler
+from ._compile import narrow as narrow_query
 from ._errors import QuerySyntaxError
 from ._fast import FastEvaluator, Matches
 from ._query import Bool, DateRange, Node, Phrase, Text, is_date, parse_query, suggest_query
@@ -211,7 +212,7 @@ class Searcher:
             # The filters narrow the query's matches without changing what it matches (or how
             # it ranks): the same words match with and without --from, so counts add up by period.
             narrow = compiler.compile(Bool(must=tuple(filters))).query
-            compiled = Compiled(wq.Require(compiled.query, narrow), compiled.terms)
+            compiled = Compiled(narrow_query(compiled.query, narrow), compiled.terms)
         return compiled, self._evaluator().matches(compiled.query)
 
     def search_ids(self, query: str, *, limit: int = 100, syntax: bool = False,
