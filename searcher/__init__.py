@@ -10,6 +10,7 @@ import logging
 from corpus import Document, InputError, VnSearchError
 from index import Index, IndexLockedError, IndexNotFoundError, IndexReport, IndexVersionError, IndexWriteError
 
+from ._batch import read_queries, write_run
 from ._errors import QuerySyntaxError
 from ._results import Hit, KwicLine, Results, Trend, TrendPoint, TrendSeries
 from ._searcher import Searcher
@@ -34,4 +35,6 @@ __all__ = [
     "TrendPoint",
     "TrendSeries",
     "VnSearchError",
+    "read_queries",
+    "write_run",
 ]

@@ -31,7 +31,8 @@ them from the text, so a name typed with accents must still find its byline)."""
 
 @dataclass
 class Compiled:
-    """A Whoosh query plus what snippets need to highlight (folded syllables, ``prefix*``)."""
+    """A Whoosh query plus what snippets need to highlight (folded syllables, ``=syllable`` for
+    accents that must match as typed, ``prefix*``)."""
 
     query: wq.Query
     terms: set[str] = field(default_factory=set)
@@ -118,7 +119,7 @@ class QueryCompiler:
         content = [w for w in words if not self.analyzer.is_stopword(w)] or words
         content_syl = {s for w in content for s in w.split("_")}
         syllables = [s for s in syllables if s in content_syl] or syllables
-        self.highlight.update(fold(s) for s in syllables)
+        self._mark(syllables, exact)
         w = self.weights
         clauses: list[wq.Query] = []
         word_fields = ("title",) if node.field == "title" else ("title", "text")
@@ -152,6 +153,11 @@ class QueryCompiler:
         # them is the ranking of accents="any").
         return maybe(wq.Or(matching) if len(matching) > 1 else matching[0], wq.Or(ranking))
 
+    def _mark(self, syllables: list[str], exact: bool) -> None:
+        """Highlight these syllables in snippets: with their accents (``=`` + syllable) when
+        only those accents match, else every spelling (the folded syllable)."""
+        self.highlight.update(("=" + s) if exact else fold(s) for s in syllables)
+
     def _synonym_clauses(self, syllables: list[str], exact: bool) -> list[wq.Query]:
         """Other forms of the abbreviations and full forms found among ``syllables``."""
         if self.synonyms is None:
@@ -159,6 +165,7 @@ class QueryCompiler:
         out = []
         for occ in self.synonyms.find(syllables, folded=not exact):
             for variant in occ.variants:
+                self._mark(list(variant), exact)
                 # A phrase scores about the sum of its syllables: per syllable, so that a long
                 # full form found for an abbreviation does not outrank the abbreviation typed.
                 out.append(self._form(list(variant), exact, self.weights["synonym"] / len(variant)))
@@ -268,10 +275,11 @@ class QueryCompiler:
         if not syllables:
             return wq.NullQuery
         folded = [fold(s) for s in syllables]
-        self.highlight.update(folded)
-        if node.field == "author":
-            return _phrase_or_term("author", folded, node.slop)
         exact = self.exact(node.text)
+        if node.field == "author":
+            self._mark(syllables, False)
+            return _phrase_or_term("author", folded, node.slop)
+        self._mark(syllables, exact)
         q = self._phrase_forms(syllables, node.slop, exact)
         if self.synonyms is not None:
             # "UBND tỉnh" also finds "Ủy ban nhân dân tỉnh": the phrase with one form replaced.
@@ -279,6 +287,7 @@ class QueryCompiler:
             for occ in self.synonyms.find(syllables, folded=not exact)[:4]:
                 for v in occ.variants[:4]:
                     alt = syllables[:occ.start] + list(v) + syllables[occ.end:]
+                    self._mark(list(v), exact)
                     alts.append(self._phrase_forms(alt, node.slop, exact, self.weights["synonym"]))
             if alts:
                 q = wq.Or([q, *alts])
@@ -346,16 +355,6 @@ def narrow(q: wq.Query, *conditions: wq.Query, scored: bool = False) -> wq.Query
         return _rejoin(inner, optional + [o for _r, opts in parts for o in opts])
     cond = wq.And([r for r, _o in parts]) if len(parts) > 1 else parts[0][0]
     return _rejoin(wq.Require(required, cond), optional)
-
-
-def _filter(clauses: list[wq.Query]) -> wq.Query:
-    """The documents any of ``clauses`` matches, with fewer posting lists: a word's term in
-    ``title``/``text`` is left out where a syllable of it has its own ``syl`` term (a document
-    holding the word holds that syllable). Only which documents match counts here."""
-    syllables = {c.text for c in clauses if isinstance(c, wq.Term) and c.fieldname == "syl"}
-    needed = [c for c in clauses if not (isinstance(c, wq.Term) and c.fieldname in ("title", "text")
-                                         and syllables.intersection(c.text.split("_")))]
-    return wq.Or(needed) if len(needed) > 1 else needed[0]
 
 
 def _phrase_or_term(fieldname: str, terms: list[str], slop: int, boost: float = 1.0) -> wq.Query:

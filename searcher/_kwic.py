@@ -59,19 +59,20 @@ def patterns(searcher: "Searcher", query: str, accents: str = "auto", match: str
     out: list[_Pattern] = []
     for node in _positive(parse_query(query, match=match)):
         exact = compiler.exact(node.text)
-        text = node.text
-        if isinstance(node, Text) and not exact and not has_accents(text):
-            # Typed without accents: segment the accents restored from the index, so
-            # "nong thon" is one word, as it is found.
-            text = searcher.suggest(text) or text
-        analysis = analyzer.analyze(text)
-        syllables = analysis.terms("syllables")
+        texts = [node.text]
+        if isinstance(node, Text) and not exact and not has_accents(node.text):
+            # Typed without accents: segment the accents restored from the index instead, so
+            # "nong thon" is the word "nông thôn" (matched in any spelling), not two syllables.
+            texts = [searcher.suggest(node.text) or node.text]
         forms: list[tuple[str, ...]] = []
-        if isinstance(node, Phrase):
-            forms.append(tuple(syllables))
-        else:
-            words = [w for w in analysis.terms("words") if not analyzer.is_stopword(w)] or analysis.terms("words")
-            forms.extend(tuple(w.split("_")) for w in words)
+        for text in texts:
+            analysis = analyzer.analyze(text)
+            if isinstance(node, Phrase):
+                forms.append(tuple(analysis.terms("syllables")))
+            else:
+                words = [w for w in analysis.terms("words") if not analyzer.is_stopword(w)] or analysis.terms("words")
+                forms.extend(tuple(w.split("_")) for w in words)
+        syllables = analyzer.analyze(node.text).terms("syllables")
         if searcher.synonyms is not None:
             for occ in searcher.synonyms.find(syllables, folded=not exact):
                 forms.extend(occ.variants)

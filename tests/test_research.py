@@ -24,6 +24,8 @@ from corpus import Document, read_jsonl
 from index import Index
 from searcher import Searcher
 from searcher._errors import QuerySyntaxError
+from searcher._query import parse_query
+from searcher._snippets import make_snippet
 from searcher._synonyms import default_synonyms
 from searcher.cli import main
 
@@ -328,6 +330,18 @@ def test_csv_with_a_byte_order_mark_for_excel(index_path: str) -> None:
     with_bom = cli(index_path, "search", "nông thôn", "--format", "csv", "--bom").stdout_bytes
     assert with_bom.startswith("\ufeffrank,id".encode("utf-8"))
     assert not cli(index_path, "search", "nông thôn", "--format", "csv").stdout.startswith("\ufeff")
+
+
+def test_snippets_highlight_the_accents_that_matched(s: Searcher) -> None:
+    text = "Các hình phạt chính; vòng cổ hình Phật; màn hình phát quang."
+    exact = s._compiler().compile(parse_query('"hình phạt"')).terms
+    snippet, marks = make_snippet(text, exact)
+    assert [snippet[a:b] for a, b in marks] == ["hình", "phạt", "hình", "hình"]
+    loose = s._compiler(accents="any").compile(parse_query('"hình phạt"')).terms
+    snippet, marks = make_snippet(text, loose)
+    assert [snippet[a:b] for a, b in marks] == ["hình", "phạt", "hình", "Phật", "hình", "phát"]
+    hit = s.search('"hình phạt"').hits[0]
+    assert {hit.snippet[a:b] for a, b in hit.highlights} == {"hình", "phạt"}
 
 
 def test_titles_are_highlighted_like_snippets(s: Searcher) -> None:
