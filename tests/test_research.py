@@ -348,3 +348,18 @@ def test_titles_are_highlighted_like_snippets(s: Searcher) -> None:
     hit = s.search("Bắc Sơn").hits[0]
     assert [hit.title[a:b] for a, b in hit.title_highlights] == ["Bắc", "Sơn"]
     assert hit.as_dict()["title_highlights"] == [list(x) for x in hit.title_highlights]
+
+
+# -- the bundled sample ----------------------------------------------------------------------
+
+
+def test_the_bundled_sample_is_dated_vietnamese_news_and_law() -> None:
+    sample = Path(__file__).parents[1] / "corpus" / "data" / "sample" / "sample.jsonl.gz"
+    docs = list(read_jsonl(sample))
+    assert 200 <= len(docs) <= 600 and sample.stat().st_size < 1_000_000
+    assert all(d.title and d.source and d.date for d in docs)
+    assert len({d.date[:4] for d in docs}) >= 4  # a trend over several years
+    assert sum(d.source == "Quốc hội" for d in docs) > 200 and len({d.source for d in docs}) >= 6
+    sources = (sample.parent / "SOURCES.md").read_text(encoding="utf-8")
+    for name in ("alqac2022", "VnExpress", "Bắc Sơn", "Điều 15"):
+        assert name in sources
