@@ -77,12 +77,12 @@ def normalize_date(value: Any) -> str | None:
     m = _DATE_RE.match(text)
     if not m:
         return None
-    year, month, day = m.groups()
+    parts = m.groups()
     try:
-        _dt.date(int(year), int(month or 1), int(day or 1))
+        _dt.date(int(parts[0]), int(parts[1] or 1), int(parts[2] or 1))
     except ValueError:
         return None
-    return "-".join(p for p in (year, month, day) if p)
+    return "-".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -542,7 +542,7 @@ class Index:
         return report
 
     def _segment_batches(self, batches: Iterator[list[Document]],
-                         workers: int | None) -> Iterator[tuple[list[Document], Segment]]:
+                         workers: int | None) -> Generator[tuple[list[Document], Segment], None, None]:
         """``(batch, segment)`` in batch order: each batch analysed and written as a complete
         segment that no TOC lists yet (by a pool of ``workers`` processes, or in this process
         with one). Up to ``_IN_FLIGHT_PER_WORKER * workers`` batches are in the workers' hands

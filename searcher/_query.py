@@ -125,6 +125,11 @@ class _Parser:
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
 
+    def _here(self) -> int:
+        """Where the next token starts (the query's end after the last)."""
+        tok = self.peek()
+        return tok.pos if tok is not None else len(self.query)
+
     def take(self) -> _Tok:
         tok = self.toks[self.i]
         self.i += 1
@@ -186,11 +191,9 @@ class _Parser:
                 should.append(node)
             pending_and = False
         if pending_and:
-            pos = self.peek().pos if self.peek() else len(self.query)
-            raise self.error("AND needs something on its right", pos)
+            raise self.error("AND needs something on its right", self._here())
         if not (must or should or must_not):
-            pos = self.peek().pos if self.peek() else len(self.query)
-            raise self.error("missing search words", pos)
+            raise self.error("missing search words", self._here())
         if len(must) + len(should) + len(must_not) == 1 and (should or must):
             return (should or must)[0]
         return Bool(tuple(must), tuple(should), tuple(must_not))

@@ -127,7 +127,8 @@ class Searcher:
         hits = []
         for rank, (docnum, score) in enumerate(ranked, start=first + 1):
             stored = self._searcher.stored_fields(docnum)
-            snippet, marks = ("", ())
+            snippet: str = ""
+            marks: tuple[tuple[int, int], ...] = ()
             if snippets:
                 snippet, marks = make_snippet(stored.get("text", "") or stored.get("title", ""), compiled.terms)
             hits.append(Hit(id=stored["id"], rank=rank, score=score,

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from analyzers import ModelError
 from corpus import VnSearchError
 
 from ._errors import QuerySyntaxError
@@ -28,7 +29,7 @@ class _Group(click.Group):
         except QuerySyntaxError as exc:
             where = f" (at character {exc.position + 1})" if exc.position is not None else ""
             _fail(f"bad query: {exc}{where}", exc.hint, code=2)
-        except VnSearchError as exc:
+        except (VnSearchError, ModelError) as exc:
             _fail(str(exc), exc.hint, code=1)
         except KeyboardInterrupt:
             _fail("interrupted; everything committed so far is kept", "Run the same command again to continue.", code=130)

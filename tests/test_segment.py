@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import pickle
+import shutil
 import subprocess
 import sys
 import unicodedata
@@ -13,7 +15,12 @@ import pytest
 
 from pyvi import ViTokenizer as pyvi_tokenizer
 
+from analyzers import ANALYZER_VERSION
+from analyzers._model import MODEL_ID
 from analyzers._segment import Segmenter
+from corpus import Document
+from index import Index, IndexVersionError
+from index._meta import read_meta, write_meta
 from real_text import needs_data, real_lines, shipped_lines
 
 
@@ -279,3 +286,40 @@ def test_indexing_and_searching_leave_nothing_in_the_temp_folder(tmp_path: Path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.strip() == "[]"  # nothing while the process runs
     assert os.listdir(temp) == []  # nor after it
+
+
+def test_a_changed_model_file_is_refused_with_one_line(tmp_path: Path) -> None:
+    # A copy of pyvi whose word list differs by one line, first on the path: loading the
+    # segmenter (here through `vnsearch search`) must stop with one clear line, not segment
+    # differently against an index built with the real model.
+    import pyvi
+
+    fake = tmp_path / "site" / "pyvi"
+    shutil.copytree(Path(pyvi.__file__).parent, fake)
+    words = fake / "models" / "words.txt"
+    words.write_bytes(words.read_bytes() + "nông thôn mới\n".encode())
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake.parent), str(root)]),
+           "VNSEARCH_INDEX": str(tmp_path / "ix")}
+    Index.create(tmp_path / "ix")
+    proc = subprocess.run([sys.executable, "-c", "from searcher.cli import main; main()", "search", "nông thôn"], cwd=root, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    first, *rest = proc.stderr.strip().split("\n")
+    assert first.startswith("Error: pyvi's model file") and "words.txt" in first and "sha256 differs" in first
+    assert rest == ["Install the pyvi version vnsearch pins: pip install --force-reinstall vnsearch"]
+
+
+def test_the_model_hash_is_recorded_in_the_index_and_checked(tmp_path: Path) -> None:
+    assert MODEL_ID in ANALYZER_VERSION
+    path = tmp_path / "ix"
+    Index.create(path).add_documents([Document(id="1", title="Bắc Sơn", text="tài liệu")], workers=1)
+    assert read_meta(path).analyzer_version == ANALYZER_VERSION
+    other_model = ANALYZER_VERSION.replace(MODEL_ID, "pyvi-0.1.1-000000000000")
+    write_meta(path, dataclasses.replace(read_meta(path), analyzer_version=other_model))
+    with pytest.raises(IndexVersionError) as err:
+        Index.open(path)
+    assert "reindex" in (err.value.hint or "")
+    # Indexes from before the hash was recorded ("vi-1") were built with this same model.
+    write_meta(path, dataclasses.replace(read_meta(path), analyzer_version="vi-1"))
+    assert Index.open(path).doc_count() == 1
