@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from corpus import clean_text
+
 from ._errors import QuerySyntaxError
 
 FIELDS = ("title", "text", "author", "source", "url", "date", "id")
@@ -353,5 +355,8 @@ def parse_query(query: str) -> Node:
     Text(text='tài liệu', field=None)
     >>> parse_query('"nông thôn"~3')
     Phrase(text='nông thôn', slop=3, field=None)
+
+    The query is cleaned first as documents are (``corpus.clean_text``: NFC, no invisible
+    characters, plain spaces).
     """
-    return _Parser(query).parse()
+    return _Parser(clean_text(query)).parse()

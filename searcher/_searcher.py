@@ -14,7 +14,7 @@ import numpy as np
 from whoosh import scoring
 
 from analyzers import VietnameseAnalyzer
-from corpus import Document
+from corpus import Document, clean_text
 from index import Index
 
 from ._compile import QueryCompiler
@@ -149,7 +149,7 @@ class Searcher:
         By default the query is plain text (a natural-language question may hold stray quotes
         or dashes); ``syntax=True`` parses the query language instead.
         """
-        node = parse_query(query) if syntax else Text(query)
+        node = parse_query(query) if syntax else Text(clean_text(query))
         compiled = self._compiler().compile(node)
         fast = self._evaluator()
         top = fast.top(fast.matches(compiled.query), limit)
@@ -197,7 +197,7 @@ class Searcher:
         if self._suggester is None:
             self._suggester = Suggester(self._searcher.reader(), self.analyzer,
                                         doc_frequency=self._evaluator().doc_frequency)
-        return self._suggester.suggest(query)
+        return self._suggester.suggest(clean_text(query))
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""
