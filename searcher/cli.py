@@ -168,9 +168,35 @@ def search(obj: dict[str, Any], query: str | None, index_path: Path | None, limi
         assert query is not None
         results = s.search(query, limit=limit, page=page, source=source, author=author, date_from=date_from,
                            date_to=date_to, sort=sort, facets=facets)
-    from ._render import render_results
+    _render_results(results, fmt)
 
-    render_results(results, fmt)
+
+def _render_results(results: Any, fmt: str) -> None:
+    """Print results: the text formats as ``_render`` writes them; ``table`` as a rich table on
+    a terminal, else as plain text (pipes, ``NO_COLOR`` is honoured by rich)."""
+    from ._render import format_results, results_header
+
+    console = _console()
+    if fmt != "table" or not console.is_terminal:
+        click.echo(format_results(results, "text" if fmt == "table" else fmt), nl=False)
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console.print(results_header(results), style="bold", markup=False)
+    if not results.hits:
+        return
+    table = Table(show_lines=True, expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("title / snippet", ratio=4)
+    table.add_column("source · date", ratio=1)
+    for h in results.hits:
+        snippet = Text(h.snippet)
+        for a, b in h.highlights:
+            snippet.stylize("bold yellow", a, b)
+        cell = Text.assemble((h.title, "bold"), "\n", snippet, (f"\n{h.id}", "dim"))
+        table.add_row(str(h.rank), cell, " · ".join(x for x in (h.source, h.date, h.author) if x))
+    console.print(table)
 
 
 def _read_queries(path: Path) -> Iterator[tuple[str, str]]:
@@ -474,16 +500,11 @@ def export(index_path: Path | None, output: Path | None) -> None:
     Example:
         vnsearch export -o backup.jsonl && vnsearch index backup.jsonl --index new-index
     """
+    from corpus import write_jsonl
     from index import export as stored_documents
 
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout
-    try:
-        for doc in stored_documents(_index_or_default(index_path)):
-            rec = {k: v for k, v in doc.as_dict().items() if v is not None and k != "content_hash"}
-            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    finally:
-        if output:
-            out.close()
+    with click.open_file(str(output) if output else "-", "w", encoding="utf-8") as out:
+        write_jsonl(stored_documents(_index_or_default(index_path)), out)
 
 
 # -- crawling ----------------------------------------------------------------------------
@@ -515,7 +536,7 @@ def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_pat
     """
     import dataclasses
 
-    from corpus import CrawlOptions
+    from corpus import CrawlOptions, write_jsonl
     from corpus import crawl as start_crawl
     from index import Index
 
@@ -536,8 +557,7 @@ def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_pat
         with start_crawl(list(urls), state_dir, options, on_event=on_event) as crawler:
             if jsonl_out is not None:
                 with open(jsonl_out, "w", encoding="utf-8") as out:
-                    for doc in crawler:
-                        out.write(json.dumps(doc.as_dict(), ensure_ascii=False) + "\n")
+                    write_jsonl(crawler, out)
                 report = None
             else:
                 ix = Index.open_or_create(_index_or_default(index_path))
