@@ -59,6 +59,7 @@ class Searcher:
         self._searcher = ix.whoosh_index.searcher(weighting=_weighting())
         self._suggester: Suggester | None = None
         self._fast: FastEvaluator | None = None
+        self._closed = False
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, stopwords: Sequence[str] | None = None) -> "Searcher":
@@ -73,7 +74,10 @@ class Searcher:
         self.close()
 
     def close(self) -> None:
-        self._searcher.close()
+        """Release the index files; closing again does nothing."""
+        if not self._closed:
+            self._closed = True
+            self._searcher.close()
 
     def refresh(self) -> None:
         """See documents committed since the searcher was opened."""

@@ -347,3 +347,12 @@ def test_queries_are_cleaned_as_documents_are(s: Searcher) -> None:
     assert all_ids(s, "n\u00adông\u00a0th\u200bôn") == plain
     assert all_ids(s, '"nông\u3000thôn"') == all_ids(s, '"nông thôn"')
     assert [i for i, _ in s.search_ids("n\u00adông\u202fthôn", limit=50)] == [i for i, _ in s.search_ids("nông thôn", limit=50)]
+
+
+def test_closing_a_searcher_twice_is_harmless(tmp_path: Path) -> None:
+    Index.create(tmp_path).add_documents(read_jsonl(FIXTURE), workers=1)
+    with Searcher.open(tmp_path) as s:
+        hits = s.search("nông thôn").hits
+        s.close()
+    s.close()
+    assert hits and hits[0].title  # plain values outlive the searcher
