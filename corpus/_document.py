@@ -10,7 +10,7 @@ import re
 import unicodedata
 from dataclasses import dataclass, field
 from collections.abc import Iterable
-from typing import Any, TextIO
+from typing import IO, Any
 
 # Characters that are invisible or layout-only and break word matching when left inside text.
 # (Regexes, not str.translate tables: translate looks up every character in a dict, several
@@ -154,7 +154,7 @@ class Document:
         return cls(**values)
 
 
-def write_jsonl(documents: Iterable[Document], out: TextIO) -> int:
+def write_jsonl(documents: Iterable[Document], out: IO[str]) -> int:
     """Write ``documents`` to ``out`` one :meth:`Document.to_json` line each (the format that
     ``read_jsonl`` and ``vnsearch index`` read back); returns how many were written."""
     count = 0

@@ -255,15 +255,17 @@ def show(obj: dict[str, Any], doc_id: str, index_path: Path | None, fmt: str) ->
     if doc is None:
         raise IndexNotFoundError(f"no document with id {doc_id!r} in the index",
                                  hint="Find ids with: vnsearch search QUERY --format json")
+    _print_document(doc, fmt)
+
+
+def _print_document(doc: Any, fmt: str) -> None:
+    """A whole document: JSON, or its metadata lines, a blank line and its text."""
     if fmt == "json":
         click.echo(json.dumps(doc.as_dict(), ensure_ascii=False, indent=2))
         return
-    for key in ("id", "title", "url", "source", "date", "author"):
-        value = getattr(doc, key)
-        if value:
-            click.echo(f"{key}: {value}")
-    click.echo("")
-    click.echo(doc.text)
+    meta = [f"{key}: {getattr(doc, key)}" for key in ("id", "title", "url", "source", "date", "author")
+            if getattr(doc, key)]
+    click.echo("\n".join(meta) + "\n\n" + doc.text)
 
 
 # -- indexing ----------------------------------------------------------------------------
