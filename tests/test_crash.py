@@ -4,7 +4,6 @@ and by a second import. See ``tests/import_worker.py`` for the process that gets
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import queue
 import select
@@ -19,8 +18,7 @@ from pathlib import Path
 import pytest
 
 from import_worker import load_documents
-from index import Index, IndexLockedError, IndexWriteError
-from index import _index as index_impl
+from index import Index, IndexLockedError
 from searcher import Searcher
 
 pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs POSIX signals")
@@ -264,38 +262,47 @@ def test_lock_of_a_killed_import_is_released_even_with_worker_processes(tmp_path
     assert all(_wait_gone(w) for w in workers), "pool workers outlived their killed parent"
 
 
-def test_disk_full_gives_index_write_error_and_keeps_the_last_commit(tmp_path: Path,
-                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    path = tmp_path / "ix"
-    ix = Index.create(path)
-    ix.add_documents(load_documents(100), workers=1, batch_size=BATCH)
-    real_create = index_impl._DurableStorage.create_file
-    calls = 0
-
-    def create_file(self, name, *args, **kwargs):  # type: ignore[no-untyped-def]
-        nonlocal calls
-        calls += 1
-        if calls > 3:
-            raise OSError(errno.ENOSPC, "No space left on device", name)
-        return real_create(self, name, *args, **kwargs)
-
-    monkeypatch.setattr(index_impl._DurableStorage, "create_file", create_file)
-    with pytest.raises(IndexWriteError, match="disk is full") as err:
-        Index.open(path).add_documents(load_documents(200), workers=1, batch_size=BATCH)
-    assert "intact" in (err.value.hint or "") or "last commit" in (err.value.hint or "")
-    monkeypatch.undo()
-    assert assert_committed_state(path, 200) == 100
-    Index.open(path).add_documents(load_documents(200), workers=1, batch_size=BATCH)
-    assert sorted(live_ids(path)) == sorted(d.id for d in load_documents(200))
-
-
-def _read_only_mount_command() -> list[str]:
+def _mount_namespace() -> list[str]:
     """``unshare`` arguments for a private mount namespace (a user namespace too when not root),
     or a skip saying why the machine does not allow one."""
     unshare = shutil.which("unshare")
     if unshare is None:
-        pytest.skip("needs util-linux's unshare to mount a read-only file system")
+        pytest.skip("needs util-linux's unshare to mount a file system for the test")
     return [unshare, "-m"] if os.geteuid() == 0 else [unshare, "-r", "-m"]
+
+
+def test_disk_full_gives_index_write_error_and_keeps_the_last_commit(tmp_path: Path) -> None:
+    source = tmp_path / "ix"
+    Index.create(source).add_documents(load_documents(100), workers=1, batch_size=BATCH)
+    after = tmp_path / "after"
+    mount = tmp_path / "small"
+    mount.mkdir()
+    # In a private mount namespace: a small tmpfs holding a copy of the index, filled up but
+    # for 32 kB, so the import runs out of space part-way through writing its first batch;
+    # the index is then copied out as the failed import left it.
+    script = (
+        'mount -t tmpfs -o size=8m tmpfs "$1" || exit 99\n'
+        'cp -a "$2" "$1/ix"\n'
+        'dd if=/dev/zero of="$1/spare" bs=4096 count=8 2>/dev/null\n'
+        'dd if=/dev/zero of="$1/fill" bs=4096 2>/dev/null\n'
+        'rm "$1/spare"\n'
+        '"$4" "$5" "$1/ix" --count 200 --batch-size 50\n'
+        'rc=$?\n'
+        'cp -a "$1/ix" "$3"\n'
+        'exit $rc\n'
+    )
+    proc = subprocess.run([*_mount_namespace(), "sh", "-c", script, "sh", str(mount), str(source),
+                           str(after), sys.executable, str(WORKER)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=HANG_GUARD)
+    if proc.returncode == 99:
+        pytest.skip(f"this machine does not let a test mount a small file system: {proc.stderr.strip()}")
+    assert proc.returncode == 1, proc.stderr[-2000:]
+    assert "error cannot write to the index" in proc.stdout and "the disk is full" in proc.stdout
+    assert "Traceback" not in proc.stderr
+    assert assert_committed_state(after, 200) == 100
+    report = Index.open(after).add_documents(load_documents(200), workers=1, batch_size=BATCH)
+    assert (report.unchanged, report.added) == (100, 100)
+    assert sorted(live_ids(after)) == sorted(d.id for d in load_documents(200))
 
 
 def test_read_only_file_system_gives_index_write_error(tmp_path: Path) -> None:
@@ -305,7 +312,7 @@ def test_read_only_file_system_gives_index_write_error(tmp_path: Path) -> None:
     # itself read-only: a real EROFS from the kernel, for root as well, and nothing changes
     # outside that process.
     remount = 'mount --bind "$1" "$1" && mount -o remount,ro,bind "$1" || exit 99; shift; exec "$@"'
-    base = [*_read_only_mount_command(), "sh", "-c", remount, "sh", str(path)]
+    base = [*_mount_namespace(), "sh", "-c", remount, "sh", str(path)]
     probe = subprocess.run([*base, "touch", str(path / "probe")], capture_output=True, text=True)
     if probe.returncode == 0 or "Read-only file system" not in probe.stderr:
         pytest.skip(f"this machine does not let a test mount a read-only file system: {probe.stderr.strip()}")
