@@ -1,5 +1,9 @@
 """Crash safety and concurrency: real import processes killed with SIGKILL, raced by searches
-and by a second import. See ``tests/import_worker.py`` for the process that gets killed."""
+and by a second import. See ``tests/import_worker.py`` for the process that gets killed.
+
+Nothing here waits on the clock: the import stops at named pause points (``index/_hooks.py``,
+``VNSEARCH_PAUSE_AT``) and the test kills it or lets it go on from there; disks that are full
+or read-only are real file systems mounted in a private mount namespace."""
 
 from __future__ import annotations
 
