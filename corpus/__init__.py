@@ -11,7 +11,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ._document import Document, clean_text, normalize_date
+from ._document import Document, clean_text, normalize_date, write_jsonl
 from ._errors import InputError, VnSearchError
 from ._readers import SkipCallback, fetch_url, read_documents, read_file, read_jsonl
 
@@ -65,4 +65,5 @@ __all__ = [
     "read_file",
     "read_jsonl",
     "read_warc",
+    "write_jsonl",
 ]

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from ._document import clean_text, normalize_date
 from ._encoding import charset_from_content_type, decode_bytes, sniff_declared_charset
 from ._errors import InputError
-from ._legacy_vn import syllable_score
+from ._legacy_vn import looks_vietnamese
 
 log = logging.getLogger(__name__)
 
@@ -154,8 +154,7 @@ def clean_plain_text(text: str) -> CleanedPage:
         if m and (date := normalize_date(m.group(1))):
             break
     body = " ".join(kept)
-    score = syllable_score(body)
-    language = "vi" if score.valid and score.valid >= 0.2 * max(1, len(body.split())) else None
+    language = "vi" if looks_vietnamese(body) else None
     reason = None if len(body.split()) >= MIN_ARTICLE_WORDS else "too little text"
     return CleanedPage(title=title, text="\n\n".join(kept), paragraphs=tuple(kept), date=date, author=author,
                        language=language, is_article=reason is None, reason=reason)
@@ -232,8 +231,7 @@ def _language(tree: Any, detected: str | None, text: str) -> str | None:
     lang = (tree.get("lang") or tree.get("xml:lang") or "").strip().lower()
     if lang:
         return lang.split("-")[0]
-    score = syllable_score(text)
-    return "vi" if score.valid and score.valid >= 0.2 * max(1, len(text.split())) else None
+    return "vi" if looks_vietnamese(text) else None
 
 
 def _lead(description: str | None, title: str, paragraphs: list[str]) -> str | None:

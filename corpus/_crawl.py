@@ -34,6 +34,7 @@ from urllib.parse import urljoin, urlsplit, urlunsplit
 from ._document import Document
 from ._errors import InputError, VnSearchError
 from ._fetch import FetchError, FetchLimits, Response, canonicalize_url, fetch, url_host
+from ._lock import FileLock
 from ._robots import RobotsRules, parse_sitemap
 from ._warc import DocumentFilter, WarcWriter, analyze_page, iter_responses
 
@@ -675,21 +676,14 @@ def _folder(url: str) -> str:
     return urlunsplit((parts.scheme, parts.netloc, path, "", ""))
 
 
-def _lock(path: Path) -> Any:
+def _lock(path: Path) -> FileLock:
     """Hold an exclusive lock on the state folder, so two crawls never write one archive."""
-    fh = open(path, "a+")
-    try:
-        import fcntl
-    except ImportError:  # Windows: no advisory locks; rely on the user
-        return fh
-    try:
-        fcntl.flock(fh.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError as exc:
-        fh.close()
+    lock = FileLock(path)
+    if not lock.try_acquire():
         raise CrawlError(f"{path.parent}: another crawl is using this state folder",
-                         hint="Wait for it to finish or stop it, then run again.") from exc
-    return fh
+                         hint="Wait for it to finish or stop it, then run again.")
+    return lock
 
 
-def _unlock(fh: Any) -> None:
-    fh.close()
+def _unlock(lock: FileLock) -> None:
+    lock.release()

@@ -8,7 +8,6 @@ automatic redirects (the crawler follows them itself, to check scope, robots.txt
 from __future__ import annotations
 
 import http.client
-import re
 import socket
 import ssl
 import time
@@ -17,6 +16,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from urllib.parse import parse_qsl, quote, unquote, urlencode, urljoin, urlsplit, urlunsplit
 
+from ._encoding import charset_from_content_type
 from ._errors import VnSearchError
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
@@ -68,23 +68,6 @@ class Response:
     def charset(self) -> str | None:
         """The charset the Content-Type header declares, if any."""
         return charset_from_content_type(self.header("Content-Type"))
-
-
-def charset_from_content_type(value: str | None) -> str | None:
-    """``text/html; charset=windows-1258`` -> ``windows-1258``."""
-    if not value:
-        return None
-    m = re.search(r"charset\s*=\s*[\"']?([\w.:-]+)", value, re.I)
-    return m.group(1).lower() if m else None
-
-
-_META_CHARSET = re.compile(rb"""<meta[^>]+charset\s*=\s*["']?([\w.:-]+)""", re.I)
-
-
-def sniff_meta_charset(body: bytes) -> str | None:
-    """The charset a page declares in a ``<meta>`` tag within its first 4 KB."""
-    m = _META_CHARSET.search(body[:4096])
-    return m.group(1).decode("ascii", "replace").lower() if m else None
 
 
 def canonicalize_url(url: str, base: str | None = None) -> str | None:

@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
-import unicodedata
 import logging
 import os
 import zlib
@@ -21,8 +19,10 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from ._document import Document, normalize_date
+from ._encoding import charset_from_content_type, sniff_declared_charset
 from ._errors import InputError
-from ._fetch import canonicalize_url, charset_from_content_type, scan_page, sniff_meta_charset
+from ._fetch import canonicalize_url, scan_page
+from ._legacy_vn import MIN_VIETNAMESE_SHARE, vietnamese_share
 
 log = logging.getLogger(__name__)
 
@@ -132,30 +132,11 @@ def iter_responses(path: str | os.PathLike[str],
             )
 
 
-_VI_MARKS = frozenset("\u0309\u0323\u031b\u0306")
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def vietnamese_share(text: str) -> float:
-    """Share of words carrying a Vietnamese-only letter (ả ạ ơ ư ă đ ...). Vietnamese prose scores 0.2-0.6.
-
-    >>> vietnamese_share("Ban Chấp hành Đảng bộ huyện Bắc Sơn") > 0.3
-    True
-    >>> vietnamese_share("The quick brown fox jumps over the lazy dog")
-    0.0
-    """
-    words = _WORD.findall(text[:20_000])
-    if not words:
-        return 0.0
-    marked = sum(1 for w in words if "đ" in w or "Đ" in w or _VI_MARKS & set(unicodedata.normalize("NFD", w)))
-    return marked / len(words)
-
-
 class DocumentFilter:
     """The rule, shared by the crawler and WARC ingest, for which cleaned pages become documents:
     Vietnamese text only (unless ``require_vietnamese`` is off) and one document per distinct text."""
 
-    def __init__(self, require_vietnamese: bool = True, min_vietnamese_share: float = 0.08) -> None:
+    def __init__(self, require_vietnamese: bool = True, min_vietnamese_share: float = MIN_VIETNAMESE_SHARE) -> None:
         self.require_vietnamese = require_vietnamese
         self.min_vietnamese_share = min_vietnamese_share
         self._first_url: dict[str, str] = {}
@@ -217,7 +198,7 @@ def analyze_page(url: str, headers: list[tuple[str, str]], body: bytes,
         return PageResult(None, "binary content (NUL bytes)")
     if not body.strip():
         return PageResult(None, "empty response")
-    declared = charset_from_content_type(ctype_header) or sniff_meta_charset(body)
+    declared = charset_from_content_type(ctype_header) or sniff_declared_charset(body)
     try:
         text = decode_bytes(body, declared=declared)
     except InputError as exc:

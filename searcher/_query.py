@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from corpus import clean_text
+
 from ._errors import QuerySyntaxError
 
 FIELDS = ("title", "text", "author", "source", "url", "date", "id")
@@ -126,6 +128,11 @@ class _Parser:
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
 
+    def _here(self) -> int:
+        """Where the next token starts (the query's end after the last)."""
+        tok = self.peek()
+        return tok.pos if tok is not None else len(self.query)
+
     def take(self) -> _Tok:
         tok = self.toks[self.i]
         self.i += 1
@@ -187,11 +194,9 @@ class _Parser:
                 should.append(node)
             pending_and = False
         if pending_and:
-            pos = self.peek().pos if self.peek() else len(self.query)
-            raise self.error("AND needs something on its right", pos)
+            raise self.error("AND needs something on its right", self._here())
         if not (must or should or must_not):
-            pos = self.peek().pos if self.peek() else len(self.query)
-            raise self.error("missing search words", pos)
+            raise self.error("missing search words", self._here())
         if len(must) + len(should) + len(must_not) == 1 and (should or must):
             return (should or must)[0]
         return Bool(tuple(must), tuple(should), tuple(must_not))
@@ -353,5 +358,8 @@ def parse_query(query: str, match: str = "any") -> Node:
     Text(text='tài liệu', field=None)
     >>> parse_query('"nông thôn"~3')
     Phrase(text='nông thôn', slop=3, field=None)
+
+    The query is cleaned first as documents are (``corpus.clean_text``: NFC, no invisible
+    characters, plain spaces).
     """
-    return _Parser(query, match_all=match == "all").parse()
+    return _Parser(clean_text(query), match_all=match == "all").parse()

@@ -15,7 +15,7 @@ from whoosh import query as wq
 from whoosh import scoring
 
 from analyzers import VietnameseAnalyzer
-from corpus import Document
+from corpus import Document, clean_text
 from index import Index
 
 from ._compile import Compiled, QueryCompiler
@@ -65,6 +65,7 @@ class Searcher:
         self._searcher = ix.whoosh_index.searcher(weighting=_weighting())
         self._suggester: Suggester | None = None
         self._fast: FastEvaluator | None = None
+        self._closed = False
 
     @classmethod
     def open(cls, path: str | os.PathLike[str], *, stopwords: Sequence[str] | None = None,
@@ -85,7 +86,10 @@ class Searcher:
         self.close()
 
     def close(self) -> None:
-        self._searcher.close()
+        """Release the index files; closing again does nothing."""
+        if not self._closed:
+            self._closed = True
+            self._searcher.close()
 
     def refresh(self) -> None:
         """See documents committed since the searcher was opened."""
@@ -120,12 +124,12 @@ class Searcher:
         """
         start = time.perf_counter()
         if limit < 1 or page < 1:
-            raise QuerySyntaxError("limit and page must be at least 1", query=query)
+            raise QuerySyntaxError("limit and page must be at least 1", query=query or "")
         if sort not in SORTS:
-            raise QuerySyntaxError(f"unknown sort {sort!r}", query=query, hint="Use relevance, date or -date.")
+            raise QuerySyntaxError(f"unknown sort {sort!r}", query=query or "", hint="Use relevance, date or -date.")
         for f in facets:
             if f not in FACETS:
-                raise QuerySyntaxError(f"unknown facet {f!r}", query=query, hint="Facets are: " + ", ".join(FACETS) + ".")
+                raise QuerySyntaxError(f"unknown facet {f!r}", query=query or "", hint="Facets are: " + ", ".join(FACETS) + ".")
         compiled, matches = self._select(query, source=source, author=author, date_from=date_from,
                                          date_to=date_to, accents=accents, match=match)
         if not (query or "").strip() and sort == "relevance":
@@ -139,7 +143,8 @@ class Searcher:
         hits = []
         for rank, (docnum, score) in enumerate(ranked, start=first + 1):
             stored = self._searcher.stored_fields(docnum)
-            snippet, marks = ("", ())
+            snippet: str = ""
+            marks: tuple[tuple[int, int], ...] = ()
             title = stored.get("title", "")
             if snippets:
                 snippet, marks = make_snippet(stored.get("text", "") or title, compiled.terms)
@@ -222,7 +227,7 @@ class Searcher:
         By default the query is plain text (a natural-language question may hold stray quotes
         or dashes); ``syntax=True`` parses the query language instead.
         """
-        node = parse_query(query) if syntax else Text(query)
+        node = parse_query(query) if syntax else Text(clean_text(query))
         compiled = self._compiler(accents=accents).compile(node)
         fast = self._evaluator()
         top = fast.top(fast.matches(compiled.query), limit)
@@ -271,7 +276,7 @@ class Searcher:
         if self._suggester is None:
             self._suggester = Suggester(self._searcher.reader(), self.analyzer,
                                         doc_frequency=self._evaluator().doc_frequency)
-        return self._suggester.suggest(query)
+        return self._suggester.suggest(clean_text(query))
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""

@@ -10,6 +10,8 @@ from ._errors import QuerySyntaxError
 from ._results import Trend, TrendPoint, TrendSeries
 
 if TYPE_CHECKING:
+    import numpy as np
+
     from ._searcher import Searcher
 
 BY = {"year": 4, "month": 7}
@@ -34,7 +36,7 @@ def periods(first: str, last: str, by: str) -> list[str]:
     return out
 
 
-def _by_period(searcher: "Searcher", docnums: object, width: int) -> Counter[str]:
+def _by_period(searcher: "Searcher", docnums: "np.ndarray", width: int) -> Counter[str]:
     """Documents per period; a document dated less precisely than the period (``2020`` when
     counting months) is in none, as a search for that month would not find it."""
     dates = searcher._evaluator().column_values("date", docnums)  # noqa: SLF001 (same package)
@@ -50,13 +52,14 @@ def trend(searcher: "Searcher", queries: Sequence[str], *, by: str = "year", sou
     if not queries or not all(q and q.strip() for q in queries):
         raise QuerySyntaxError("the query is empty", hint='Give one or more queries, e.g. vnsearch trend "nông thôn mới".')
     width = BY[by]
-    filters = dict(source=source, author=author, date_from=date_from, date_to=date_to)
-    _compiled, every = searcher._select(None, accents=accents, match=match, every=True, **filters)  # noqa: SLF001
+    _compiled, every = searcher._select(None, accents=accents, match=match, every=True,  # noqa: SLF001
+                                        source=source, author=author, date_from=date_from, date_to=date_to)
     totals = _by_period(searcher, every.ids, width)
     span = periods(min(totals), max(totals), by) if totals else []
     series = []
     for query in queries:
-        _compiled, matches = searcher._select(query, accents=accents, match=match, **filters)  # noqa: SLF001
+        _compiled, matches = searcher._select(query, accents=accents, match=match, source=source,  # noqa: SLF001
+                                              author=author, date_from=date_from, date_to=date_to)
         counts = _by_period(searcher, matches.ids, width)
         points = tuple(TrendPoint(p, counts.get(p, 0), totals.get(p, 0),
                                   round(counts.get(p, 0) / totals[p], 4) if totals.get(p) else 0.0)

@@ -6,11 +6,13 @@ import json
 import logging
 import os
 import sys
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import click
 
+from analyzers import ModelError
 from corpus import VnSearchError
 
 from ._errors import QuerySyntaxError
@@ -27,7 +29,7 @@ class _Group(click.Group):
         except QuerySyntaxError as exc:
             where = f" (at character {exc.position + 1})" if exc.position is not None else ""
             _fail(f"bad query: {exc}{where}", exc.hint, code=2)
-        except VnSearchError as exc:
+        except (VnSearchError, ModelError) as exc:
             _fail(str(exc), exc.hint, code=1)
         except KeyboardInterrupt:
             _fail("interrupted; everything committed so far is kept", "Run the same command again to continue.", code=130)
@@ -191,14 +193,43 @@ def _query_options(opts: dict[str, Any]) -> dict[str, Any]:
 @click.pass_obj
 def search(obj: dict[str, Any], query: str | None, limit: int, page: int, fmt: str, bom: bool, sort: str,
            facets: tuple[str, ...], queries_file: Path | None, run_file: Path | None, **opts: Any) -> None:
-    from ._render import render_results
-
     with _open_searcher(obj, opts) as s:
         if queries_file is not None:
             _batch(s, queries_file, run_file, 100 if limit == 10 else limit, obj["quiet"])
             return
         results = s.search(query, limit=limit, page=page, sort=sort, facets=facets, **_query_options(opts))
-    render_results(results, fmt, bom=bom)
+    _render_results(results, fmt, bom)
+
+
+def _render_results(results: Any, fmt: str, bom: bool) -> None:
+    """Print results: the text formats as ``_render`` writes them; ``table`` as a rich table on
+    a terminal, else as plain text (pipes; ``NO_COLOR`` is honoured by rich)."""
+    from ._render import format_results, results_header
+
+    console = _console()
+    if fmt != "table" or not console.is_terminal:
+        click.echo(format_results(results, "text" if fmt == "table" else fmt, bom=bom), nl=False)
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console.print(results_header(results), style="bold", markup=False)
+    if not results.hits:
+        return
+    table = Table(show_lines=True, expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("title / snippet", ratio=4)
+    table.add_column("source · date", ratio=1)
+    for h in results.hits:
+        snippet = Text(h.snippet)
+        for a, b in h.highlights:
+            snippet.stylize("bold yellow", a, b)
+        title = Text(h.title, style="bold")
+        for a, b in h.title_highlights:
+            title.stylize("bold yellow", a, b)
+        cell = Text.assemble(title, "\n", snippet, (f"\n{h.id}", "dim"))
+        table.add_row(str(h.rank), cell, " · ".join(x for x in (h.source, h.date, h.author) if x))
+    console.print(table)
 
 
 def _batch(s: Any, queries_file: Path, run_file: Path | None, limit: int, quiet: bool) -> None:
@@ -242,13 +273,21 @@ def trend(obj: dict[str, Any], queries: tuple[str, ...], by: str, fmt: str, bom:
         vnsearch trend UBND --by month --from 2020 --format csv --bom > ubnd.csv
         vnsearch trend "hình phạt" --plot hinh-phat.png
     """
-    from ._render import render_trend
+    from ._render import format_trend, trend_rows
 
     with _open_searcher(obj, opts) as s:
         result = s.trend(list(queries), by=by, **_query_options(opts))
     if plot_file is not None:
         result.plot(plot_file)
-    render_trend(result, fmt, bom=bom)
+    if fmt != "table":
+        click.echo(format_trend(result, fmt, bom=bom), nl=False)
+        return
+    console = _console()
+    for heading, rows in trend_rows(result):
+        console.print(heading, style="bold", markup=False)
+        for counts, bar in rows:
+            console.print(counts, end="", markup=False)
+            console.print(bar, style="cyan", markup=False)
 
 
 @main.command()
@@ -269,11 +308,31 @@ def kwic(obj: dict[str, Any], query: str, width: int, limit: int | None, fmt: st
         vnsearch kwic '"hình phạt"' --width 50
         vnsearch kwic UBND --from 2020 --format csv --bom > ubnd.csv
     """
-    from ._render import render_kwic
-
     with _open_searcher(obj, opts) as s:
         lines = s.kwic(query, width=width, limit=limit, **_query_options(opts))
-    render_kwic(lines, fmt, width=width, bom=bom)
+    if fmt != "table":
+        from ._render import format_kwic
+
+        click.echo(format_kwic(lines, fmt, bom=bom), nl=False)
+        return
+    _kwic_table(lines, width)
+
+
+def _kwic_table(lines: Any, width: int) -> None:
+    """Left context right-aligned, the match highlighted, right context, the document's id."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    console = _console()
+    for x in lines:
+        left, match, right = (unicodedata.normalize("NFC", t) for t in (x.left, x.match, x.right))
+        line = Text(" " * max(0, width - cell_len(left)) + left + " ")
+        line.append(match, style="bold yellow")
+        line.append(" " + right + " " * max(0, width - cell_len(right)) + "  ")
+        line.append(f"{x.id} {x.date or ''}".rstrip(), style="dim")
+        console.print(line, soft_wrap=True)
+    _console(stderr=True).print(f"{len(lines)} occurrence{'s' if len(lines) != 1 else ''}",
+                                style="bold", markup=False)
 
 
 @main.command()
@@ -297,15 +356,17 @@ def show(obj: dict[str, Any], doc_id: str, index_path: Path | None, fmt: str) ->
     if doc is None:
         raise IndexNotFoundError(f"no document with id {doc_id!r} in the index",
                                  hint="Find ids with: vnsearch search QUERY --format json")
+    _print_document(doc, fmt)
+
+
+def _print_document(doc: Any, fmt: str) -> None:
+    """A whole document: JSON, or its metadata lines, a blank line and its text."""
     if fmt == "json":
         click.echo(json.dumps(doc.as_dict(), ensure_ascii=False, indent=2))
         return
-    for key in ("id", "title", "url", "source", "date", "author"):
-        value = getattr(doc, key)
-        if value:
-            click.echo(f"{key}: {value}")
-    click.echo("")
-    click.echo(doc.text)
+    meta = [f"{key}: {getattr(doc, key)}" for key in ("id", "title", "url", "source", "date", "author")
+            if getattr(doc, key)]
+    click.echo("\n".join(meta) + "\n\n" + doc.text)
 
 
 # -- indexing ----------------------------------------------------------------------------
@@ -542,16 +603,11 @@ def export(index_path: Path | None, output: Path | None) -> None:
     Example:
         vnsearch export -o backup.jsonl && vnsearch index backup.jsonl --index new-index
     """
+    from corpus import write_jsonl
     from index import export as stored_documents
 
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout
-    try:
-        for doc in stored_documents(_index_or_default(index_path)):
-            rec = {k: v for k, v in doc.as_dict().items() if v is not None and k != "content_hash"}
-            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    finally:
-        if output:
-            out.close()
+    with click.open_file(str(output) if output else "-", "w", encoding="utf-8") as out:
+        write_jsonl(stored_documents(_index_or_default(index_path)), out)
 
 
 # -- crawling ----------------------------------------------------------------------------
@@ -583,7 +639,7 @@ def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_pat
     """
     import dataclasses
 
-    from corpus import CrawlOptions
+    from corpus import CrawlOptions, write_jsonl
     from corpus import crawl as start_crawl
     from index import Index
 
@@ -604,8 +660,7 @@ def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_pat
         with start_crawl(list(urls), state_dir, options, on_event=on_event) as crawler:
             if jsonl_out is not None:
                 with open(jsonl_out, "w", encoding="utf-8") as out:
-                    for doc in crawler:
-                        out.write(json.dumps(doc.as_dict(), ensure_ascii=False) + "\n")
+                    write_jsonl(crawler, out)
                 report = None
             else:
                 ix = Index.open_or_create(_index_or_default(index_path))

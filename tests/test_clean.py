@@ -95,10 +95,18 @@ def test_vni_encoded_page_is_decoded() -> None:
     assert "Skip to main content" not in page.text and "Trang chủ" not in page.text
 
 
+def test_page_in_undeclared_non_vietnamese_encoding_is_decoded_and_marked() -> None:
+    # Detected by charset_normalizer (corpus/_encoding.py's fallback), and not taken for Vietnamese.
+    title = "日本語のテキストです。検索エンジン"
+    html = f"<html><head><title>{title}</title></head><body><p>{title * 20}</p></body></html>"
+    page = clean_html(html.encode("shift_jis"))
+    assert page.title == title and page.language != "vi"
+
+
 def test_page_in_unknown_encoding_raises() -> None:
-    html = "<html><body><p>" + "日本語のテキストです。検索エンジン" * 20 + "</p></body></html>"
+    html = b"<html><body><p>" + bytes(range(1, 256)) * 8 + b"</p></body></html>"
     with pytest.raises(InputError, match="encoding"):
-        clean_html(html.encode("shift_jis"))
+        clean_html(html)
 
 
 def test_empty_page_is_not_an_article() -> None:

@@ -46,3 +46,5 @@ def test_crawl_to_jsonl(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     docs = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
     assert docs and all(d["id"].startswith("http://127.0.0.1") and d["text"] for d in docs)
+    # corpus.write_jsonl's rule, as for export: no content_hash, no empty fields.
+    assert all("content_hash" not in d and None not in d.values() for d in docs)

@@ -344,3 +344,22 @@ def test_parser_keeps_phrase_slop_and_fields() -> None:
     assert parse_query('"nông thôn"~3') == Phrase("nông thôn", 3)
     assert parse_query('title:"Bắc Sơn"') == Phrase("Bắc Sơn", 1, "title")
     assert parse_query("url:https://a.vn/x:y") == Text("https://a.vn/x:y", "url")
+
+
+def test_queries_are_cleaned_as_documents_are(s: Searcher) -> None:
+    # Invisible characters and odd spaces (pasted from a web page) are removed by the same
+    # corpus.clean_text as documents get, in parsed and in plain-text queries alike.
+    plain = all_ids(s, "nông thôn")
+    assert plain
+    assert all_ids(s, "n\u00adông\u00a0th\u200bôn") == plain
+    assert all_ids(s, '"nông\u3000thôn"') == all_ids(s, '"nông thôn"')
+    assert [i for i, _ in s.search_ids("n\u00adông\u202fthôn", limit=50)] == [i for i, _ in s.search_ids("nông thôn", limit=50)]
+
+
+def test_closing_a_searcher_twice_is_harmless(tmp_path: Path) -> None:
+    Index.create(tmp_path).add_documents(read_jsonl(FIXTURE), workers=1)
+    with Searcher.open(tmp_path) as s:
+        hits = s.search("nông thôn").hits
+        s.close()
+    s.close()
+    assert hits and hits[0].title  # plain values outlive the searcher
