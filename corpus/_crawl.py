@@ -492,6 +492,11 @@ class Crawler:
             if item is None:
                 return
             host = url_host(item.url)
+            if self.options.obey_robots and host not in self._robots:
+                # robots.txt first, then this URL waits its turn like any other request to the host.
+                self._rules_for(item.url)
+                self._frontier[host].appendleft(item)
+                continue
             if self.options.obey_robots:
                 rules = self._rules_for(item.url)
                 if rules.unavailable is not None:
@@ -734,6 +739,8 @@ class Crawler:
                 else:
                     rules = RobotsRules.from_response(resp.status, resp.body, self.options.user_agent)
             self._robots[host] = rules
+            # The next request waits for the Crawl-delay this file may have just set.
+            self._host_next[host] = time.monotonic() + self._delay(host)
         return rules
 
     def _fetch_aux(self, url: str) -> Response | None:

@@ -276,6 +276,8 @@ class HttpClient:
                 "GET", url, headers=dict(request_headers), redirect=False, retries=False,
                 preload_content=False, decode_content=False, assert_same_host=False,
                 timeout=u3.Timeout(connect=limits.connect_timeout, read=limits.read_timeout))
+        except exc_mod.NewConnectionError as exc:  # a subclass of ConnectTimeoutError, but a refusal
+            raise FetchError(f"connection failed ({_why(exc)})", retryable=True) from exc
         except exc_mod.ConnectTimeoutError as exc:
             raise FetchError(f"timed out connecting (more than {limits.connect_timeout:g} s)",
                              retryable=True) from exc
@@ -370,7 +372,9 @@ def _why(exc: BaseException) -> str:
     """The innermost reason of a urllib3 error, which wraps the socket error in one or two layers."""
     while exc.args and isinstance(exc.args[-1], BaseException):
         exc = exc.args[-1]
-    return str(getattr(exc, "reason", None) or exc)
+    text = str(getattr(exc, "reason", None) or exc)
+    # urllib3 prefixes the connection's repr: "HTTPConnection(host=..., port=...): Failed to ..."
+    return text.split("): ", 1)[-1] if text.startswith(("HTTPConnection(", "HTTPSConnection(")) else text
 
 
 def retry_after(resp: Response) -> float | None:

@@ -70,19 +70,19 @@ FOOTER = "<footer><p>© Cổng thông tin điện tử huyện Bắc Sơn. <a hr
 
 
 def article_html(title: str, paragraphs: list[str], *, date: str | None = None, charset: str = "utf-8",
-                 extra_links: list[str] = ()) -> str:
+                 extra_links: list[str] = (), nav: bool = True) -> str:
     meta = f'<meta property="article:published_time" content="{date}">' if date else ""
     body = "\n".join(f"<p>{html.escape(p)}</p>" for p in paragraphs)
     links = "".join(f'<p>Xem thêm: <a href="{u}">bài liên quan</a></p>' for u in extra_links)
     return (f'<!DOCTYPE html><html lang="vi"><head><meta charset="{charset}">{meta}'
-            f"<title>{html.escape(title)}</title></head><body>{SKIP_LINK}{NAV}"
+            f"<title>{html.escape(title)}</title></head><body>{SKIP_LINK}{NAV if nav else ''}"
             f"<main id=\"main\"><article><h1>{html.escape(title)}</h1>{body}{links}</article></main>{FOOTER}</body></html>")
 
 
-def list_html(title: str, links: list[tuple[str, str]]) -> str:
+def list_html(title: str, links: list[tuple[str, str]], *, nav: bool = True) -> str:
     items = "".join(f'<li><a href="{u}">{html.escape(t)}</a></li>' for u, t in links)
     return (f'<!DOCTYPE html><html lang="vi"><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
-            f"</head><body>{NAV}<main><h1>{html.escape(title)}</h1><ul>{items}</ul></main>{FOOTER}</body></html>")
+            f"</head><body>{NAV if nav else ''}<main><h1>{html.escape(title)}</h1><ul>{items}</ul></main>{FOOTER}</body></html>")
 
 
 @dataclass
@@ -184,6 +184,7 @@ class Request:
     path: str
     answered: bool
     status: int = 0
+    query: str = ""
     user_agent: str = ""
     started: float = 0.0
     """time.monotonic() when the request arrived."""
@@ -278,7 +279,7 @@ class SiteServer:
                         site._in_flight -= 1
 
             def _serve(self) -> None:
-                path = self.path.split("?", 1)[0]
+                path, _, query = self.path.partition("?")
                 agent = self.headers.get("User-Agent", "")
                 page = site.pages.get(path) or Page(status=404, body="<p>Không tìm thấy</p>".encode())
                 etag = '"' + hashlib.sha1(page.body).hexdigest()[:16] + '"' if page.etag else None
@@ -286,7 +287,7 @@ class SiteServer:
                 with site._lock:
                     # Decide and log in one step, so concurrent requests cannot both slip past the gate.
                     sent = sum(1 for r in site.requests if r.answered and r.path not in NOT_PAGES)
-                    common = dict(user_agent=agent, started=time.monotonic(), host=self.headers.get("Host", ""),
+                    common = dict(query=query, user_agent=agent, started=time.monotonic(), host=self.headers.get("Host", ""),
                                   if_none_match=asked, in_flight=site._in_flight)
                     if path not in NOT_PAGES and site.hold_after is not None and sent >= site.hold_after:
                         site.held += 1
