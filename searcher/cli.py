@@ -494,13 +494,15 @@ def export(index_path: Path | None, output: Path | None) -> None:
               help="Seconds to wait for a server's answer.")
 @click.option("--max-time", type=click.FloatRange(0, min_open=True), default=60.0, show_default=True,
               help="Seconds one download may take in all.")
+@click.option("--retries", type=click.IntRange(0), default=2, show_default=True,
+              help="Extra attempts after a network error or 5xx (failures are retried by the next run too).")
 @click.option("--user-agent", help="User-Agent header (put your contact in it).")
 @click.option("--no-robots", is_flag=True, help="Ignore robots.txt and robots meta tags (only for sites you own).")
 @click.option("--refresh", is_flag=True, help="Revisit a crawled site: fetch only new or changed pages.")
 @click.pass_obj
 def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_path: Path | None,
           jsonl_out: Path | None, scope: str, allow_hosts: tuple[str, ...], max_depth: int, max_pages: int,
-          delay: float, timeout: float, max_time: float, user_agent: str | None, no_robots: bool,
+          delay: float, timeout: float, max_time: float, retries: int, user_agent: str | None, no_robots: bool,
           refresh: bool) -> None:
     """Crawl web sites politely, keep every page in a WARC file, index the articles.
 
@@ -515,7 +517,7 @@ def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_pat
 
     options = CrawlOptions(scope=scope, allow_hosts=allow_hosts, max_depth=max_depth,  # type: ignore[arg-type]
                            max_pages=max_pages, delay=delay, read_timeout=timeout, total_timeout=max_time,
-                           obey_robots=not no_robots, refresh=refresh,
+                           retries=retries, obey_robots=not no_robots, refresh=refresh,
                            **({"user_agent": user_agent} if user_agent else {}))
     with _progress("Crawling", None, obj["quiet"]) as bar:
         run = crawl_into(list(urls), state_dir, options, on_event=_crawl_progress(bar),
