@@ -403,9 +403,9 @@ class Crawler:
                     item = futures.pop(fut)
                     self._in_flight -= 1
                     self._host_busy[url_host(item.url)] -= 1
-                    doc = self._handle(item, fut.result())
-                    if doc is not None:
-                        yield doc
+                    found = self._handle(item, fut.result())
+                    if found is not None:
+                        yield found
             if self._limit_reached():
                 self.report.stop_reason = f"max_pages ({self.options.max_pages}) reached"
             elif self._failed:

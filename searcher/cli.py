@@ -511,14 +511,17 @@ def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_pat
         vnsearch crawl https://huyen.example.gov.vn/ --max-pages 200 --index ~/archive-index
         vnsearch crawl https://huyen.example.gov.vn/ --refresh     # later: new and changed pages
     """
+    import dataclasses
+
     from corpus import CrawlOptions
 
     from ._core import crawl_into
 
     options = CrawlOptions(scope=scope, allow_hosts=allow_hosts, max_depth=max_depth,  # type: ignore[arg-type]
                            max_pages=max_pages, delay=delay, read_timeout=timeout, total_timeout=max_time,
-                           retries=retries, obey_robots=not no_robots, refresh=refresh,
-                           **({"user_agent": user_agent} if user_agent else {}))
+                           retries=retries, obey_robots=not no_robots, refresh=refresh)
+    if user_agent:
+        options = dataclasses.replace(options, user_agent=user_agent)
     with _progress("Crawling", None, obj["quiet"]) as bar:
         run = crawl_into(list(urls), state_dir, options, on_event=_crawl_progress(bar),
                          index_path=None if jsonl_out else _index_or_default(index_path), jsonl_path=jsonl_out,
