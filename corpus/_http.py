@@ -355,13 +355,9 @@ class HttpClient:
             if not expired.is_set():
                 raise FetchError(f"connection failed while reading the body ({_why(exc)})",
                                  retryable=True) from exc
-        except FetchError:
-            r.close()
-            raise
         finally:
             timer.cancel()
         if expired.is_set():
-            r.close()
             raise FetchError(f"download took longer than {limits.total_timeout:g} s", retryable=True)
         if chunked:
             raw.append(b"0\r\n\r\n")

@@ -42,6 +42,20 @@ def test_delay_and_one_request_at_a_time_per_host(tmp_path: Path) -> None:
     assert max(r.in_flight for r in site.requests) == 1
 
 
+def test_per_host_limit_holds_even_without_a_delay() -> None:
+    import tempfile
+
+    seen = {}
+    for per_host in (1, 2):
+        pages = _small_site(4)
+        for i in range(4):
+            pages[f"/bai/{i}"].sleep = 0.2  # slow answers: a second thread would overlap them
+        with SiteServer(pages=pages) as site, tempfile.TemporaryDirectory() as state:
+            list(crawl([site.url("/")], state, replace(OPTIONS, delay=0, per_host_concurrency=per_host)))
+        seen[per_host] = max(r.in_flight for r in site.requests)
+    assert seen == {1: 1, 2: 2}
+
+
 def test_two_hosts_are_fetched_side_by_side_each_politely(tmp_path: Path) -> None:
     with SiteServer(pages=_small_site(3)) as a, SiteServer(host="127.0.0.2", pages=_small_site(3)) as b:
         options = replace(OPTIONS, allow_hosts=(f"127.0.0.2:{b.port}",), delay=0.2)
