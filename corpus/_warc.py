@@ -15,7 +15,7 @@ import unicodedata
 import logging
 import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -23,12 +23,12 @@ from urllib.parse import urlsplit
 from ._document import Document, normalize_date
 from ._errors import InputError
 from ._http import MAX_PAGE_BYTES
+from ._readers import SkipCallback, _skip  # the one skip helper: log it, tell the caller
 from ._robots import header_directives
 from ._urls import canonicalize_url, scan_page
 
 log = logging.getLogger(__name__)
 
-SkipCallback = Callable[[str, str], None]
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain"})
@@ -71,12 +71,6 @@ class PageResult:
     is_list: bool = False
     """The cleaner's verdict (:attr:`CleanedPage.is_article` False): a list or index page."""
     language: str | None = None
-
-
-def _skip(on_skip: SkipCallback | None, where: str, reason: str) -> None:
-    log.info("skipped %s: %s", where, reason)
-    if on_skip is not None:
-        on_skip(where, reason)
 
 
 def iter_responses(path: str | os.PathLike[str], on_skip: SkipCallback | None = None,

@@ -198,3 +198,16 @@ def test_no_robots_ignores_robots_txt_and_meta(tmp_path: Path) -> None:
         free = list(crawl([site.url("/")], tmp_path / "b", replace(OPTIONS, use_sitemaps=False, obey_robots=False)))
     assert blocked == [] and [d.id for d in free] == [site.url("/bai/1")]
 
+
+
+@pytest.mark.parametrize("status, allowed, unavailable", [
+    (404, True, False), (403, True, False),    # RFC 9309: a 4xx robots.txt means no rules
+    (500, False, True), (503, False, True),    # a 5xx one: the whole host, for now
+    (None, False, True),                       # unreachable: the same
+])
+def test_robots_txt_status_rules(status: int | None, allowed: bool, unavailable: bool) -> None:
+    from corpus._robots import RobotsRules
+
+    rules = RobotsRules.from_response(status, b"User-agent: *\nDisallow: /\n", "vnsearch/1")
+    assert rules.allowed("http://a.vn/bai", "vnsearch/1") is allowed
+    assert (rules.unavailable is not None) is unavailable
