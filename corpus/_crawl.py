@@ -34,7 +34,6 @@ import datetime
 import json
 import logging
 import os
-import threading
 import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Generator, Iterator
@@ -209,7 +208,7 @@ class CrawlReport:
     failed: list[tuple[str, str]] = field(default_factory=list)
     """``(url, reason)`` for URLs that failed in this run; the next run tries them again."""
     answered: int = 0
-    """Requests of this run that got an HTTP answer (robots.txt and sitemaps included)."""
+    """Pages of this run that got a final answer (anything but a network failure, 429 or 5xx)."""
     resumed: bool = False
     finished: bool = False
     """True when the frontier was exhausted; False when stopped by max_pages, Ctrl-C or the caller."""
@@ -217,7 +216,7 @@ class CrawlReport:
 
     @property
     def nothing_fetched(self) -> bool:
-        """True when requests failed and none got an answer: the site was unreachable."""
+        """True when pages failed in this run and none got a final answer (the site is down)."""
         return bool(self.failed) and self.answered == 0
 
     def as_dict(self) -> dict[str, Any]:
@@ -331,7 +330,6 @@ class Crawler:
         """A refresh: URL -> (outcome, depth) in earlier passes."""
         self._validators: dict[str, _Validators] = {}
         self._lastmod: dict[str, str] = {}
-        self._lock = threading.Lock()
 
     # -- public -----------------------------------------------------------------------------
 
@@ -552,12 +550,7 @@ class Crawler:
                                     headers=validators.headers() if validators else (), retry_wait=delay)
         except FetchError as exc:
             return exc
-        self._answered()
         return resp
-
-    def _answered(self) -> None:
-        with self._lock:
-            self.report.answered += 1
 
     # -- outcomes ---------------------------------------------------------------------------
 
@@ -570,6 +563,8 @@ class Crawler:
             return None
         resp = result
         self._counts["fetched"] += 1
+        if resp.status not in RETRY_STATUSES:
+            self.report.answered += 1
         if resp.status in REDIRECT_STATUSES:
             self._redirect(item, resp)
             return None
@@ -762,7 +757,6 @@ class Crawler:
                                         retry_wait=self._delay(host))
             finally:
                 self._host_next[host] = time.monotonic() + self._delay(host)
-            self._answered()
             location = resp.header("Location")
             if resp.status in REDIRECT_STATUSES and location:
                 url = canonicalize_url(location, url) or urljoin(url, location)

@@ -89,3 +89,12 @@ def test_clean_url_follows_a_redirect_on_its_own_host(tmp_path: Path) -> None:
         result = CliRunner().invoke(main, ["clean", site.url("/cu")])
     assert result.exit_code == 0, result.output
     assert "article: yes" in result.output and "Lộc Huệ" in result.output
+
+
+def test_a_site_answering_only_503_exits_1(tmp_path: Path) -> None:
+    pages = {"/": Page(body=b"", fail_first=100)}
+    with SiteServer(pages=pages) as site:
+        result = CliRunner().invoke(main, ["crawl", site.url("/"), "--state", str(tmp_path / "s"),
+                                           "--jsonl", str(tmp_path / "d.jsonl"), "--no-robots", *FAST])
+    assert result.exit_code == 1, result.output
+    assert "failed " in result.output and "HTTP 503" in result.output

@@ -102,7 +102,7 @@ def test_robots_txt_5xx_holds_the_host_until_a_later_run(tmp_path: Path) -> None
     with SiteServer(pages=pages) as site:
         first = crawl([site.url("/")], tmp_path, OPTIONS)
         assert list(first) == [] and site.paths() == ["/robots.txt", "/robots.txt"]
-        assert not first.report.nothing_fetched  # the server answered, with 503
+        assert first.report.nothing_fetched  # 503 is no answer: nothing could be fetched
         assert "robots.txt answered HTTP 503" in first.report.failed[0][1]
         docs = list(crawl([site.url("/")], tmp_path, OPTIONS))
     assert len(docs) == 2
