@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# The cleaner, the crawler and the WARC reader pull in lxml, http.client and friends; a search
+# The cleaner, the crawler and the WARC reader pull in lxml, urllib3 and friends; a search
 # needs none of them, so they load on first use (PEP 562) to keep `vnsearch search` start-up short.
 _LAZY = {
     "CleanedPage": "_clean", "clean_html": "_clean", "clean_plain_text": "_clean",
