@@ -327,7 +327,7 @@ class Crawler:
         self._pass_offset = 0
         """Where this pass's records start in the archive (0 until a refresh)."""
         self._previous: dict[str, tuple[str, int]] = {}
-        """A refresh: URL -> (outcome, depth) in earlier passes."""
+        """A refresh: URL -> (last outcome, depth) in earlier passes; "pending" if never finished."""
         self._validators: dict[str, _Validators] = {}
         self._lastmod: dict[str, str] = {}
 
@@ -383,7 +383,8 @@ class Crawler:
                 self._queue(_Item(seed, 0))
             if self.options.refresh:
                 for url, (outcome, depth) in self._previous.items():
-                    if outcome in ("document", "page", "unchanged"):
+                    # Pages seen before, and those an earlier pass left pending (failed or not reached).
+                    if outcome in ("document", "page", "unchanged", "pending"):
                         self._queue(_Item(url, depth))
             if self.options.use_sitemaps:
                 for seed in self.seeds:
@@ -435,6 +436,7 @@ class Crawler:
                 url = e.get("url", "")
                 if e.get("e") == "queue":
                     depths.setdefault(url, int(e.get("depth", 0)))
+                    self._previous.setdefault(url, ("pending", depths[url]))
                 elif e.get("e") == "done":
                     self._previous[url] = (e.get("outcome", ""), depths.get(url, 0))
         for e in entries[start:]:
