@@ -7,8 +7,12 @@ import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from ._urls import canonicalize_url
+
+if TYPE_CHECKING:
+    from protego import Protego
 
 log = logging.getLogger(__name__)
 
@@ -28,7 +32,7 @@ class RobotsRules:
     (False, True)
     """
 
-    parser: object | None = None
+    parser: Protego | None = None
     unavailable: str | None = None
     sitemaps: list[str] = field(default_factory=list)
     crawl_delay: float | None = None
@@ -58,7 +62,7 @@ class RobotsRules:
             return False
         if self.parser is None:
             return True
-        return bool(self.parser.can_fetch(url, user_agent))  # type: ignore[attr-defined]
+        return bool(self.parser.can_fetch(url, user_agent))
 
 
 def header_directives(headers: Iterable[tuple[str, str]], user_agent: str) -> set[str]:
