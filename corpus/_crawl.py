@@ -613,10 +613,12 @@ class Crawler:
                               obey_robots=self.options.obey_robots)
         if item.depth < self.options.max_depth:
             for link in result.links:
-                if self.scope.reason(link) is None:
+                why = self.scope.reason(link)
+                if why is None:
                     self._queue(_Item(link, item.depth + 1))
-                else:
+                elif link not in self._offsite:
                     self._offsite.add(link)
+                    log.info("not followed %s: %s", link, why)
         doc = result.document
         reason = result.reason
         if doc is not None:
@@ -804,8 +806,11 @@ class Crawler:
             for page, lastmod in pages:
                 if found >= self.options.max_sitemap_urls:
                     break
-                if self.scope.reason(page) is not None:
-                    self._offsite.add(page)
+                why = self.scope.reason(page)
+                if why is not None:
+                    if page not in self._offsite:
+                        self._offsite.add(page)
+                        log.info("sitemap entry not followed %s: %s", page, why)
                 elif self.options.max_depth >= 1:
                     found += 1
                     if lastmod:
