@@ -103,7 +103,9 @@ def clean_html(html: bytes | str, url: str | None = None, *, content_type: str |
                                             include_tables=True, include_images=False)
     title = _collapse(getattr(extracted, "title", None) or _fallback_title(tree))
     body = getattr(extracted, "text", None) or ""
-    paragraphs = [p for p in (_collapse(line) for line in body.split("\n")) if p and not _is_chrome(p)]
+    # Lines without a letter or digit ("|" between menu items) are layout, not text.
+    paragraphs = [p for p in (_collapse(line) for line in body.split("\n"))
+                  if p and re.search(r"\w", p) and not _is_chrome(p)]
     # The headline often opens the body too; it is kept once, as the title.
     while paragraphs and _fold(paragraphs[0]) == _fold(title):
         paragraphs.pop(0)

@@ -186,3 +186,11 @@ def test_one_article_or_list_verdict_whichever_way_a_page_arrives(tmp_path: Path
     assert verdicts == {"clean": [True, False], "folder": [title], "crawl": [title], "warc": [title]}
     reasons = dict(crawler.report.skipped)
     assert reasons[site.url("/muc")].startswith("not an article (list page")
+
+
+def test_layout_only_lines_are_not_paragraphs() -> None:
+    title, paragraphs = _seed_article()
+    html = SMALL_ARTICLE.format(title=title, paragraphs="".join(f"<p>{p}</p><p>|</p><p>* * *</p>" for p in paragraphs))
+    page = clean_html(html)
+    assert page.is_article and len(page.paragraphs) == len(paragraphs)
+    assert all(re.search(r"\w", p) for p in page.paragraphs)
