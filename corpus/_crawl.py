@@ -401,7 +401,10 @@ class Crawler:
                 for fut in finished:
                     item = futures.pop(fut)
                     self._in_flight -= 1
-                    self._host_busy[url_host(item.url)] -= 1
+                    host = url_host(item.url)
+                    self._host_busy[host] -= 1
+                    # The delay also runs from the end of a download, so slow answers slow the crawl.
+                    self._host_next[host] = max(self._host_next.get(host, 0.0), time.monotonic() + self._delay(host))
                     found = self._handle(item, fut.result())
                     if found is not None:
                         yield found
