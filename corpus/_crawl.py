@@ -422,6 +422,7 @@ class Crawler:
             raise
         finally:
             executor.shutdown(wait=False, cancel_futures=True)
+            self._client.close()
             if warc is not None:
                 warc.close()
             journal.close()
