@@ -384,7 +384,7 @@ class Crawler:
             if self.options.refresh:
                 for url, (outcome, depth) in self._previous.items():
                     # Pages seen before, and those an earlier pass left pending (failed or not reached).
-                    if outcome in ("document", "page", "unchanged", "pending"):
+                    if outcome in ("document", "page", "unchanged", "pending", "error"):
                         self._queue(_Item(url, depth))
             if self.options.use_sitemaps:
                 for seed in self.seeds:
@@ -449,6 +449,8 @@ class Crawler:
                 self._seen[url] = int(e.get("depth", 0))
                 self._counts["queued"] += 1
                 self._push(_Item(url, int(e.get("depth", 0)), tuple(e.get("chain", ()))))
+            elif kind == "done" and e.get("outcome") == "error":
+                continue  # written by earlier versions, which gave failures up: pending again now
             elif kind == "done":
                 self._done[url] = e.get("outcome", "")
                 if e.get("fetched"):
