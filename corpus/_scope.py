@@ -65,7 +65,7 @@ class Scope:
             return None
         where = host if port == DEFAULT_PORTS[scheme] else f"{host}:{port}"
         if any(o[1] == host and o[2] == port for o in self.origins):
-            return f"out of scope (scheme {scheme} differs from the seed's)"
+            return f"out of scope (scheme {scheme} differs from the seed's; see --allow-host)"
         return f"out of scope (host {where} is not a seed host; see --allow-host)"
 
     def reason(self, url: str) -> str | None:
