@@ -49,6 +49,8 @@ def elsewhere():
     ("http://127.0.0.2:8081/a", "host", ("127.0.0.2:8081",), None),
     ("http://127.0.0.2:8082/a", "host", ("127.0.0.2:8081",), "host 127.0.0.2:8082"),
     ("http://example.vn/a", "host", ("example.vn",), None),
+    ("https://127.0.0.1/tin-tuc/a", "host", ("127.0.0.1",), None),  # a site moved to https, allowed
+    ("https://127.0.0.1:8443/a", "host", ("127.0.0.1",), "host 127.0.0.1:8443"),
     ("http://127.0.0.1:8081/tin-tuc/bai/1", "prefix", (), None),
     ("http://127.0.0.1:8081/other/x", "prefix", (), "not under http://127.0.0.1:8081/tin-tuc/"),
     ("http://127.0.0.1:8081/tin-tuc/%2e%2e/other/x", "prefix", (), "not under"),
