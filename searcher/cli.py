@@ -446,10 +446,7 @@ def _print_report(report: Any, path: Path) -> None:
     click.echo(f"Index {path}: {report.added} added, {report.replaced} replaced, {report.unchanged} unchanged, "
                f"{report.removed} removed, {len(report.skipped)} skipped "
                f"({size} of text in {report.seconds:.1f} s)", err=True)
-    for where, why in report.skipped[:20]:
-        click.echo(f"  skipped {where}: {why}", err=True)
-    if len(report.skipped) > 20:
-        click.echo(f"  … and {len(report.skipped) - 20} more", err=True)
+    _print_list("skipped", report.skipped)
 
 
 # -- cleaning ----------------------------------------------------------------------------
@@ -458,38 +455,28 @@ def _print_report(report: Any, path: Path) -> None:
 @main.command()
 @click.argument("source")
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def clean(source: str, fmt: str) -> None:
+@click.option("--timeout", type=float, default=20.0, show_default=True, help="Seconds to wait for a server's answer.")
+@click.option("--user-agent", help="User-Agent header for a URL.")
+def clean(source: str, fmt: str, timeout: float, user_agent: str | None) -> None:
     """Show what the cleaner keeps of a page (a file or an http(s) URL).
+
+    A URL is fetched under the crawler's rules: redirects stay on its host, pages over the size
+    cap are refused.
 
     \b
     Examples:
         vnsearch clean saved/article.html
         vnsearch clean https://example.gov.vn/tin-tuc/bai-viet.html --format json
     """
-    from corpus import InputError, clean_html, clean_plain_text
+    from corpus import clean_source
 
-    if source.startswith(("http://", "https://")):
-        from corpus import fetch_url
-
-        data, url, content_type = fetch_url(source)
-        page = clean_html(data, url=url, content_type=content_type)
-    else:
-        p = Path(source)
-        try:
-            data = p.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {p}: {exc.strerror or exc}", hint="Check the path.") from exc
-        if p.suffix.lower() == ".txt":
-            from corpus import decode_bytes
-
-            page = clean_plain_text(decode_bytes(data))
-        else:
-            page = clean_html(data, url=None)
+    page = clean_source(source, timeout=timeout, user_agent=user_agent)
     if fmt == "json":
         click.echo(json.dumps(page.as_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(f"title:  {page.title}\ndate:   {page.date or '-'}\nauthor: {page.author or '-'}\n"
-               f"language: {page.language or '-'}\narticle: {'yes' if page.is_article else 'no'}\n")
+               f"language: {page.language or '-'}\narticle: {'yes' if page.is_article else 'no'}"
+               + (f" ({page.reason})" if page.reason else "") + "\n")
     click.echo(page.text)
 
 
@@ -616,61 +603,87 @@ def export(index_path: Path | None, output: Path | None) -> None:
 @main.command()
 @click.argument("urls", nargs=-1, required=True)
 @click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("vnsearch-crawl"),
-              show_default=True, help="Crawl folder (WARC archive and journal); rerun to resume.")
+              show_default=True, help="Crawl folder (WARC archive and journal); rerun to resume or retry failures.")
 @INDEX_OPTION
 @click.option("--jsonl", "jsonl_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write documents to this JSONL file instead of the index.")
-@click.option("--scope", type=click.Choice(["host", "prefix"]), default="host", show_default=True)
+@click.option("--scope", type=click.Choice(["host", "prefix"]), default="host", show_default=True,
+              help="host: the seed's scheme, host and port; prefix: and under the seed's folder.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST[:PORT]",
+              help="Another host the crawl may request (repeatable).")
 @click.option("--max-depth", type=click.IntRange(0), default=5, show_default=True)
 @click.option("--max-pages", type=click.IntRange(1), default=1000, show_default=True)
-@click.option("--delay", type=float, default=1.0, show_default=True, help="Seconds between requests to one host.")
-@click.option("--timeout", type=float, default=20.0, show_default=True, help="Seconds to wait for a server's answer.")
+@click.option("--delay", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Seconds between requests to one host (a longer robots.txt Crawl-delay wins).")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=20.0, show_default=True,
+              help="Seconds to wait for a server's answer.")
+@click.option("--max-time", type=click.FloatRange(0, min_open=True), default=60.0, show_default=True,
+              help="Seconds one download may take in all.")
+@click.option("--retries", type=click.IntRange(0), default=2, show_default=True,
+              help="Extra attempts after a network error or 5xx (failures are retried by the next run too).")
 @click.option("--user-agent", help="User-Agent header (put your contact in it).")
-@click.option("--no-robots", is_flag=True, help="Ignore robots.txt (only for sites you own).")
+@click.option("--no-robots", is_flag=True, help="Ignore robots.txt and robots meta tags (only for sites you own).")
+@click.option("--refresh", is_flag=True, help="Revisit a crawled site: fetch only new or changed pages.")
 @click.pass_obj
 def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_path: Path | None,
-          jsonl_out: Path | None, scope: str, max_depth: int, max_pages: int, delay: float, timeout: float,
-          user_agent: str | None, no_robots: bool) -> None:
+          jsonl_out: Path | None, scope: str, allow_hosts: tuple[str, ...], max_depth: int, max_pages: int,
+          delay: float, timeout: float, max_time: float, retries: int, user_agent: str | None, no_robots: bool,
+          refresh: bool) -> None:
     """Crawl web sites politely, keep every page in a WARC file, index the articles.
 
     \b
-    Example:
+    Examples:
         vnsearch crawl https://huyen.example.gov.vn/ --max-pages 200 --index ~/archive-index
+        vnsearch crawl https://huyen.example.gov.vn/ --refresh     # later: new and changed pages
     """
     import dataclasses
 
-    from corpus import CrawlOptions, write_jsonl
-    from corpus import crawl as start_crawl
-    from index import Index
+    from corpus import CrawlOptions
 
-    options = CrawlOptions(scope=scope, max_depth=max_depth, max_pages=max_pages, delay=delay,  # type: ignore[arg-type]
-                           obey_robots=not no_robots, read_timeout=timeout,
-                           connect_timeout=min(10.0, timeout), total_timeout=max(3 * timeout, timeout + 1))
+    from ._core import crawl_into
+
+    options = CrawlOptions(scope=scope, allow_hosts=allow_hosts, max_depth=max_depth,  # type: ignore[arg-type]
+                           max_pages=max_pages, delay=delay, read_timeout=timeout, total_timeout=max_time,
+                           retries=retries, obey_robots=not no_robots, refresh=refresh)
     if user_agent:
         options = dataclasses.replace(options, user_agent=user_agent)
     with _progress("Crawling", None, obj["quiet"]) as bar:
-        task = bar.add_task("crawl", total=None)
-
-        def on_event(event: Any) -> None:
-            c = event.counts
-            bar.update(task, completed=c.fetched, description=(
-                f"fetched {c.fetched} · queued {c.pending} · articles {c.documents} · "
-                f"skipped {c.skipped} · errors {c.errors}"))
-
-        with start_crawl(list(urls), state_dir, options, on_event=on_event) as crawler:
-            if jsonl_out is not None:
-                with open(jsonl_out, "w", encoding="utf-8") as out:
-                    write_jsonl(crawler, out)
-                report = None
-            else:
-                ix = Index.open_or_create(_index_or_default(index_path))
-                report = ix.add_documents(crawler, on_wait=_on_wait(obj["quiet"]))
-        crawl_report = crawler.report
+        run = crawl_into(list(urls), state_dir, options, on_event=_crawl_progress(bar),
+                         index_path=None if jsonl_out else _index_or_default(index_path), jsonl_path=jsonl_out,
+                         on_wait=_on_wait(obj["quiet"]))
     if not obj["quiet"]:
-        c = crawl_report.counts
-        click.echo(f"Crawl {state_dir}: {c.fetched} fetched, {c.documents} articles, {c.skipped} skipped, "
-                   f"{c.errors} errors; archive {crawl_report.warc_path}", err=True)
-        for url, why in crawl_report.skipped[:20]:
-            click.echo(f"  skipped {url}: {why}", err=True)
-        if report is not None:
-            _print_report(report, _index_or_default(index_path))
+        _print_crawl(run)
+    if run.crawl.nothing_fetched:
+        _fail(f"nothing could be fetched ({len(run.crawl.failed)} URL(s) failed)",
+              "The site may be down: run the same command again later to retry.", code=1)
+
+
+def _crawl_progress(bar: Any) -> Any:
+    task = bar.add_task("crawl", total=None)
+
+    def on_event(event: Any) -> None:
+        c = event.counts
+        bar.update(task, completed=c.fetched, description=(
+            f"fetched {c.fetched} · queued {c.pending} · articles {c.documents} · "
+            f"skipped {c.skipped} · failed {c.errors}"))
+    return on_event
+
+
+def _print_crawl(run: Any) -> None:
+    report, c = run.crawl, run.crawl.counts
+    click.echo(f"Crawl {report.state_dir}: {c.fetched} fetched, {c.documents} articles, {c.skipped} skipped, "
+               f"{c.errors} failed (kept for the next run), {c.unchanged} unchanged, "
+               f"{c.out_of_scope} links out of scope; archive {report.warc_path}", err=True)
+    _print_list("skipped", report.skipped)
+    _print_list("failed", report.failed)
+    if run.index is not None:
+        _print_report(run.index, run.index_path)
+    elif run.jsonl_path is not None:
+        click.echo(f"Wrote {run.written} documents to {run.jsonl_path}", err=True)
+
+
+def _print_list(label: str, items: list[tuple[str, str]], limit: int = 20) -> None:
+    for where, why in items[:limit]:
+        click.echo(f"  {label} {where}: {why}", err=True)
+    if len(items) > limit:
+        click.echo(f"  … and {len(items) - limit} more", err=True)
