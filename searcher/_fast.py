@@ -43,7 +43,7 @@ from __future__ import annotations
 
 import math
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from itertools import chain
 from typing import Any
 
@@ -83,6 +83,7 @@ class _Clause:
     btext: bytes
     weight: float
     bound: float
+    counts: bool = True  # its documents match the query (False: it only adds to their scores)
 
 
 class FastEvaluator:
@@ -174,7 +175,7 @@ class FastEvaluator:
             return self.top(m, count), len(m) if total else None
         self._memo = {}
         try:
-            clauses = self._disjunction(q, 1.0)
+            clauses = self._ranked_terms(q)
             if clauses is not None:
                 cand, found = self._maxscore(clauses, count, total)
             else:
@@ -274,6 +275,16 @@ class FastEvaluator:
             return sum(parts[1:], parts[0]) * q.boost  # type: ignore[arg-type,return-value]
         return None
 
+    def _ranked_terms(self, q: wq.Query) -> list[_Clause] | None:
+        """The terms of a ranked disjunction, or of ``AndMaybe(required, optional)`` with both
+        sides disjunctions (the optional terms then only add to scores); None for anything else."""
+        if type(q) is wq.AndMaybe:
+            a, b = self._ranked_terms(q.a), self._disjunction(q.b, 1.0)
+            if a is None or b is None:
+                return None
+            return a + [replace(c, counts=False) for c in b]
+        return self._disjunction(q, 1.0)
+
     def _disjunction(self, q: wq.Query, weight: float) -> list[_Clause] | None:
         """``q`` as a sum of weighted terms (an ``Or`` of terms, ``Or``s nested with boosts), as
         :meth:`_compound` scores it; None for anything else."""
@@ -332,24 +343,27 @@ class FastEvaluator:
         seen = np.zeros(self._doc_count, dtype=bool)
         best = _Best(count, self._doc_count)
         rest = sum(c.bound for c in clauses)
+        first = [c for c in clauses if c.counts]
         i = 0
         # Terms with the largest bounds (the rarest) first, every document they hold, until
-        # the others together cannot lift an unseen document to the threshold.
-        while i < len(clauses) and rest * (1 + _SLACK) >= best.threshold * (1 - _SLACK):
-            ids, scores = self._clause_scores(clauses[i], None, seen)
+        # the others together cannot lift an unseen document to the threshold. (Terms that only
+        # add to scores never find a document of their own: they are all read later.)
+        while i < len(first) and rest * (1 + _SLACK) >= best.threshold * (1 - _SLACK):
+            ids, scores = self._clause_scores(first[i], None, seen)
             live = ~dead[ids]
             ids = ids[live]
             acc[ids] += scores[live]
             best.update(ids, acc)
-            rest -= clauses[i].bound
+            rest -= first[i].bound
             i += 1
         rest = max(rest, 0.0)
         live_seen = seen & ~dead
         cand = np.flatnonzero(live_seen & (acc + rest * (1 + _SLACK) >= best.threshold * (1 - _SLACK)))
         # The other terms: their scores only for the candidates, which fall out of reach one
         # by one as the terms' bounds are spent.
-        for c in clauses[i:]:
-            ids, scores = self._clause_scores(c, cand, seen if total else None)
+        done = set(map(id, first[:i]))
+        for c in (c for c in clauses if id(c) not in done):
+            ids, scores = self._clause_scores(c, cand, seen if total and c.counts else None)
             acc[ids] += scores
             best.update(ids, acc)
             rest = max(rest - c.bound, 0.0)
@@ -434,7 +448,9 @@ class FastEvaluator:
         if type(q) is wq.And:
             return self._compound(q, union=False, within=within)
         if type(q) is wq.AndMaybe:
-            return _and_maybe(self._eval(q.a, within), self._eval(q.b, within))
+            # The optional part only adds to the required part's documents: read it only there.
+            a = self._eval(q.a, within)
+            return _and_maybe(a, self._eval(q.b, a.ids)) if len(a) else a
         if type(q) is wq.Require:
             # The filter first: a costly scored side (a phrase) then only looks where it can match.
             b = self._eval(q.b, within)
@@ -493,8 +509,8 @@ class FastEvaluator:
             hit = np.bincount(ids, minlength=self._doc_count) > 0
             uids = np.flatnonzero(hit).astype(np.int64)
             return Matches(uids, acc[uids])
-        uids, inverse = np.unique(ids, return_inverse=True)
-        return Matches(uids.astype(np.int64), np.bincount(inverse, weights=scores))
+        unique = np.unique(ids, return_inverse=True)  # not unpacked: mypy 1.20 crashes on numpy 2.4's stub
+        return Matches(unique[0].astype(np.int64), np.bincount(unique[1], weights=scores))
 
     # -- terms ---------------------------------------------------------------------------
 
