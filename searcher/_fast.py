@@ -26,10 +26,13 @@ highest bound first, and once the bounds of the terms not yet read add up to les
 shrink as each term's bound is spent). The candidates are then scored exactly by the same code
 as :meth:`FastEvaluator.matches`, so the top ``k`` is the exhaustive one, scores and ties
 included (``tests/test_pruning.py``). The hit count stays exact: every remaining term's
-document numbers still go into the count, unscored.
+document numbers still go into the count, unscored. Words typed with accents compile to
+``AndMaybe(required terms, optional terms)``: the optional terms (folded syllables, pairs) only
+add to scores, so they are read only within the candidates and never counted.
 
-A quoted phrase compiles to an ``Or`` of ``Require(phrase, pairs)`` parts (accented and folded).
-Its positions are the costly part, read a block at a time; the parts without positions (or the
+A quoted phrase with accents, under ``accents="any"``, compiles to an ``Or`` of
+``Require(phrase, pairs)`` parts (accented and folded); so may an abbreviation's expansion among
+words. Positions are the costly part, read a block at a time; the parts without positions (or the
 last phrase) are evaluated whole and give the count and a lower bound of every score; another
 phrase is checked whole only in the documents of its filter those do not match, and elsewhere
 only for the documents whose bound (its words' exact scores, as if the positions matched) can
