@@ -132,6 +132,7 @@ class FastEvaluator:
         return sum(info.doc_frequency() for _leaf, info in self._term_infos(fieldname, btext))
 
     def _doc_frequency_b(self, fieldname: str, btext: bytes) -> int:
+        """:meth:`doc_frequency` of an encoded term (0 where the term tables cannot be read)."""
         if not self._w3:
             return 0
         return sum(info.doc_frequency() for _leaf, info in self._term_infos(fieldname, btext))
@@ -170,9 +171,8 @@ class FastEvaluator:
         exactly as ``top(matches(q), count)``, and how many live documents match (None unless
         ``total``: then the terms read after pruning skip the blocks without candidates).
 
-        A ranked disjunction of terms is pruned, and so is a disjunction whose phrases only
-        rank documents that its other parts match anyway (see the module docstring); anything
-        else is evaluated whole."""
+        Ranked terms (a disjunction, or ``AndMaybe`` of two) are pruned, and so is a disjunction
+        with phrases (see the module docstring); anything else is evaluated whole."""
         if count <= 0 or not self._w3:
             m = self.matches(q)
             return self.top(m, count), len(m) if total else None
