@@ -265,17 +265,19 @@ class FastEvaluator:
             field = self._schema[q.fieldname] if q.fieldname in self._schema else None
             if field is None or len(q.words) < 2 or not field.format or not field.format.supports("positions"):
                 return None
-            parts = [self._upper(wq.Term(q.fieldname, w), ids) for w in q.words]
-            return sum(parts[1:], parts[0]) * q.boost  # type: ignore[return-value]
+            terms = [self._upper(wq.Term(q.fieldname, w), ids) for w in q.words]
+            words = [p for p in terms if p is not None]  # a Term always has its bound
+            return sum(words[1:], words[0]) * q.boost
         if type(q) is wq.Require:
             return self._upper(q.a, ids)
         if type(q) in (wq.And, wq.Or, wq.DefaultOr) and not getattr(q, "minmatch", 0) and q.subqueries:
             if len(q.subqueries) == 1:
                 return self._upper(q.subqueries[0], ids)
             parts = [self._upper(x, ids) for x in q.subqueries]
-            if any(p is None for p in parts):
+            known = [p for p in parts if p is not None]
+            if len(known) < len(parts):
                 return None
-            return sum(parts[1:], parts[0]) * q.boost  # type: ignore[arg-type,return-value]
+            return sum(known[1:], known[0]) * q.boost
         return None
 
     def _ranked_terms(self, q: wq.Query) -> list[_Clause] | None:
@@ -644,6 +646,7 @@ class FastEvaluator:
             if not cand.size:
                 return EMPTY
             postings[b] = (ids, tf, values, df)
+        assert cand is not None  # at least two words were read
         where = {b: np.searchsorted(ids, cand) for b, (ids, _tf, _v, _df) in postings.items()}
         slop = max(1, q.slop)
         if isinstance(field.format, formats.Positions):
