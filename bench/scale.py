@@ -115,10 +115,15 @@ def paragraphs(article: dict[str, Any], min_chars: int = MIN_PARAGRAPH) -> Itera
 def iter_corpus(path: Path, split: bool) -> Iterator[dict[str, Any]]:
     """The documents of ``path``: Wikipedia articles split into paragraphs, or JSONL taken as it is."""
     with _open_text(path) as fh:
-        for line in fh:
+        for number, line in enumerate(fh, 1):
             if not line.strip():
                 continue
-            record = json.loads(line)
+            try:
+                record = json.loads(line)
+            except ValueError as exc:
+                raise RuntimeError(f"{path}, line {number}: not a JSON object ({exc})") from None
+            if not isinstance(record, dict) or not str(record.get("id") or "").strip():
+                raise RuntimeError(f"{path}, line {number}: a document needs an \"id\"")
             if split:
                 yield from paragraphs(record)
             else:
