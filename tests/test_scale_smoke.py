@@ -54,10 +54,10 @@ def test_scale_runs_every_phase_on_200_paragraphs(tmp_path: Path) -> None:
 
     rows = [line.split("|")[1:-1] for line in r["table"].splitlines()[2:] if line.startswith("|")]
     assert len(rows) == 6 + 8 + 2 + 4 + 8     # import, queries, add, optimize, queries after optimize
-    for measure, vn, fts, _ in rows:
+    for measure, vn, fts, _, _, _ in rows:
         assert NUMBER.match(vn.strip()), (measure, vn)
         assert NUMBER.match(fts.strip()) or (fts.strip() == "n/a" and "segments" in measure), (measure, fts)
-    assert proc.stdout.strip().startswith("| measure | vnsearch | FTS5 |")
+    assert proc.stdout.strip().startswith("| measure | vnsearch | FTS5 | vnsearch/FTS5 | goal | met |")
     assert not (out / "scale-work").exists(), "the work folder is removed without --keep"
 
 
