@@ -25,6 +25,7 @@ import json
 import os
 import random
 import re
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -274,10 +275,13 @@ def vnsearch_command() -> list[str]:
     return [sys.executable, "-c", "import sys; from searcher.cli import main; sys.exit(main())"]
 
 
-def run_cli(args: Sequence[str], log: Path) -> float:
-    """Run ``vnsearch ARGS`` with its defaults; returns the wall time. Output goes to ``log``;
-    a failure stops the benchmark with the command's last lines."""
+def run_cli(args: Sequence[str], log: Path) -> dict[str, float]:
+    """Run ``vnsearch ARGS`` with its defaults; returns its wall time and CPU time (``seconds``,
+    ``cpu_seconds``: the command and its worker processes, less sensitive than wall time to other
+    load on a shared machine). Output goes to ``log``; a failure stops the benchmark with the
+    command's last lines."""
     cmd = [*vnsearch_command(), *args]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     with log.open("w", encoding="utf-8") as fh:
         proc = subprocess.run(cmd, stdout=fh, stderr=subprocess.STDOUT, cwd=REPO, stdin=subprocess.DEVNULL)
@@ -285,7 +289,9 @@ def run_cli(args: Sequence[str], log: Path) -> float:
     if proc.returncode != 0:
         tail = log.read_text(encoding="utf-8", errors="replace")[-2000:]
         raise RuntimeError(f"`vnsearch {' '.join(args)}` failed with exit {proc.returncode}:\n{tail}")
-    return seconds
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime + before.ru_stime)
+    return {"seconds": seconds, "cpu_seconds": cpu}
 
 
 def segment_count(path: Path) -> int:
@@ -440,13 +446,13 @@ def run_scale(corpus: Path, out: Path, queries_path: Path, *, split: bool | None
              f"{res['corpus']['add']['docs']} held out to add")
 
         _log("vnsearch index (CLI defaults)")
-        seconds = run_cli(["index", str(work / "main.jsonl"), "--index", str(vn)], work / "index.log")
+        timing = run_cli(["index", str(work / "main.jsonl"), "--index", str(vn)], work / "index.log")
         count = vn_doc_count(vn)
         if count != text["docs"]:
             raise RuntimeError(f"vnsearch holds {count} documents after the import, not {text['docs']}")
-        res["import"] = {"vnsearch": {"seconds": seconds, "segments": segment_count(vn),
+        res["import"] = {"vnsearch": {**timing, "segments": segment_count(vn),
                                       "size": bench.dir_size(vn), "docs": count}}
-        _log(f"  {seconds:.1f} s, {res['import']['vnsearch']['segments']} segments; FTS5")
+        _log(f"  {timing['seconds']:.1f} s, {res['import']['vnsearch']['segments']} segments; FTS5")
         seconds = fts5_insert(fts, read_docs(work / "main.jsonl"), create=True)
         res["import"]["fts5"] = {"seconds": seconds, "size": bench.dir_size(fts), "docs": fts5_count(fts)}
         _log(f"  FTS5 {seconds:.1f} s")
@@ -460,22 +466,22 @@ def run_scale(corpus: Path, out: Path, queries_path: Path, *, split: bool | None
         if "add" not in skip and res["corpus"]["add"]["docs"]:
             n = res["corpus"]["add"]["docs"]
             _log(f"adding {n} documents")
-            seconds = run_cli(["index", str(work / "add.jsonl"), "--index", str(vn)], work / "add.log")
+            timing = run_cli(["index", str(work / "add.jsonl"), "--index", str(vn)], work / "add.log")
             count = vn_doc_count(vn)
             if count != text["docs"] + n:
                 raise RuntimeError(f"vnsearch holds {count} documents after adding {n}, not {text['docs'] + n}")
-            res["add"] = {"docs": n, "vnsearch": {"seconds": seconds, "segments": segment_count(vn)}}
+            res["add"] = {"docs": n, "vnsearch": {**timing, "segments": segment_count(vn)}}
             res["add"]["fts5"] = {"seconds": fts5_insert(fts, read_docs(work / "add.jsonl"), create=False)}
-            _log(f"  {seconds:.1f} s")
+            _log(f"  {timing['seconds']:.1f} s")
             checkpoint()
 
         if "optimize" not in skip:
             _log("vnsearch optimize")
-            seconds = run_cli(["optimize", "--index", str(vn)], work / "optimize.log")
-            res["optimize"] = {"vnsearch": {"seconds": seconds, "segments": segment_count(vn),
+            timing = run_cli(["optimize", "--index", str(vn)], work / "optimize.log")
+            res["optimize"] = {"vnsearch": {**timing, "segments": segment_count(vn),
                                             "size": bench.dir_size(vn), "docs": vn_doc_count(vn)},
                                "fts5": {"seconds": fts5_optimize(fts), "size": bench.dir_size(fts)}}
-            _log(f"  {seconds:.1f} s")
+            _log(f"  {timing['seconds']:.1f} s")
             checkpoint()
             if "queries" not in skip:
                 _log("queries after optimize")
@@ -570,11 +576,14 @@ def render_table(r: dict[str, Any]) -> str:
     if hits:
         hit_note = " Mean hits per query (of 10): " + ", ".join(
             f"{cls} {hits['vnsearch'][cls]:.1f} / {hits['fts5'][cls]:.1f}" for cls in CLASSES) + "."
+    cpu = r["import"]["vnsearch"].get("cpu_seconds")
+    cpu_note = (f" CPU time of `vnsearch index` (the command and its workers): {cpu:.0f} s for "
+                f"{r['import']['vnsearch']['seconds']:.0f} s of wall time." if cpu is not None else "")
     lines += ["", f"{c['date']}, commit {m['git']}. Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
               f"SQLite {m['sqlite']}, whoosh-reloaded {m['whoosh']}. Corpus: {corpus}. vnsearch through "
               f"`vnsearch index` / `optimize` with their defaults; FTS5 `unicode61 remove_diacritics 2`, "
               f"transactions of {FTS5_BATCH}, one thread. Queries: {c['queries_per_class']} per class from "
-              f"{c['queries']}.{hit_note} Load average {c['loadavg_start'][0]:.1f} at the start, "
+              f"{c['queries']}.{hit_note}{cpu_note} Load average {c['loadavg_start'][0]:.1f} at the start, "
               f"{c.get('loadavg_end', [float('nan')])[0]:.1f} at the end. MB = 10^6 bytes."]
     return "\n".join(lines)
 
