@@ -86,9 +86,9 @@ def paragraphs(article: dict[str, Any], min_chars: int = MIN_PARAGRAPH) -> Itera
     are joined with newlines until the paragraph reaches ``min_chars``; a shorter rest at the end of
     the article is dropped. Ids are ``<article id>-p<N>`` (N from 1), stable across runs.
 
-    >>> text = "Mở đầu " * 50 + "\\n== Tham khảo ==\\n" + "x " * 400
+    >>> text = "Mở đầu " * 80 + "\\n== Tham khảo ==\\n" + "x " * 400
     >>> [(p["id"], len(p["text"])) for p in paragraphs({"id": "a1", "title": "T", "text": text})]
-    [('a1-p1', 349)]
+    [('a1-p1', 559)]
     """
     lines: list[str] = []
     size = 0

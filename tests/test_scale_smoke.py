@@ -6,6 +6,7 @@ figures live in bench/README.md). A phase that fails, or that stops reporting, f
 
 from __future__ import annotations
 
+import doctest
 import importlib.util
 import json
 import re
@@ -109,8 +110,9 @@ def test_paragraphs_join_lines_to_500_characters_and_leave_out_references() -> N
     assert [p["id"] for p in paras] == ["vi-1-p1", "vi-1-p2"]
     assert all(len(p["text"]) >= 500 and p["title"] == "Sông Hồng" for p in paras)
     assert not any("Sách" in p["text"] or "==" in p["text"] for p in paras)
-    # 7 lines of 87 characters reach 500 after 6; the 8th onwards start the next paragraph.
+    # Lines of 84 characters (and a newline) reach 500 after 6: the 7th starts the next paragraph.
     assert paras[0]["text"].count("\n") == 5
+    assert doctest.testmod(scale).failed == 0
 
 
 def test_held_out_documents_are_spread_over_the_corpus(tmp_path: Path) -> None:
