@@ -150,7 +150,8 @@ def prepare_corpus(source: Path, split: bool, work: Path, limit: int | None,
         if wanted is not None and total >= wanted:
             break
     if total <= add_docs:
-        raise SystemExit(f"{source} has {total} documents: not enough to hold {add_docs} out")
+        raise RuntimeError(f"{source} has {total} documents: not enough to hold {add_docs} out "
+                           "and import the rest (lower --add-docs)")
     step = total // add_docs if add_docs else 0
     work.mkdir(parents=True, exist_ok=True)
     counts = {"main": {"docs": 0, "bytes": 0}, "add": {"docs": 0, "bytes": 0}}
@@ -371,29 +372,38 @@ def _summary(ms: Sequence[float]) -> dict[str, float]:
             "max": max(ms), "n": len(ms)}
 
 
-def measure_queries(vn_index: Path, fts_db: Path, queries: Sequence[dict[str, str]]) -> dict[str, Any]:
-    """Per-class latency in ms: ``Searcher.search(q, limit=10)`` (snippets included) on a fresh
-    searcher after a warm-up pass on another one (so only the OS file cache is warm, no per-query
-    memo); FTS5 ``MATCH ... ORDER BY bm25 LIMIT 10`` after a warm-up pass. Also the mean hits."""
+def measure_queries(vn_index: Path, fts_db: Path, queries: Sequence[dict[str, str]],
+                    repeats: int = 1) -> dict[str, Any]:
+    """Per-class latency in ms over ``repeats`` timed passes: ``Searcher.search(q, limit=10)``
+    (snippets included), each pass on a fresh searcher, after a warm-up pass on another one (so only
+    the OS file cache is warm, no per-query memo); FTS5 ``MATCH ... ORDER BY bm25 LIMIT 10`` after a
+    warm-up pass. The engines take turns, pass by pass. Also the mean hits per query."""
     from searcher import Searcher
 
     texts = {c: [q["text"] for q in queries if q["class"] == c] for c in CLASSES}
-    out: dict[str, Any] = {"vnsearch": {}, "fts5": {}, "hits": {"vnsearch": {}, "fts5": {}}}
-    with Searcher.open(vn_index) as warm:
-        for cls in CLASSES:
-            out["hits"]["vnsearch"][cls] = statistics.fmean(len(warm.search(q, limit=10).hits) for q in texts[cls])
-    with Searcher.open(vn_index) as s:
-        for cls in CLASSES:
-            out["vnsearch"][cls] = _summary(_timed(lambda q: s.search(q, limit=10), texts[cls]))
+    matches = {c: [bench.fts5_query(c, q) for q in texts[c]] for c in CLASSES}
+    out: dict[str, Any] = {"hits": {"vnsearch": {}, "fts5": {}}}
+    ms: dict[str, dict[str, list[float]]] = {e: {c: [] for c in CLASSES} for e in ("vnsearch", "fts5")}
     con = sqlite3.connect(fts_db)
     try:
-        for cls in CLASSES:
-            matches = [bench.fts5_query(cls, q) for q in texts[cls]]
-            out["hits"]["fts5"][cls] = statistics.fmean(
-                len(con.execute(bench.FTS5_QUERY, (m,)).fetchall()) for m in matches)
-            out["fts5"][cls] = _summary(_timed(lambda m: con.execute(bench.FTS5_QUERY, (m,)).fetchall(), matches))
+        def fts5(match: str) -> list[Any]:
+            return con.execute(bench.FTS5_QUERY, (match,)).fetchall()
+
+        with Searcher.open(vn_index) as warm:
+            for cls in CLASSES:
+                out["hits"]["vnsearch"][cls] = statistics.fmean(len(warm.search(q, limit=10).hits)
+                                                                for q in texts[cls])
+                out["hits"]["fts5"][cls] = statistics.fmean(len(fts5(m)) for m in matches[cls])
+        for _ in range(repeats):
+            with Searcher.open(vn_index) as s:
+                for cls in CLASSES:
+                    ms["vnsearch"][cls] += _timed(lambda q: s.search(q, limit=10), texts[cls])
+            for cls in CLASSES:
+                ms["fts5"][cls] += _timed(fts5, matches[cls])
     finally:
         con.close()
+    for engine, per_class in ms.items():
+        out[engine] = {cls: _summary(values) for cls, values in per_class.items()}
     return out
 
 
@@ -404,7 +414,7 @@ PHASES = ("import", "queries", "add", "optimize")
 
 def run_scale(corpus: Path, out: Path, queries_path: Path, *, split: bool | None = None,
               limit_docs: int | None = None, add_docs: int = 1000, queries_per_class: int | None = None,
-              skip: Sequence[str] = (), keep: bool = False) -> dict[str, Any]:
+              skip: Sequence[str] = (), keep: bool = False, repeats: int = 1) -> dict[str, Any]:
     """Every phase not in ``skip``; returns the raw results (render them with :func:`render_table`).
 
     The work folder ``out/scale-work`` holds the split corpus, both indexes and the CLI's logs; it is
@@ -431,7 +441,8 @@ def run_scale(corpus: Path, out: Path, queries_path: Path, *, split: bool | None
                    "min_paragraph_chars": MIN_PARAGRAPH if split else None, "limit_docs": limit_docs,
                    "add_docs": add_docs, "queries": queries_path.name,
                    "queries_per_class": min(sum(q["class"] == c for q in queries) for c in CLASSES),
-                   "skip": sorted(skip), "cli": vnsearch_command()[0], "loadavg_start": list(os.getloadavg()),
+                   "repeats": repeats, "skip": sorted(skip), "cli": vnsearch_command()[0],
+                   "loadavg_start": list(os.getloadavg()),
                    "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")},
     }
 
@@ -460,7 +471,7 @@ def run_scale(corpus: Path, out: Path, queries_path: Path, *, split: bool | None
 
         if "queries" not in skip:
             _log(f"{len(queries)} queries")
-            res["queries"] = measure_queries(vn, fts, queries)
+            res["queries"] = measure_queries(vn, fts, queries, repeats)
             checkpoint()
 
         if "add" not in skip and res["corpus"]["add"]["docs"]:
@@ -485,7 +496,7 @@ def run_scale(corpus: Path, out: Path, queries_path: Path, *, split: bool | None
             checkpoint()
             if "queries" not in skip:
                 _log("queries after optimize")
-                res["queries_optimized"] = measure_queries(vn, fts, queries)
+                res["queries_optimized"] = measure_queries(vn, fts, queries, repeats)
                 checkpoint()
     finally:
         if not keep:
@@ -576,14 +587,17 @@ def render_table(r: dict[str, Any]) -> str:
     if hits:
         hit_note = " Mean hits per query (of 10): " + ", ".join(
             f"{cls} {hits['vnsearch'][cls]:.1f} / {hits['fts5'][cls]:.1f}" for cls in CLASSES) + "."
-    cpu = r["import"]["vnsearch"].get("cpu_seconds")
-    cpu_note = (f" CPU time of `vnsearch index` (the command and its workers): {cpu:.0f} s for "
-                f"{r['import']['vnsearch']['seconds']:.0f} s of wall time." if cpu is not None else "")
+    cpu = [f"{name} {r[key]['vnsearch']['cpu_seconds']:.0f} s for {r[key]['vnsearch']['seconds']:.0f} s"
+           for name, key in (("import", "import"), ("adding", "add"), ("optimize", "optimize"))
+           if "cpu_seconds" in r.get(key, {}).get("vnsearch", {})]
+    cpu_note = (" CPU time of the vnsearch commands (with their workers) for their wall time: "
+                + ", ".join(cpu) + "." if cpu else "")
     lines += ["", f"{c['date']}, commit {m['git']}. Machine: {m['cpu']}, {m['cores']} cores, Python {m['python']}, "
               f"SQLite {m['sqlite']}, whoosh-reloaded {m['whoosh']}. Corpus: {corpus}. vnsearch through "
               f"`vnsearch index` / `optimize` with their defaults; FTS5 `unicode61 remove_diacritics 2`, "
               f"transactions of {FTS5_BATCH}, one thread. Queries: {c['queries_per_class']} per class from "
-              f"{c['queries']}.{hit_note}{cpu_note} Load average {c['loadavg_start'][0]:.1f} at the start, "
+              f"{c['queries']}, {c.get('repeats', 1)} timed pass(es).{hit_note}{cpu_note} "
+              f"Load average {c['loadavg_start'][0]:.1f} at the start, "
               f"{c.get('loadavg_end', [float('nan')])[0]:.1f} at the end. MB = 10^6 bytes."]
     return "\n".join(lines)
 
@@ -604,13 +618,16 @@ def write_outputs(results: dict[str, Any], table: str, out: Path, json_path: Pat
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--corpus", type=Path, default=DEFAULT_WIKI,
-                        help="JSONL(.gz) of documents; viwiki* is split into paragraphs, anything else is taken as it is")
+                        help="JSONL(.gz) of documents; viwiki* is split into paragraphs, anything else "
+                             "is taken as it is")
     parser.add_argument("--split", action=argparse.BooleanOptionalAction, default=None,
                         help="split articles into paragraphs (default: only for viwiki*)")
     parser.add_argument("--limit-docs", type=int, default=None, help="import only N documents (plus the added ones)")
     parser.add_argument("--add-docs", type=int, default=1000, help="documents held out and added to the big index")
     parser.add_argument("--queries", type=Path, default=DEFAULT_QUERIES, help="the fixed query set (JSONL)")
     parser.add_argument("--queries-per-class", type=int, default=None, help="only the first N queries of each class")
+    parser.add_argument("--repeats", type=int, default=1,
+                        help="timed passes over the queries (each on a fresh searcher), default 1")
     parser.add_argument("--make-queries", action="store_true",
                         help="redraw the query set from the (split) corpus into --queries, then stop")
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT, help="work folder and results (git-ignored)")
@@ -638,7 +655,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         results = run_scale(args.corpus, args.out, args.queries, split=split, limit_docs=args.limit_docs,
                             add_docs=args.add_docs, queries_per_class=args.queries_per_class, skip=skip,
-                            keep=args.keep)
+                            keep=args.keep, repeats=args.repeats)
     except RuntimeError as exc:
         print(f"scale benchmark failed: {exc}", file=sys.stderr)
         return 1

@@ -35,7 +35,7 @@ def _load_scale():
 def test_scale_runs_every_phase_on_200_paragraphs(tmp_path: Path) -> None:
     out, result = tmp_path / "out", tmp_path / "scale.json"
     proc = subprocess.run([sys.executable, str(SCRIPT), "--limit-docs", "200", "--add-docs", "20",
-                           "--queries-per-class", "3", "--out", str(out), "--json", str(result)],
+                           "--queries-per-class", "3", "--repeats", "2", "--out", str(out), "--json", str(result)],
                           capture_output=True, text=True, cwd=REPO, timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     r = json.loads(result.read_text(encoding="utf-8"))
@@ -48,7 +48,7 @@ def test_scale_runs_every_phase_on_200_paragraphs(tmp_path: Path) -> None:
     assert r["optimize"]["vnsearch"]["docs"] == 220
     for key in ("queries", "queries_optimized"):
         for engine in ("vnsearch", "fts5"):
-            assert all(r[key][engine][c]["n"] == 3 for c in ("one word", "two words", "phrase", "question"))
+            assert all(r[key][engine][c]["n"] == 3 * 2 for c in ("one word", "two words", "phrase", "question"))
     # Real paragraphs, real queries: both engines find something for the bag-of-words classes.
     for engine in ("vnsearch", "fts5"):
         assert r["queries"]["hits"][engine]["question"] > 0
