@@ -11,8 +11,9 @@ from ._analysis import syllable_pairs
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
 from ._index import Index, IndexReport, ProgressCallback
 from ._lock import WaitCallback
+from ._merge import MergePolicy, MergeProgress
 from ._meta import IndexMeta
-from ._ops import export, optimize, reindex, stats
+from ._ops import OptimizeReport, StageCallback, export, optimize, reindex, stats
 from ._schema import SCHEMA_VERSION, STORED_FIELDS, build_schema
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -25,9 +26,13 @@ __all__ = [
     "IndexReport",
     "IndexVersionError",
     "IndexWriteError",
+    "MergePolicy",
+    "MergeProgress",
+    "OptimizeReport",
     "ProgressCallback",
     "SCHEMA_VERSION",
     "STORED_FIELDS",
+    "StageCallback",
     "WaitCallback",
     "build_schema",
     "export",

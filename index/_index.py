@@ -37,6 +37,7 @@ from ._blocks import BlockCodec
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
 from ._lock import LockTimeout, WaitCallback, WriteLock
 from ._meta import IndexMeta, read_meta, write_meta
+from ._merge import DEFAULT_POLICY, MergePolicy, MergeProgress, merge_segments, merge_stage
 from ._schema import SCHEMA_VERSION, build_schema
 from ._segments import SegmentTask, delete_segment_files, run_segment_task, segment_in_worker
 
@@ -287,6 +288,8 @@ class Index:
     def __init__(self, path: Path, whoosh_ix: Any, meta: IndexMeta) -> None:
         self.path = path
         self.meta = meta
+        self.merge_policy: MergePolicy = DEFAULT_POLICY
+        """Which segments imports merge after each commit (see :class:`index._merge.MergePolicy`)."""
         self._ix = whoosh_ix
         self._lock: WriteLock | None = None
 
@@ -351,6 +354,10 @@ class Index:
 
     def doc_count(self) -> int:
         return int(self._ix.doc_count())
+
+    def segment_count(self) -> int:
+        """Segments in the last commit (the merge policy keeps it logarithmic in the size)."""
+        return len(TOC.read(self._ix.storage, INDEX_NAME).segments)
 
     def content_hashes(self) -> dict[str, str]:
         """``{id: content_hash}`` of every live document, read from columns (no stored fields).
@@ -525,8 +532,6 @@ class Index:
             finally:
                 segmented.close()  # ends the pool and removes uncommitted segments if we stopped early
                 shutil.rmtree(os.path.join(self.path, INDEX_NAME + ".tmp"), ignore_errors=True)
-            if report.added or report.replaced:
-                self._merge_small_segments()
             if prune:
                 gone = sorted(set(known) - seen_ids)
                 if gone:
@@ -622,16 +627,52 @@ class Index:
         TOC(toc.schema, segments, generation).write(storage, INDEX_NAME)
         keep = {seg.segment_id() for seg in segments} | storage.unlisted
         _clean_superseded(storage, generation, keep)
+        self._apply_merge_policy()
 
-    def _merge_small_segments(self) -> None:
-        """Once per import: if :data:`SMALL_SEGMENTS` or more segments hold fewer than
-        :data:`SMALL_SEGMENT_DOCS` documents each, merge those into one, in this process: they
-        are small. A run of small imports would otherwise add a segment each, for ever; a big
-        import's batches are left alone. (Whoosh's ``MERGE_SMALL`` is no use here: from about
-        17 segments of any size its Fibonacci rule merges them all.)"""
-        toc = TOC.read(self._ix.storage, INDEX_NAME)
-        if len([s for s in toc.segments if s.doc_count_all() < SMALL_SEGMENT_DOCS]) >= SMALL_SEGMENTS:
-            self._commit(lambda writer: None, mergetype=_merge_small)
+    def _apply_merge_policy(self, policy: MergePolicy | None = None) -> None:
+        """After a commit: merge what the policy says (a merge's result may complete the next
+        level, so repeat until it says nothing). Each merge is a commit of its own."""
+        policy = policy if policy is not None else self.merge_policy
+        while True:
+            toc = TOC.read(self._ix.storage, INDEX_NAME)
+            plan = policy.plan([seg.doc_count() for seg in toc.segments])
+            if plan is None:
+                return
+            self._merge_and_commit({toc.segments[i].segment_id() for i in plan})
+
+    def _merge_and_commit(self, chosen: set[str], on_progress: MergeProgress | None = None) -> None:
+        """Merge the segments with ids in ``chosen`` into a new one (written unlisted, without
+        re-analysis), then commit a TOC that lists it where the first of them was. With the
+        write lock held no commit can come in between, so the deletions read here are the
+        current ones. A crash before the TOC's rename leaves the last commit and an orphan."""
+        assert self._lock is not None, "write_lock() must be held"
+        storage = self._ix.storage
+        toc = TOC.read(storage, INDEX_NAME)
+        sources = [seg for seg in toc.segments if seg.segment_id() in chosen]
+        segid = W3Segment._random_id()
+        name = f"{INDEX_NAME}_{segid}"
+        storage.unlisted.add(name)
+        try:
+            merged = merge_segments(storage, toc.schema, sources, INDEX_NAME, segid, on_progress)
+        except BaseException:
+            delete_segment_files(storage, name)
+            raise
+        finally:
+            storage.unlisted.discard(name)
+        segments: list[Segment] = []
+        for seg in toc.segments:
+            if seg.segment_id() not in chosen:
+                segments.append(seg)
+            elif merged is not None:
+                if merged.doc_count_all():
+                    segments.append(merged)  # in place of the first source: documents keep their order
+                merged = None
+        merge_stage("committing")
+        generation = toc.generation + 1
+        TOC(toc.schema, segments, generation).write(storage, INDEX_NAME)
+        _clean_superseded(storage, generation, {seg.segment_id() for seg in segments} | storage.unlisted)
+        merge_stage("committed")
+        log.info("merged %d segments of %s", len(sources), self.path)
 
     def _delete_ids(self, ids: Iterable[str]) -> int:
         count = 0
@@ -666,28 +707,26 @@ class Index:
         self._ix = _open_whoosh(self.path)
         return count
 
-    def optimize(self, *, lock_timeout: float = 60.0, on_wait: WaitCallback | None = None) -> None:
-        """Merge every segment into one and drop deleted documents (faster searches)."""
+    def optimize(self, *, lock_timeout: float = 60.0, on_wait: WaitCallback | None = None,
+                 on_progress: MergeProgress | None = None) -> None:
+        """Merge every segment into one and drop deleted documents (faster searches), without
+        re-analysis; ``on_progress(done, total)`` counts documents. Searches keep working and
+        see the last commit until the merged segment is committed."""
         with self.write_lock(lock_timeout, on_wait):
-            self._commit(lambda writer: None, optimize=True)
+            segments = TOC.read(self._ix.storage, INDEX_NAME).segments
+            if len(segments) > 1 or (segments and segments[0].has_deletions()):
+                try:
+                    self._merge_and_commit({seg.segment_id() for seg in segments}, on_progress)
+                finally:  # the per-document writer's scratch folder (no workers use it now)
+                    shutil.rmtree(os.path.join(self.path, INDEX_NAME + ".tmp"), ignore_errors=True)
         self._ix = _open_whoosh(self.path)
 
 
-SMALL_SEGMENT_DOCS = 50
-SMALL_SEGMENTS = 4
-
-
-def _merge_small(writer: Any, segments: list[Any], limit: int = SMALL_SEGMENT_DOCS) -> list[Any]:
-    """A Whoosh merge policy: merge the segments of fewer than ``limit`` documents, if there
-    are at least SMALL_SEGMENTS of them."""
-    small = [s for s in segments if s.doc_count_all() < limit]
-    if len(small) < SMALL_SEGMENTS:
-        return segments
-    for seg in small:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        writer.add_reader(reader)
-        reader.close()
-    return [s for s in segments if s.doc_count_all() >= limit]
+def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
+    """The Whoosh merge type of commits through a Whoosh writer (deletions): merge nothing.
+    Segments are merged by :class:`index._merge.MergePolicy` as imports commit, and by
+    ``optimize``, at the array level (Whoosh's own merges re-add every posting one by one)."""
+    return segments
 
 
 BATCH_TEXT_LIMIT = 6_000_000

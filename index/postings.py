@@ -77,7 +77,7 @@ def read_entry(reader: Any, fieldname: str, info: Any, values: list[bytes] | Non
         n = m._blocklength
         ids_parts.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
         if values is not None:
-            values.extend(m._data[2])
+            values.extend(_block_values(m._data[2], n, reader.schema[fieldname].format.fixed_value_size()))
         if weights is None:
             w_parts.append(np.ones(n))
         elif isinstance(weights, float):
@@ -88,6 +88,17 @@ def read_entry(reader: Any, fieldname: str, info: Any, values: list[bytes] | Non
     if not ids_parts:
         return _NO_IDS, _NO_WEIGHTS
     return np.concatenate(ids_parts), np.concatenate(w_parts)
+
+
+def _block_values(raw: Any, count: int, fixedsize: int | None) -> list[bytes]:
+    """One bytes value per posting from a Whoosh 3 block's values: a tuple, one string of
+    fixed-size values, or None (no values)."""
+    if raw is None or fixedsize == 0:
+        return [b""] * count
+    if isinstance(raw, bytes):
+        size = fixedsize or 0
+        return [raw[i * size:(i + 1) * size] for i in range(count)] if size > 0 else [b""] * count
+    return list(raw)
 
 
 def read_matcher(reader: Any, fieldname: str, btext: bytes,

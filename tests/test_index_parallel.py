@@ -20,7 +20,7 @@ from whoosh.reading import IndexReader
 from analyzers import VietnameseAnalyzer
 from corpus import Document
 from import_worker import load_documents
-from index import Index, stats
+from index import Index, export, stats
 from index import _index as index_impl
 from index import _segments
 from index._analysis import Pairs, analyze_document
@@ -331,14 +331,18 @@ def test_small_imports_do_not_pile_up_segments(tmp_path: Path) -> None:
     path = tmp_path / "ix"
     docs = _docs(60)
     Index.create(path)
-    for i in range(0, 60, 6):  # ten small imports: every fourth folds the small segments together
+    counts = []
+    for i in range(0, 60, 6):  # ten small imports: the tenth segment of level 0 merges the ten
         Index.open(path).add_documents(docs[i:i + 6], workers=1)
-    s = stats(path)
-    assert s["documents"] == 60 and s["segments"] < 5
-    # A big import's batches are not small: one segment each, none merged, however many.
+        counts.append(stats(path)["segments"])
+    assert counts == [1, 2, 3, 4, 5, 6, 7, 8, 9, 1]
+    assert stats(path)["documents"] == 60
+    # A big import merges as it commits too (with two workers): 18 batches of 50, the first ten
+    # merged into one segment once the tenth is committed, eight left.
     big = tmp_path / "big"
     Index.create(big).add_documents(_docs(900), workers=2, batch_size=50)
-    assert stats(big)["segments"] == 18
+    assert stats(big)["segments"] == 9
+    assert sorted(d.id for d in export(big)) == sorted(d.id for d in _docs(900))
 
 
 def test_progress_counts_committed_documents_not_read_ones(tmp_path: Path) -> None:
