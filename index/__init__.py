@@ -12,13 +12,14 @@ from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, In
 from ._index import Index, IndexReport, ProgressCallback
 from ._lock import WaitCallback
 from ._merge import MergePolicy, MergeProgress
-from ._meta import IndexMeta
+from ._meta import FORMAT_VERSION, IndexMeta
 from ._ops import OptimizeReport, StageCallback, export, optimize, reindex, stats
 from ._schema import SCHEMA_VERSION, STORED_FIELDS, build_schema
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "FORMAT_VERSION",
     "Index",
     "IndexLockedError",
     "IndexMeta",

@@ -36,7 +36,7 @@ from ._analysis import analyze_document, init_worker
 from ._blocks import BlockCodec
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
 from ._lock import LockTimeout, WaitCallback, WriteLock
-from ._meta import IndexMeta, read_meta, write_meta
+from ._meta import FORMAT_VERSION, OLDEST_READABLE_FORMAT, IndexMeta, read_meta, write_meta
 from ._merge import DEFAULT_POLICY, MergePolicy, MergeProgress, merge_segments, merge_stage
 from ._schema import SCHEMA_VERSION, build_schema
 from ._segments import SegmentTask, delete_segment_files, run_segment_task, segment_in_worker
@@ -73,10 +73,16 @@ _OPEN_RETRIES = 20
 
 
 def _check_version(path: Path, meta: IndexMeta) -> None:
+    if meta.format_version > FORMAT_VERSION:
+        raise IndexVersionError(
+            f"the index at {path} has format {meta.format_version}, written by a newer vnsearch; "
+            f"this one reads formats {OLDEST_READABLE_FORMAT} to {FORMAT_VERSION}",
+            hint="Upgrade vnsearch (pip install -U vnsearch) to search it.")
     if not meta.is_current():
         raise IndexVersionError(
             f"the index at {path} was built with analyzer {meta.analyzer_version} / schema "
-            f"{meta.schema_version}; this vnsearch uses {ANALYZER_VERSION} / {SCHEMA_VERSION}",
+            f"{meta.schema_version} / format {meta.format_version}; this vnsearch uses {ANALYZER_VERSION} / "
+            f"{SCHEMA_VERSION} / {FORMAT_VERSION}",
             hint=f"Rebuild it with: vnsearch reindex --index {path}")
 
 

@@ -22,9 +22,10 @@ documents with the defaults), and each document is merged ``log_F(N / min_docs)`
 
 from __future__ import annotations
 
-import heapq
+import bisect
 import logging
 import math
+import pickle
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,8 +35,8 @@ from whoosh.codec.base import Segment
 from whoosh.reading import SegmentReader
 
 from ._blocks import BlockCodec
-from ._segments import SegmentBuilder, _joined, _Postings
-from .postings import read_entry
+from ._segments import SegmentBuilder, _Postings
+from .postings import _block_values
 
 log = logging.getLogger(__name__)
 
@@ -98,11 +99,6 @@ class MergePolicy:
 
 
 DEFAULT_POLICY = MergePolicy()
-
-# Postings gathered before a field's next chunk is written: bounds a merge's memory whatever
-# the size of its sources (about 40 bytes a posting).
-_CHUNK_POSTINGS = 2_000_000
-
 
 def merge_segments(storage: Any, schema: Any, sources: Sequence[Segment], indexname: str, segid: str,
                    on_progress: MergeProgress | None = None) -> Segment:
@@ -199,61 +195,254 @@ def _field_totals(readers: list[Any], schema: Any, sources: Sequence[Segment],
     return totals
 
 
-def _term_stream(reader: Any, fieldname: str, source: int) -> Iterator[tuple[bytes, int, Any]]:
-    terms = reader._terms
-    if fieldname not in terms.indexed_field_names():
-        return
-    for (name, btext), info in terms.items_from(fieldname, b""):
-        if name != fieldname:
+_INFO = np.dtype([("inlined", "u1"), ("weight", ">f4"), ("df", ">u4"), ("minlength", "u1"), ("maxlength", "u1"),
+                  ("maxweight", ">f4"), ("minid", ">u4"), ("maxid", ">u4")])  # W3TermInfo's "!BfIBBfII"
+_RECORDS_PER_CHUNK = 200_000
+
+
+def _be(buf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
+    """Big-endian unsigned ints of ``width`` bytes at each of ``at`` in ``buf``."""
+    out = np.zeros(len(at), dtype=np.int64)
+    for j in range(width):
+        out = (out << 8) | buf[at + j]
+    return out
+
+
+class _SourceField:
+    """One source segment's terms of one field, read from its term table a chunk of records at a
+    time, with their postings as arrays (document numbers already remapped, deleted dropped).
+
+    The term table is an ordered hash file: records of ``!i`` key length, ``!i`` value length,
+    the key (``!H`` field number, then the term) and the value (``W3TermInfo``: 23 bytes of
+    statistics, then the inlined postings pickled or the block run's ``!q`` offset and ``!i``
+    length), in key order, with an array of the records' positions in that order.
+    """
+
+    def __init__(self, reader: Any, fieldname: str, docmap: np.ndarray) -> None:
+        self.reader = reader
+        self.fieldname = fieldname
+        self.docmap = docmap
+        self.positions = np.zeros(0, dtype=np.int64)
+        self.next = 0
+        terms = reader._terms
+        fnum = terms._fieldmap.get(fieldname)
+        if fnum is None:
             return
-        yield btext, source, info
+        tindex = terms._tindex
+        dbfile = tindex.dbfile
+        self.data = dbfile.get(0, tindex.endofdata)
+        self.buf = np.frombuffer(self.data, dtype=np.uint8)
+        typecode = tindex.extras["indextype"]
+        raw = dbfile.get(tindex.indexbase, tindex.indexlen * tindex.indexsize)
+        positions = np.frombuffer(raw, dtype=np.dtype(typecode).newbyteorder(">")).astype(np.int64)
+        fieldnums = _be(self.buf, positions + 8, 2)
+        lo, hi = np.searchsorted(fieldnums, [fnum, fnum + 1])
+        self.positions = positions[lo:hi]
+        self.format = reader.schema[fieldname].format
+        self.fixedsize = self.format.fixed_value_size()
+
+    def exhausted(self) -> bool:
+        return self.next >= len(self.positions)
+
+    def read(self) -> "_Part":
+        """The next chunk of this source's terms with their postings."""
+        pos = self.positions[self.next:self.next + _RECORDS_PER_CHUNK]
+        self.next += len(pos)
+        buf = self.buf
+        data = self.data
+        keylen = _be(buf, pos, 4)
+        vallen = _be(buf, pos + 4, 4)
+        btexts = [data[a:b] for a, b in zip((pos + 10).tolist(), (pos + 8 + keylen).tolist())]
+        vstart = pos + 8 + keylen
+        info = buf[(vstart[:, None] + np.arange(_INFO.itemsize)).ravel()].view(_INFO)
+        entry = vstart + _INFO.itemsize
+        entrylen = vallen - _INFO.itemsize
+        offsets = _be(buf, entry, 8).tolist()
+        lengths = _be(buf, entry + 8, 4).tolist()
+        # Inlined postings are gathered in lists, block postings in arrays; ``which`` then puts
+        # them back in term order.
+        ids: list[int] = []
+        weights: list[float] = []
+        values: list[bytes] = []
+        b_ids: list[np.ndarray] = []
+        b_weights: list[np.ndarray] = []
+        b_vparts: list[bytes] = []
+        b_vlens: list[np.ndarray] = []
+        counts = np.zeros(len(pos), dtype=np.int64)
+        inlined = info["inlined"].astype(bool)
+        terms = self.reader._terms
+        postings_reader = terms._codec.postings_reader
+        loads = pickle.loads
+        has_values = self.fixedsize != 0
+        for i, (is_inlined, a, n) in enumerate(zip(inlined.tolist(), entry.tolist(), entrylen.tolist())):
+            if is_inlined:
+                t_ids, t_weights, t_values = loads(data[a:a + n])
+                counts[i] = len(t_ids)
+                ids.extend(t_ids)
+                weights.extend(t_weights)
+                if has_values and len(t_values) == len(t_ids):
+                    values.extend(t_values)
+                else:
+                    values.extend([b""] * len(t_ids))
+            else:
+                m = postings_reader(terms._postfile, _Extent(offsets[i], lengths[i]), self.format)
+                t_ids, t_weights = _blocks_as_arrays(m, b_vparts, b_vlens, self.fixedsize)
+                counts[i] = len(t_ids)
+                b_ids.append(t_ids)
+                b_weights.append(t_weights)
+        n_inl = len(ids)
+        posting_inlined = np.repeat(inlined, counts)
+        which = np.empty(len(posting_inlined), dtype=np.int64)
+        which[posting_inlined] = np.arange(n_inl)
+        which[~posting_inlined] = n_inl + np.arange(len(posting_inlined) - n_inl)
+        if values and None in values:
+            values = [v or b"" for v in values]
+        all_ids = np.concatenate([np.array(ids, dtype=np.int64)] + b_ids)[which]
+        all_weights = np.concatenate([np.array(weights, dtype=np.float64)] + b_weights)[which]
+        inl_lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        valuebytes, valuelengths = _take_runs(b"".join(values) + b"".join(b_vparts),
+                                              np.concatenate([inl_lengths] + b_vlens), which)
+        new = self.docmap[all_ids]
+        keep = new >= 0
+        if not keep.all():
+            term_of = np.repeat(np.arange(len(counts)), counts)
+            counts = np.bincount(term_of[keep], minlength=len(counts))
+            valuebytes, valuelengths = _take_runs(valuebytes, valuelengths, np.flatnonzero(keep))
+            new, all_weights = new[keep], all_weights[keep]
+        return _Part(btexts, counts, new, all_weights, valuebytes, valuelengths)
+
+
+@dataclass
+class _Part:
+    """Consecutive terms of one source with their postings (values as one string and lengths)."""
+
+    btexts: list[bytes]
+    counts: np.ndarray
+    docs: np.ndarray
+    weights: np.ndarray
+    valuebytes: bytes
+    valuelengths: np.ndarray
+
+    def split(self, cut: int) -> tuple["_Part", "_Part"]:
+        """The first ``cut`` terms and the rest."""
+        p = int(self.counts[:cut].sum())
+        v = int(self.valuelengths[:p].sum())
+        return (_Part(self.btexts[:cut], self.counts[:cut], self.docs[:p], self.weights[:p],
+                      self.valuebytes[:v], self.valuelengths[:p]),
+                _Part(self.btexts[cut:], self.counts[cut:], self.docs[p:], self.weights[p:],
+                      self.valuebytes[v:], self.valuelengths[p:]))
+
+
+def _take_runs(data: bytes, lengths: np.ndarray, which: np.ndarray) -> tuple[bytes, np.ndarray]:
+    """The runs ``which`` (in that order) of ``data``, cut in runs of ``lengths``."""
+    if len(which) == len(lengths) and bool(np.all(which[1:] > which[:-1])):
+        return data, lengths  # all of them, in order
+    starts = np.zeros(len(lengths), dtype=np.int64)
+    if len(lengths) > 1:
+        np.cumsum(lengths[:-1], out=starts[1:])
+    taken = lengths[which]
+    total = int(taken.sum())
+    if not total:
+        return b"", taken
+    new_starts = np.cumsum(taken) - taken
+    index = np.repeat(starts[which] - new_starts, taken) + np.arange(total)
+    return np.frombuffer(data, dtype=np.uint8)[index].tobytes(), taken
+
+
+class _Extent:
+    """The part of W3TermInfo that a postings reader asks for a term of blocks."""
+
+    def __init__(self, offset: int, length: int) -> None:
+        self._extent = (offset, length)
+
+    def is_inlined(self) -> bool:
+        return False
+
+    def extent(self) -> tuple[int, int]:
+        return self._extent
+
+
+def _blocks_as_arrays(m: Any, vparts: list[bytes], vlens: list[Any],
+                      fixedsize: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """A term's postings from its blocks: ids and weights; values appended to ``vparts`` (as
+    strings) and ``vlens`` (each posting's length)."""
+    ids_parts: list[np.ndarray] = []
+    w_parts: list[np.ndarray] = []
+    array_blocks = hasattr(m, "block_raw_values")
+    while not m._atend:
+        if array_blocks:
+            ids, w = m.block_arrays()
+            raw, lens = m.block_raw_values()
+        else:
+            m._read_data()
+            n = m._blocklength
+            ids = np.cumsum(np.asarray(m._data[0], dtype=np.int64))
+            raw_w = m._data[1]
+            w = (np.ones(n) if raw_w is None else np.full(n, raw_w) if isinstance(raw_w, float)
+                 else np.asarray(raw_w, dtype=np.float64))
+            vals = [v or b"" for v in _block_values(m._data[2], n, fixedsize)]
+            raw, lens = b"".join(vals), np.fromiter(map(len, vals), dtype=np.int64, count=n)
+        ids_parts.append(ids)
+        w_parts.append(w)
+        vparts.append(raw)
+        vlens.append(lens)
+        m._next_block()
+    return np.concatenate(ids_parts), np.concatenate(w_parts)
 
 
 def _merged_postings(readers: list[Any], schema: Any, docmaps: list[np.ndarray],
                      advance: Callable[[float], None]) -> Iterator[tuple[str, _Postings]]:
-    """Each indexed field's merged postings, in chunks of consecutive terms."""
+    """Each indexed field's merged postings, in chunks of consecutive terms: each source's term
+    table is read a chunk at a time; the terms up to the smallest of the sources' last terms
+    read are merged (postings of a term ordered by source, so by new document number)."""
     for name in sorted(n for n, f in schema.items() if f.indexed):
         merge_stage(f"field {name}")
         scorable = bool(schema[name].scorable)
-        streams = [_term_stream(r, name, s) for s, r in enumerate(readers)]
-        btexts: list[bytes] = []
-        counts: list[int] = []
-        ids: list[np.ndarray] = []
-        weights: list[np.ndarray] = []
-        values: list[bytes] = []
-        gathered = 0
-        for btext, source, info in heapq.merge(*streams, key=lambda t: (t[0], t[1])):
-            vals: list[bytes] = []
-            t_ids, t_weights = read_entry(readers[source], name, info, vals)
-            advance(float(t_weights.sum()) if scorable else float(len(t_ids)))
-            new = docmaps[source][t_ids]
-            keep = new >= 0
-            if not keep.all():
-                new, t_weights = new[keep], t_weights[keep]
-                vals = [v for v, k in zip(vals, keep.tolist()) if k]
-            if not len(new):
-                continue
-            if btexts and btexts[-1] == btext:
-                counts[-1] += len(new)
-            else:
-                if gathered >= _CHUNK_POSTINGS:
-                    yield name, _chunk(btexts, counts, ids, weights, values)
-                    btexts, counts, ids, weights, values, gathered = [], [], [], [], [], 0
-                btexts.append(btext)
-                counts.append(len(new))
-            ids.append(new)
-            weights.append(t_weights)
-            values.extend(v or b"" for v in vals)
-            gathered += len(new)
-        if btexts:
-            yield name, _chunk(btexts, counts, ids, weights, values)
+        sources = [_SourceField(r, name, d) for r, d in zip(readers, docmaps)]
+        pending: list[_Part | None] = [None] * len(sources)
+        while True:
+            for s, src in enumerate(sources):
+                part = pending[s]
+                if (part is None or not part.btexts) and not src.exhausted():
+                    pending[s] = src.read()
+            live = [s for s, part in enumerate(pending) if part is not None and part.btexts]
+            if not live:
+                break
+            # A source with more to read holds only terms after its pending part's last one.
+            unread = [pending[s].btexts[-1] for s in live if not sources[s].exhausted()]  # type: ignore[union-attr]
+            bound = min(unread) if unread else None
+            parts = []
+            for s in live:
+                part = pending[s]
+                assert part is not None
+                cut = len(part.btexts) if bound is None else bisect.bisect_right(part.btexts, bound)
+                if cut:
+                    head, pending[s] = part.split(cut)
+                    parts.append(head)
+            chunk = _combine(parts)
+            advance(float(chunk.weights.sum()) if scorable else float(len(chunk.docs)))
+            if chunk.btexts:
+                yield name, chunk
 
 
-def _chunk(btexts: list[bytes], counts: list[int], ids: list[np.ndarray], weights: list[np.ndarray],
-           values: list[bytes]) -> _Postings:
-    starts = np.zeros(len(counts) + 1, dtype=np.int64)
-    np.cumsum(counts, out=starts[1:])
-    docs = np.concatenate(ids).astype(np.int64)
-    if len(values) != len(docs):
-        values = [b""] * len(docs)
-    return _Postings(btexts, starts, docs, np.concatenate(weights).astype(np.float64), *_joined(values))
+def _combine(parts: list[_Part]) -> _Postings:
+    """One chunk of merged postings from the sources' parts (each sorted by term; the parts in
+    document-number order)."""
+    all_btexts = [b for part in parts for b in part.btexts]
+    unique = sorted(set(all_btexts))
+    rank = {b: i for i, b in enumerate(unique)}
+    term_rank = np.fromiter((rank[b] for b in all_btexts), dtype=np.int64, count=len(all_btexts))
+    posting_rank = np.repeat(term_rank, np.concatenate([part.counts for part in parts]))
+    order = np.argsort(posting_rank, kind="stable")
+    docs = np.concatenate([part.docs for part in parts])[order]
+    weights = np.concatenate([part.weights for part in parts])[order]
+    valuebytes, valuelengths = _take_runs(b"".join(part.valuebytes for part in parts),
+                                          np.concatenate([part.valuelengths for part in parts]), order)
+    valueoffsets = np.zeros(len(docs) + 1, dtype=np.int64)
+    np.cumsum(valuelengths, out=valueoffsets[1:])
+    per_term = np.bincount(posting_rank, minlength=len(unique))
+    present = per_term > 0
+    btexts = [b for b, keep in zip(unique, present.tolist()) if keep]
+    starts = np.zeros(len(btexts) + 1, dtype=np.int64)
+    np.cumsum(per_term[present], out=starts[1:])
+    return _Postings(btexts, starts, docs, weights, valuebytes, valueoffsets)

@@ -29,7 +29,7 @@ def stats(path: str | os.PathLike[str]) -> dict[str, Any]:
     away), ``sources`` (``{source: count}``, most documents first), ``without_source``,
     ``date_from``/``date_to`` (``None`` if no document has a date), ``size_bytes`` (every file
     in the folder), ``segments``, ``generation`` (number of commits), ``analyzer_version``,
-    ``schema_version``, ``current`` (both match this vnsearch), ``user_words`` (a count),
+    ``schema_version``, ``format_version``, ``current`` (all three match this vnsearch), ``user_words`` (a count),
     ``created``. Works on an index of another version.
 
     >>> import tempfile
@@ -74,6 +74,7 @@ def stats(path: str | os.PathLike[str]) -> dict[str, Any]:
         "generation": generation,
         "analyzer_version": ix.meta.analyzer_version,
         "schema_version": ix.meta.schema_version,
+        "format_version": ix.meta.format_version,
         "current": ix.meta.is_current(),
         "user_words": len(ix.meta.user_words),
         "created": ix.meta.created,

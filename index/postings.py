@@ -131,3 +131,25 @@ def field_lengths(reader: Any, fieldname: str, doc_count: int) -> np.ndarray:
                        dtype=np.float64)
     out[out == 0] = 1  # Whoosh's scorer reads a missing length as 1
     return out
+
+
+def block_maxima(reader: Any, fieldname: str, info: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per posting block of a term in one segment: the last document number of each block and
+    the largest weight in it (``(last_ids, max_weights)``, int64 and float64), read from the
+    block headers without decoding any posting. Upper bounds for dynamic pruning: every
+    posting of block ``i`` has an id in ``(last_ids[i - 1], last_ids[i]]`` and a weight of at
+    most ``max_weights[i]``. A term with inlined postings is one block."""
+    if info.is_inlined():
+        ids_t, weights_t, _values = info.inlined_postings()
+        if not ids_t:
+            return _NO_IDS, _NO_WEIGHTS
+        return np.array([ids_t[-1]], dtype=np.int64), np.array([max(weights_t)], dtype=np.float64)
+    terms = reader._terms
+    m = terms._codec.postings_reader(terms._postfile, info, reader.schema[fieldname].format)
+    last: list[int] = []
+    maxima: list[float] = []
+    while not m._atend:
+        last.append(m._maxid)
+        maxima.append(m._maxweight)
+        m._next_block()
+    return np.array(last, dtype=np.int64), np.array(maxima, dtype=np.float64)

@@ -1,8 +1,8 @@
 """Indexes written by earlier versions of vnsearch stay readable (or upgrade without loss).
 
-``tests/data/indexes/vN/`` holds a small index written by format version N (how each was made:
+``tests/data/indexes/vN*/`` hold small indexes written with format version N (how each was made:
 ``tests/data/FIXTURE_SOURCES.md``): 12 documents of ``fixture_docs.jsonl`` imported in batches
-of 5 (three segments), then one deleted. Every later change must keep these tests green.
+of 5, then one deleted. Every later change must keep these tests green.
 """
 
 from __future__ import annotations
@@ -11,11 +11,16 @@ import json
 import shutil
 from pathlib import Path
 
+import dataclasses
+
 import pytest
+from click.testing import CliRunner
 
 from corpus import Document
-from index import Index, export, reindex, stats
+from index import FORMAT_VERSION, Index, IndexVersionError, export, reindex, stats
+from index._meta import read_meta, write_meta
 from searcher import Searcher
+from searcher.cli import main
 
 DATA = Path(__file__).parent / "data"
 VERSIONS = sorted(p.name for p in (DATA / "indexes").iterdir() if p.is_dir())
@@ -48,8 +53,24 @@ def old_index(request: pytest.FixtureRequest, tmp_path: Path) -> Path:
     return path
 
 
-def test_there_is_a_fixture_index_of_format_1() -> None:
-    assert "v1" in VERSIONS
+def test_there_is_a_fixture_index_of_every_format_including_this_one() -> None:
+    # Raising FORMAT_VERSION means committing an index of the new format here.
+    formats = {json.loads((DATA / "indexes" / v / "vnsearch.json").read_text()).get("format_version", 1)
+               for v in VERSIONS}
+    assert formats == set(range(1, FORMAT_VERSION + 1))
+    assert "v1" in VERSIONS  # written before vnsearch.json recorded the format
+
+
+def test_an_index_of_a_newer_format_is_refused_with_one_line_naming_the_fix(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    shutil.copytree(DATA / "indexes" / VERSIONS[-1], path)
+    write_meta(path, dataclasses.replace(read_meta(path), format_version=FORMAT_VERSION + 1))
+    with pytest.raises(IndexVersionError, match="newer vnsearch"):
+        Index.open(path)
+    result = CliRunner().invoke(main, ["search", "Norman", "--index", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert f"format {FORMAT_VERSION + 1}" in result.output and "pip install -U vnsearch" in result.output
+    assert stats(path)["current"] is False  # stats still describe it
 
 
 def test_an_old_index_opens_searches_and_exports(old_index: Path) -> None:
