@@ -259,49 +259,44 @@ class _SourceField:
         entrylen = vallen - _INFO.itemsize
         offsets = _be(buf, entry, 8).tolist()
         lengths = _be(buf, entry + 8, 4).tolist()
-        # Inlined postings are gathered in lists, block postings in arrays; ``which`` then puts
-        # them back in term order.
-        ids: list[int] = []
-        weights: list[float] = []
-        values: list[bytes] = []
+        # Inlined postings as vnsearch writes them are parsed all at once (:func:`_parse_inlined`);
+        # any other entry (blocks, or inlined postings another writer pickled) term by term.
+        # ``which`` then puts the two streams back in term order.
+        inlined = info["inlined"].astype(bool)
+        fast, f_ids, f_weights, f_vbytes, f_vlens = _parse_inlined(buf, entry, entrylen, info["df"].astype(np.int64),
+                                                                   inlined, self.fixedsize != 0)
+        counts = np.where(fast, info["df"].astype(np.int64), 0)
         b_ids: list[np.ndarray] = []
         b_weights: list[np.ndarray] = []
         b_vparts: list[bytes] = []
         b_vlens: list[np.ndarray] = []
-        counts = np.zeros(len(pos), dtype=np.int64)
-        inlined = info["inlined"].astype(bool)
         terms = self.reader._terms
         postings_reader = terms._codec.postings_reader
-        loads = pickle.loads
-        has_values = self.fixedsize != 0
-        for i, (is_inlined, a, n) in enumerate(zip(inlined.tolist(), entry.tolist(), entrylen.tolist())):
-            if is_inlined:
-                t_ids, t_weights, t_values = loads(data[a:a + n])
-                counts[i] = len(t_ids)
-                ids.extend(t_ids)
-                weights.extend(t_weights)
-                if has_values and len(t_values) == len(t_ids):
-                    values.extend(t_values)
-                else:
-                    values.extend([b""] * len(t_ids))
+        for i in np.flatnonzero(~fast).tolist():
+            a, n = int(entry[i]), int(entrylen[i])
+            if inlined[i]:
+                t_ids, t_weights, t_values = pickle.loads(data[a:a + n])
+                t_values = [v or b"" for v in t_values] if self.fixedsize != 0 and len(t_values) == len(t_ids) \
+                    else [b""] * len(t_ids)
+                b_ids.append(np.array(t_ids, dtype=np.int64))
+                b_weights.append(np.array(t_weights, dtype=np.float64))
+                b_vparts.append(b"".join(t_values))
+                b_vlens.append(np.fromiter(map(len, t_values), dtype=np.int64, count=len(t_values)))
             else:
                 m = postings_reader(terms._postfile, _Extent(offsets[i], lengths[i]), self.format)
                 t_ids, t_weights = _blocks_as_arrays(m, b_vparts, b_vlens, self.fixedsize)
-                counts[i] = len(t_ids)
                 b_ids.append(t_ids)
                 b_weights.append(t_weights)
-        n_inl = len(ids)
-        posting_inlined = np.repeat(inlined, counts)
-        which = np.empty(len(posting_inlined), dtype=np.int64)
-        which[posting_inlined] = np.arange(n_inl)
-        which[~posting_inlined] = n_inl + np.arange(len(posting_inlined) - n_inl)
-        if values and None in values:
-            values = [v or b"" for v in values]
-        all_ids = np.concatenate([np.array(ids, dtype=np.int64)] + b_ids)[which]
-        all_weights = np.concatenate([np.array(weights, dtype=np.float64)] + b_weights)[which]
-        inl_lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-        valuebytes, valuelengths = _take_runs(b"".join(values) + b"".join(b_vparts),
-                                              np.concatenate([inl_lengths] + b_vlens), which)
+            counts[i] = len(b_ids[-1])
+        n_fast = len(f_ids)
+        posting_fast = np.repeat(fast, counts)
+        which = np.empty(len(posting_fast), dtype=np.int64)
+        which[posting_fast] = np.arange(n_fast)
+        which[~posting_fast] = n_fast + np.arange(len(posting_fast) - n_fast)
+        all_ids = np.concatenate([f_ids] + b_ids)[which]
+        all_weights = np.concatenate([f_weights] + b_weights)[which]
+        valuebytes, valuelengths = _take_runs(f_vbytes + b"".join(b_vparts), np.concatenate([f_vlens] + b_vlens),
+                                              which)
         new = self.docmap[all_ids]
         keep = new >= 0
         if not keep.all():
@@ -310,6 +305,67 @@ class _SourceField:
             valuebytes, valuelengths = _take_runs(valuebytes, valuelengths, np.flatnonzero(keep))
             new, all_weights = new[keep], all_weights[keep]
         return _Part(btexts, counts, new, all_weights, valuebytes, valuelengths)
+
+
+def _parse_inlined(buf: np.ndarray, entry: np.ndarray, entrylen: np.ndarray, df: np.ndarray,
+                   inlined: np.ndarray, has_values: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, bytes,
+                                                                    np.ndarray]:
+    """The inlined postings that the segment builder pickled (``_segments._inline_pickles``):
+    ``\\x80\\x04(``, ``n`` times ``J`` + ``<i4`` id, ``t(``, ``n`` times ``G`` + ``>f8`` weight,
+    ``t(``, ``n`` times ``B`` + ``<u4`` size + the value, ``t\\x87.``. Returns which terms were
+    parsed (the others are left to ``pickle``), then their postings in term order: ids,
+    weights, the values joined and each value's length."""
+    n = df
+    end = entry + entrylen
+    ok = inlined & (entrylen >= 10 + 14 * n) & (n > 0)
+    safe = np.where(ok, entry, 0)
+    sn = np.where(ok, n, 0)
+    for offset, byte in ((0, 0x80), (1, 4), (2, ord("("))):
+        ok &= buf[safe + offset] == byte
+    for offset, byte in ((3, ord("t")), (4, ord("("))):
+        ok &= buf[np.minimum(safe + 5 * sn + offset, len(buf) - 1)] == byte
+    for offset, byte in ((5, ord("t")), (6, ord("("))):
+        ok &= buf[np.minimum(safe + 14 * sn + offset, len(buf) - 1)] == byte
+    for offset, byte in ((3, ord("t")), (2, 0x87), (1, ord("."))):
+        ok &= buf[np.where(ok, end - offset, 0)] == byte
+    # Values: sizes are read one posting at a time, for all terms at once (n is at most the
+    # inline limit).
+    counts = np.where(ok, n, 0)
+    first = np.cumsum(counts) - counts
+    total = int(counts.sum())
+    vstart = np.zeros(total, dtype=np.int64)
+    vsize = np.zeros(total, dtype=np.int64)
+    cur = np.where(ok, entry + 7 + 14 * n, 0)
+    for k in range(int(counts.max()) if total else 0):
+        live = np.flatnonzero(counts > k)
+        at = cur[live]
+        good = (at + 5 <= end[live]) & (buf[np.minimum(at, len(buf) - 1)] == ord("B"))
+        at = np.where(good, at, 0)
+        size = np.zeros(len(live), dtype=np.int64)
+        for j in range(4):
+            size |= buf[np.minimum(at + 1 + j, len(buf) - 1)].astype(np.int64) << (8 * j)
+        good &= at + 5 + size <= end[live]
+        ok[live[~good]] = False
+        vstart[first[live] + k] = at + 5
+        vsize[first[live] + k] = np.where(good, size, 0)
+        cur[live] = at + 5 + np.where(good, size, 0)
+    ok &= cur == np.where(ok, end - 3, 0)  # the values end where the closing opcodes begin
+    posting_ok = np.repeat(ok, counts)
+    counts = np.where(ok, n, 0)
+    term_start = np.repeat(entry, counts)
+    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    id_at = term_start + 4 + 5 * within
+    idbytes = buf[(id_at[:, None] + np.arange(4)).ravel()]
+    ids = idbytes.view("<i4").astype(np.int64) if len(idbytes) else np.zeros(0, dtype=np.int64)
+    w_at = term_start + 6 + 5 * np.repeat(n, counts) + 9 * within
+    wbytes = buf[(w_at[:, None] + np.arange(8)).ravel()]
+    weights = wbytes.view(">f8").astype(np.float64) if len(wbytes) else np.zeros(0, dtype=np.float64)
+    vstart, vsize = vstart[posting_ok], vsize[posting_ok]
+    if not has_values:
+        vsize = np.zeros_like(vsize)
+    vtotal = int(vsize.sum())
+    index = np.repeat(vstart - (np.cumsum(vsize) - vsize), vsize) + np.arange(vtotal)
+    return ok, ids, weights, buf[index].tobytes(), vsize
 
 
 @dataclass
