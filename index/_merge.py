@@ -208,6 +208,14 @@ def _be(buf: np.ndarray, at: np.ndarray, width: int) -> np.ndarray:
     return out
 
 
+def _record_positions(reader: Any) -> np.ndarray:
+    """Where each record of the segment's term table starts, in key order (the ordered hash
+    file's position array)."""
+    tindex = reader._terms._tindex
+    raw = tindex.dbfile.get(tindex.indexbase, tindex.indexlen * tindex.indexsize)
+    return np.frombuffer(raw, dtype=np.dtype(tindex.extras["indextype"]).newbyteorder(">")).astype(np.int64)
+
+
 class _SourceField:
     """One source segment's terms of one field, read from its term table a chunk of records at a
     time, with their postings as arrays (document numbers already remapped, deleted dropped).
@@ -218,7 +226,7 @@ class _SourceField:
     length), in key order, with an array of the records' positions in that order.
     """
 
-    def __init__(self, reader: Any, fieldname: str, docmap: np.ndarray) -> None:
+    def __init__(self, reader: Any, fieldname: str, docmap: np.ndarray, positions: np.ndarray) -> None:
         self.reader = reader
         self.fieldname = fieldname
         self.docmap = docmap
@@ -228,16 +236,28 @@ class _SourceField:
         fnum = terms._fieldmap.get(fieldname)
         if fnum is None:
             return
-        tindex = terms._tindex
-        dbfile = tindex.dbfile
-        self.data = dbfile.get(0, tindex.endofdata)
-        self.buf = np.frombuffer(self.data, dtype=np.uint8)
-        typecode = tindex.extras["indextype"]
-        raw = dbfile.get(tindex.indexbase, tindex.indexlen * tindex.indexsize)
-        positions = np.frombuffer(raw, dtype=np.dtype(typecode).newbyteorder(">")).astype(np.int64)
-        fieldnums = _be(self.buf, positions + 8, 2)
-        lo, hi = np.searchsorted(fieldnums, [fnum, fnum + 1])
-        self.positions = positions[lo:hi]
+        self.dbfile = dbfile = terms._tindex.dbfile
+
+        def field_at(i: int) -> int:
+            return int.from_bytes(dbfile.get(int(positions[i]) + 8, 2), "big")
+
+        # The field's records are consecutive (keys start with the field number): binary search.
+        lo, hi = 0, len(positions)
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if field_at(mid) < fnum:
+                lo = mid + 1
+            else:
+                hi = mid
+        end = lo
+        hi = len(positions)
+        while end < hi:
+            mid = (end + hi) // 2
+            if field_at(mid) <= fnum:
+                end = mid + 1
+            else:
+                hi = mid
+        self.positions = positions[lo:end]
         self.format = reader.schema[fieldname].format
         self.fixedsize = self.format.fixed_value_size()
 
@@ -248,8 +268,13 @@ class _SourceField:
         """The next chunk of this source's terms with their postings."""
         pos = self.positions[self.next:self.next + _RECORDS_PER_CHUNK]
         self.next += len(pos)
-        buf = self.buf
-        data = self.data
+        # Only this chunk's records are read (their bytes run from the first to the end of the last).
+        last = int(pos[-1])
+        keylen_last, vallen_last = (int.from_bytes(self.dbfile.get(last + j, 4), "big") for j in (0, 4))
+        start = int(pos[0])
+        data = self.dbfile.get(start, last + 8 + keylen_last + vallen_last - start)
+        buf = np.frombuffer(data, dtype=np.uint8)
+        pos = pos - start
         keylen = _be(buf, pos, 4)
         vallen = _be(buf, pos + 4, 4)
         btexts = [data[a:b] for a, b in zip((pos + 10).tolist(), (pos + 8 + keylen).tolist())]
@@ -451,10 +476,11 @@ def _merged_postings(readers: list[Any], schema: Any, docmaps: list[np.ndarray],
     """Each indexed field's merged postings, in chunks of consecutive terms: each source's term
     table is read a chunk at a time; the terms up to the smallest of the sources' last terms
     read are merged (postings of a term ordered by source, so by new document number)."""
+    positions = [_record_positions(r) for r in readers]
     for name in sorted(n for n, f in schema.items() if f.indexed):
         merge_stage(f"field {name}")
         scorable = bool(schema[name].scorable)
-        sources = [_SourceField(r, name, d) for r, d in zip(readers, docmaps)]
+        sources = [_SourceField(r, name, d, p) for r, d, p in zip(readers, docmaps, positions)]
         pending: list[_Part | None] = [None] * len(sources)
         while True:
             for s, src in enumerate(sources):
