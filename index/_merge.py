@@ -1,23 +1,24 @@
 """Merging segments without re-analysis, and the policy that decides what to merge.
 
-A merge reads each source segment's postings as arrays, term by term in sorted order (a
-k-way merge of the sources' term tables), remaps document numbers (source ``s``'s live
-documents are numbered after those of the sources before it; deleted documents are dropped),
-and hands the concatenated arrays to the segment builder, which lays them out exactly as it
-does for a freshly analysed batch. Stored fields, field lengths and columns are copied document
+A merge reads each source segment's term table and postings as arrays, a chunk of terms at a
+time (inlined postings and posting blocks decoded with numpy for a whole chunk), merges the
+sources' chunks by term, remaps document numbers (source ``s``'s live documents are numbered
+after those of the sources before it; deleted documents are dropped), and hands the
+concatenated arrays to the segment builder, which lays them out exactly as it does for a
+freshly analysed batch. Stored fields, field lengths and columns are copied document
 by document through the codec's per-document reader and writer. Nothing is analysed again, and
 the merged segment answers every query as its sources did (``tests/test_merge.py``).
 
 A merge is written under a new segment id that no table of contents lists; the commit that
-replaces its sources by it is one TOC rename (see ``_index.Index._commit_merge``), so a process
+replaces its sources by it is one TOC rename (see ``_index.Index._merge_and_commit``), so a process
 killed at any moment of a merge leaves the previous commit, and searches see the last commit
 throughout (``tests/test_crash_merge.py``).
 
-:class:`MergePolicy` is logarithmic, as Lucene's ``LogMergePolicy``: a segment's level is
-``round(log_F(docs / min_docs))``; whenever ``F`` segments share a level, they are merged into one
-of the next level. An import of ``N`` documents in batches of ``min_docs`` therefore leaves at
-most ``F - 1`` segments per level, about ``(F - 1) * log_F(N / min_docs)`` in all (18 at 100,000
-documents with the defaults), and each document is merged ``log_F(N / min_docs)`` times.
+:class:`MergePolicy` is logarithmic, as Lucene's ``LogMergePolicy``, within a budget: while the
+index has at most ``max_segments`` (20) segments nothing is merged; beyond that, ``F`` (10)
+segments of one level (``round(log_F(docs / 500))``) are merged into one of the next level. An
+import of ``N`` documents in batches of 500 thus leaves at most 20 segments, merges nothing
+below 10,000 documents, and merges each document about ``log_F(N / 500)`` times.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ import bisect
 import logging
 import math
 import pickle
+import zlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -63,39 +65,43 @@ def merge_stage(stage: str) -> None:
 
 @dataclass(frozen=True)
 class MergePolicy:
-    """Which segments to merge after a commit (logarithmic; see the module docstring).
+    """Which segments to merge after a commit (see the module docstring).
 
-    ``merge_factor`` segments of one level are merged into one; segments of up to ``min_docs``
-    documents are all of level 0. ``max_merge_docs`` caps what automatic merges produce
-    (``optimize`` has no cap).
+    Nothing is merged while the index has at most ``max_segments`` segments. Beyond that, the
+    oldest ``merge_factor`` segments of the lowest level that has that many are merged into one
+    (a segment's level is ``round(log_F(docs / min_docs))``, so segments of up to ``min_docs``
+    documents are all of level 0); if no level has that many, the ``merge_factor`` smallest.
+    Every document is thus merged about ``log_F(N / min_docs)`` times, and a small archive
+    (``max_segments`` batches or fewer) never.
 
-    >>> MergePolicy(merge_factor=3, min_docs=10).plan([10, 10, 10])
+    >>> MergePolicy(merge_factor=3, min_docs=10, max_segments=2).plan([10, 10, 10])
     [0, 1, 2]
-    >>> MergePolicy(merge_factor=3, min_docs=10).plan([30, 10, 10]) is None
+    >>> MergePolicy(merge_factor=3, min_docs=10, max_segments=3).plan([10, 10, 10]) is None
     True
+    >>> MergePolicy(merge_factor=3, min_docs=10, max_segments=2).plan([90, 30, 10])
+    [0, 1, 2]
     """
 
     merge_factor: int = 10
     min_docs: int = 500
-    max_merge_docs: int = 2_000_000
+    max_segments: int = 20
 
     def level(self, docs: int) -> int:
         return round(math.log(max(docs, self.min_docs) / self.min_docs, self.merge_factor))
 
     def plan(self, sizes: Sequence[int]) -> list[int] | None:
         """Indexes (ascending) of the segments of live-document counts ``sizes`` (in TOC order)
-        to merge next, or None. The lowest level with ``merge_factor`` segments goes first;
-        within a level, the oldest segments."""
+        to merge next, or None."""
+        if len(sizes) <= self.max_segments or len(sizes) < 2:
+            return None
         levels: dict[int, list[int]] = {}
         for i, docs in enumerate(sizes):
             levels.setdefault(self.level(docs), []).append(i)
         for level in sorted(levels):
-            members = levels[level]
-            if len(members) >= self.merge_factor:
-                chosen = members[:self.merge_factor]
-                if sum(sizes[i] for i in chosen) <= self.max_merge_docs:
-                    return chosen
-        return None
+            if len(levels[level]) >= self.merge_factor:
+                return levels[level][:self.merge_factor]
+        smallest = sorted(range(len(sizes)), key=lambda i: (sizes[i], i))[:self.merge_factor]
+        return sorted(smallest)
 
 
 DEFAULT_POLICY = MergePolicy()
@@ -291,13 +297,20 @@ class _SourceField:
         fast, f_ids, f_weights, f_vbytes, f_vlens = _parse_inlined(buf, entry, entrylen, info["df"].astype(np.int64),
                                                                    inlined, self.fixedsize != 0)
         counts = np.where(fast, info["df"].astype(np.int64), 0)
+        terms = self.reader._terms
+        # Blocks of vnsearch's array layout: all of the chunk's at once (:func:`_read_array_blocks`).
+        arrays = np.zeros(len(pos), dtype=bool)
+        if isinstance(terms._codec, BlockCodec):
+            arrays = ~inlined
+        a_ids, a_weights, a_vbytes, a_vlens, a_counts = _read_array_blocks(
+            terms._postfile, _be(buf, entry[arrays], 8), _be(buf, entry[arrays] + 8, 4), self.fixedsize)
+        counts[arrays] = a_counts
         b_ids: list[np.ndarray] = []
         b_weights: list[np.ndarray] = []
         b_vparts: list[bytes] = []
         b_vlens: list[np.ndarray] = []
-        terms = self.reader._terms
         postings_reader = terms._codec.postings_reader
-        for i in np.flatnonzero(~fast).tolist():
+        for i in np.flatnonzero(~fast & ~arrays).tolist():
             a, n = int(entry[i]), int(entrylen[i])
             if inlined[i]:
                 t_ids, t_weights, t_values = pickle.loads(data[a:a + n])
@@ -313,15 +326,19 @@ class _SourceField:
                 b_ids.append(t_ids)
                 b_weights.append(t_weights)
             counts[i] = len(b_ids[-1])
-        n_fast = len(f_ids)
-        posting_fast = np.repeat(fast, counts)
-        which = np.empty(len(posting_fast), dtype=np.int64)
-        which[posting_fast] = np.arange(n_fast)
-        which[~posting_fast] = n_fast + np.arange(len(posting_fast) - n_fast)
-        all_ids = np.concatenate([f_ids] + b_ids)[which]
-        all_weights = np.concatenate([f_weights] + b_weights)[which]
-        valuebytes, valuelengths = _take_runs(f_vbytes + b"".join(b_vparts), np.concatenate([f_vlens] + b_vlens),
-                                              which)
+        # Three streams (parsed inlined lists, term by term, array blocks) back in term order.
+        stream = np.where(fast, 0, np.where(arrays, 2, 1))
+        posting_stream = np.repeat(stream, counts)
+        sizes = [int(np.count_nonzero(posting_stream == k)) for k in range(3)]
+        which = np.empty(len(posting_stream), dtype=np.int64)
+        base = 0
+        for k in range(3):
+            which[posting_stream == k] = base + np.arange(sizes[k])
+            base += sizes[k]
+        all_ids = np.concatenate([f_ids] + b_ids + [a_ids])[which]
+        all_weights = np.concatenate([f_weights] + b_weights + [a_weights])[which]
+        valuebytes, valuelengths = _take_runs(f_vbytes + b"".join(b_vparts) + a_vbytes,
+                                              np.concatenate([f_vlens] + b_vlens + [a_vlens]), which)
         new = self.docmap[all_ids]
         keep = new >= 0
         if not keep.all():
@@ -441,6 +458,102 @@ class _Extent:
 
     def extent(self) -> tuple[int, int]:
         return self._extent
+
+
+def _read_array_blocks(postfile: Any, offsets: np.ndarray, lengths: np.ndarray, fixedsize: int | None
+                       ) -> tuple[np.ndarray, np.ndarray, bytes, np.ndarray, np.ndarray]:
+    """The postings of terms stored in runs of ``index._blocks`` array blocks at ``offsets``
+    (``lengths`` bytes each, the 4-byte magic first) of the posting file, decoded for all blocks
+    at once: ids, weights, values joined, each value's length, and each term's posting count."""
+    nterms = len(offsets)
+    if not nterms:
+        return (np.zeros(0, np.int64), np.zeros(0, np.float64), b"", np.zeros(0, np.int64),
+                np.zeros(0, np.int64))
+    lo = int(offsets.min())
+    pst = postfile.get(lo, int((offsets + lengths).max()) - lo)
+    # Walk the block frames: the signed length, the pickled block info, the data.
+    data_at: list[int] = []
+    data_end: list[int] = []
+    block_count: list[int] = []
+    blocks_per_term = np.zeros(nterms, dtype=np.int64)
+    loads, dumps_ = pickle.loads, pickle.dumps
+    for t, (off, length) in enumerate(zip((offsets - lo).tolist(), lengths.tolist())):
+        at, end = off + 4, off + length
+        while at < end:
+            size = int.from_bytes(pst[at:at + 4], "big", signed=True)
+            size = abs(size)
+            info = loads(pst[at + 4:at + 4 + min(size, 128)])
+            infolen = len(dumps_(info, 2))
+            data_at.append(at + 4 + infolen)
+            data_end.append(at + 4 + size)
+            block_count.append(info[0])
+            blocks_per_term[t] += 1
+            at += 4 + size
+    buf = np.frombuffer(pst, dtype=np.uint8)
+    D = np.array(data_at, dtype=np.int64)
+    C = np.array(block_count, dtype=np.int64)
+    total = int(C.sum())
+    flags = buf[D]
+    ni = _le(buf, D + 1, 4)
+    nw = _le(buf, D + 5, 4)
+    nv = _le(buf, D + 9, 4)
+    ids_at = D + 13
+    first = np.cumsum(C) - C
+    within = np.arange(total) - np.repeat(first, C)
+    # Ids: gaps of 1, 2 or 4 bytes (4-byte ones possibly zlib-compressed), then absolute.
+    gaps = np.zeros(total, dtype=np.int64)
+    width = np.where(flags & 4, 1, np.where(flags & 8, 2, 4))
+    plain = (width < 4) | ~(flags & 1).astype(bool)
+    pw = np.repeat(plain, C)
+    gaps[pw] = _le(buf, np.repeat(ids_at, C)[pw] + (within * np.repeat(width, C))[pw], np.repeat(width, C)[pw])
+    for b in np.flatnonzero(~plain).tolist():
+        a = int(ids_at[b])
+        raw = zlib.decompress(pst[a:a + int(ni[b])])
+        gaps[first[b]:first[b] + C[b]] = np.frombuffer(raw, dtype="<u4")
+    cs = np.cumsum(gaps)
+    ids = cs - np.repeat(cs[first] - gaps[first], C)
+    # Weights: 1.0, or <f4 each.
+    weights = np.ones(total, dtype=np.float64)
+    wblocks = ~(flags & 2).astype(bool)
+    ww = np.repeat(wblocks, C)
+    w_at = np.repeat(ids_at + ni, C)[ww] + 4 * within[ww]
+    weights[ww] = buf[(w_at[:, None] + np.arange(4)).ravel()].view("<f4").astype(np.float64)
+    # Values.
+    v_at = ids_at + ni + nw
+    vlens = np.zeros(total, dtype=np.int64)
+    vparts: list[bytes] = []
+    if fixedsize != 0:
+        narrow = np.where(flags & 16, 1, np.where(flags & 32, 2, 0))
+        for b in range(len(D)):
+            n = int(C[b])
+            if not nv[b]:
+                continue
+            a, z = int(v_at[b]), int(v_at[b] + nv[b])
+            if narrow[b]:
+                raw = np.frombuffer(pst[a:z], dtype="u1" if narrow[b] == 1 else "<u2").astype(">u4").tobytes()
+            else:
+                raw = zlib.decompress(pst[a:z]) if flags[b] & 1 else pst[a:z]
+            if fixedsize is not None and fixedsize > 0:
+                vparts.append(raw)
+                vlens[first[b]:first[b] + n] = fixedsize
+            else:
+                offs = np.frombuffer(raw, dtype="<u4", count=n + 1).astype(np.int64)
+                base = 4 * (n + 1)
+                vparts.append(raw[base + int(offs[0]):base + int(offs[-1])])
+                vlens[first[b]:first[b] + n] = np.diff(offs)
+    term_of_block = np.repeat(np.arange(nterms), blocks_per_term)
+    counts = np.bincount(term_of_block, weights=C, minlength=nterms).astype(np.int64)
+    return ids, weights, b"".join(vparts), vlens, counts
+
+
+def _le(buf: np.ndarray, at: np.ndarray, width: Any) -> np.ndarray:
+    """Little-endian unsigned ints at each of ``at`` in ``buf``, ``width`` bytes (one width, or one each)."""
+    width = np.broadcast_to(np.asarray(width, dtype=np.int64), at.shape)
+    out = np.zeros(len(at), dtype=np.int64)
+    for j in range(4):
+        has = width > j
+        out[has] |= buf[at[has] + j].astype(np.int64) << (8 * j)
+    return out
 
 
 def _blocks_as_arrays(m: Any, vparts: list[bytes], vlens: list[Any],

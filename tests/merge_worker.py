@@ -7,7 +7,7 @@ kill it there (``tests/test_crash_merge.py``)::
 At every stage of a merge it prints ``stage <name>``; at the first stage whose name starts with
 STAGE it prints ``paused <name>`` and waits for a line on stdin before going on. ``import``
 imports the first N documents of ``import_worker.load_documents`` with a merge policy of factor 3
-over batches of B, so that its commits merge. It prints ``done`` at the end. Lines are flushed.
+and at most 2 segments over batches of B, so that its third commit merges. It prints ``done`` at the end. Lines are flushed.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ def main() -> None:
     if args.action == "optimize":
         ix.optimize()
     else:
-        ix.merge_policy = MergePolicy(merge_factor=3, min_docs=args.batch_size)
+        ix.merge_policy = MergePolicy(merge_factor=3, min_docs=args.batch_size, max_segments=2)
         ix.add_documents(load_documents(args.count), workers=1, batch_size=args.batch_size)
     print("done", flush=True)
 

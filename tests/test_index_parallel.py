@@ -329,19 +329,19 @@ def _toc_segments(path: Path, generation: int) -> list[Any]:
 
 def test_small_imports_do_not_pile_up_segments(tmp_path: Path) -> None:
     path = tmp_path / "ix"
-    docs = _docs(60)
+    docs = _docs(50)
     Index.create(path)
     counts = []
-    for i in range(0, 60, 6):  # ten small imports: the tenth segment of level 0 merges the ten
-        Index.open(path).add_documents(docs[i:i + 6], workers=1)
+    for i in range(0, 50, 2):  # 25 small imports: nothing merged up to 20 segments, then ten become one
+        Index.open(path).add_documents(docs[i:i + 2], workers=1)
         counts.append(stats(path)["segments"])
-    assert counts == [1, 2, 3, 4, 5, 6, 7, 8, 9, 1]
-    assert stats(path)["documents"] == 60
-    # A big import merges as it commits too (with two workers): 18 batches of 50, the first ten
-    # merged into one segment once the tenth is committed, eight left.
+    assert counts == list(range(1, 21)) + [12, 13, 14, 15, 16]
+    assert sorted(d.id for d in export(path)) == sorted(d.id for d in docs)
+    # A big import merges as it commits too (with two workers): 23 batches of 40, ten of them
+    # merged once the 21st is committed, so never more than 20.
     big = tmp_path / "big"
-    Index.create(big).add_documents(_docs(900), workers=2, batch_size=50)
-    assert stats(big)["segments"] == 9
+    Index.create(big).add_documents(_docs(900), workers=2, batch_size=40)
+    assert stats(big)["segments"] == 14
     assert sorted(d.id for d in export(big)) == sorted(d.id for d in _docs(900))
 
 
