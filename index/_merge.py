@@ -10,9 +10,11 @@ by document through the codec's per-document reader and writer. Nothing is analy
 the merged segment answers every query as its sources did (``tests/test_merge.py``).
 
 A merge is written under a new segment id that no table of contents lists; the commit that
-replaces its sources by it is one TOC rename (see ``_index.Index._merge_and_commit``), so a process
+replaces its sources by it is one TOC rename (see ``_index.Index._commit_merged``), so a process
 killed at any moment of a merge leaves the previous commit, and searches see the last commit
-throughout (``tests/test_crash_merge.py``).
+throughout (``tests/test_crash_merge.py``). During an import a merge runs in a process of its own
+while the import goes on committing batches; documents of its sources deleted (replaced)
+meanwhile are deleted in the merged segment when it is committed.
 
 :class:`MergePolicy` is logarithmic, as Lucene's ``LogMergePolicy``, within a budget: while the
 index has at most ``max_segments`` (20) segments nothing is merged; beyond that, ``F`` (10)
@@ -106,6 +108,7 @@ class MergePolicy:
 
 DEFAULT_POLICY = MergePolicy()
 
+
 def merge_segments(storage: Any, schema: Any, sources: Sequence[Segment], indexname: str, segid: str,
                    on_progress: MergeProgress | None = None) -> Segment:
     """Write the live documents of ``sources`` (in order) as the new segment ``segid``; returns it.
@@ -129,10 +132,8 @@ def merge_segments(storage: Any, schema: Any, sources: Sequence[Segment], indexn
         total = offset
         # Progress: documents copied count for one share; each field's postings for the rest,
         # in proportion to its tokens (sum of weights) in the sources.
-        work = _field_work(readers, schema)
-        units = sum(work.values()) + sum(seg.doc_count_all() for seg in sources)
-        done = 0
-
+        units = _field_work(readers, schema) + sum(seg.doc_count_all() for seg in sources)
+        done = 0.0
         reported = -1
 
         def advance(amount: float) -> None:
@@ -162,13 +163,18 @@ def merge_segments(storage: Any, schema: Any, sources: Sequence[Segment], indexn
     return segment
 
 
-def _field_work(readers: list[Any], schema: Any) -> dict[str, float]:
-    out: dict[str, float] = {}
-    for name, field in schema.items():
-        if not field.indexed:
-            continue
-        out[name] = float(sum(r.field_length(name) if field.scorable else r.doc_count_all() for r in readers))
-    return out
+def merge_in_worker(folder: str, schema: Any, sources: Sequence[Segment], indexname: str, segid: str) -> Segment:
+    """Pool task: :func:`merge_segments` in the index folder ``folder`` (a background merge)."""
+    from whoosh.filedb.filestore import FileStorage
+
+    return merge_segments(FileStorage(folder), schema, sources, indexname, segid)
+
+
+def _field_work(readers: list[Any], schema: Any) -> float:
+    """The postings' share of a merge's work: the sources' tokens of every scorable field (their
+    postings' weights add up to that) and one per document of every other indexed field."""
+    return float(sum(sum(r.field_length(name) if field.scorable else r.doc_count_all() for r in readers)
+                     for name, field in schema.items() if field.indexed))
 
 
 def _copy_documents(builder: SegmentBuilder, reader: Any, schema: Any, docmap: np.ndarray) -> None:

@@ -98,21 +98,55 @@ def test_optimize_killed_at_any_stage_loses_nothing(base: Path, tmp_path: Path, 
     assert unlisted_files(path) == []
 
 
-def test_an_import_killed_in_a_policy_merge_keeps_its_commits_and_completes(tmp_path: Path) -> None:
+def wait_line(proc: subprocess.Popen[str], text: str) -> None:
+    assert proc.stdout is not None
+    for line in proc.stdout:
+        if line.strip() == text:
+            return
+    assert proc.stderr is not None
+    pytest.fail(f"the worker ended before printing {text!r}: {proc.stderr.read()[-2000:]}")
+
+
+def test_an_import_killed_while_its_merge_runs_keeps_its_commits_and_completes(tmp_path: Path) -> None:
     path = tmp_path / "ix"
     Index.create(path)
     proc = start(path, "import", "field syl", "--count", "100", "--batch-size", "10")
     try:
-        wait_paused(proc)  # the first merge: three batches of 10 committed, merging into one
-        assert Index.open(path).doc_count() == 30
+        wait_paused(proc)  # the first merge (three batches of 10) runs in a process of its own ...
+        wait_line(proc, "progress 100")  # ... while the import commits every other batch
+        ix = Index.open(path)
+        assert ix.doc_count() == 100 and ix.segment_count() == 10
     finally:
         kill(proc)
     ix = Index.open(path)
-    assert ix.doc_count() == 30 and ix.segment_count() == 3
+    assert ix.doc_count() == 100 and ix.segment_count() == 10  # nothing lost, the merge not committed
     ix.merge_policy = MergePolicy(merge_factor=3, min_docs=10, max_segments=2)
     report = ix.add_documents(load_documents(100), workers=1, batch_size=10)
-    assert (report.unchanged, report.added) == (30, 70)
+    assert (report.unchanged, report.added) == (100, 0)
     ids = [d.id for d in export(path)]
     assert sorted(ids) == sorted(d.id for d in load_documents(100)) and len(set(ids)) == 100
-    assert ix.segment_count() <= 2
+    assert ix.segment_count() <= 2  # merged at the end of the rerun
     assert unlisted_files(path) == []
+
+
+def test_documents_replaced_while_their_segment_is_merged_stay_replaced(tmp_path: Path) -> None:
+    path = tmp_path / "ix"
+    Index.create(path)
+    proc = start(path, "import", "field syl", "--count", "60", "--batch-size", "10", "--replace-first", "15")
+    try:
+        wait_paused(proc)  # merging the first three batches, which hold the 15 documents ...
+        wait_line(proc, "progress 75")  # ... that the import's last batches replace meanwhile
+        assert proc.stdin is not None
+        proc.stdin.write("\n")  # let the merge finish: it commits with those documents deleted
+        proc.stdin.flush()
+        wait_line(proc, "done")
+    finally:
+        if proc.poll() is None:
+            kill(proc)
+    docs = {d.id: d for d in export(path)}
+    assert len(docs) == 60
+    changed = {d.id for d in load_documents(15)}
+    assert all(docs[i].text.endswith("Mã kiểm tra qzxvk.") == (i in changed) for i in docs)
+    with Searcher.open(path) as s:
+        assert {i for i, _ in s.search_ids("qzxvk", limit=100)} == changed
+    assert Index.open(path).doc_count() == 60
