@@ -468,7 +468,7 @@ def optimize(obj: dict[str, Any], index_path: Path | None) -> None:
         report = merge(path, on_wait=_on_wait(obj["quiet"]),
                        on_progress=lambda done, total: bar.update(task, completed=done, total=total))
     if not obj["quiet"]:
-        click.echo(f"Optimized {path}: {report.segments_before} segments merged into {report.segments_after}, "
+        click.echo(f"Optimized {path}: segments {report.segments_before} -> {report.segments_after}, "
                    f"{report.documents} documents, in {report.seconds:.1f} s.", err=True)
 
 

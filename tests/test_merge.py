@@ -118,7 +118,7 @@ def test_the_optimize_command_reports_what_it_merged_and_how_long_it_took(tmp_pa
     ix.add_documents(documents(), workers=1, batch_size=10)
     result = CliRunner().invoke(main, ["optimize", "--index", str(ix.path)])
     assert result.exit_code == 0, result.output
-    assert "3 segments merged into 1, 25 documents, in " in result.output
+    assert "segments 3 -> 1, 25 documents, in " in result.output
     assert Index.open(ix.path).segment_count() == 1
 
 
@@ -185,3 +185,21 @@ def test_segments_of_whoosh_s_own_layout_merge_too(tmp_path: Path) -> None:
     assert sorted(export(ix.path), key=lambda d: d.id) == sorted(docs, key=lambda d: d.id)
     # Whoosh's writer keeps the exact field-length totals too: the scores stay the same.
     assert answers(ix.path, 6) == before and any(before.values())
+
+
+def test_reindex_reports_its_stages_and_progress_to_the_end(tmp_path: Path) -> None:
+    from index import reindex
+
+    docs = documents()
+    ix = Index.create(tmp_path / "ix")
+    ix.merge_policy = MergePolicy(merge_factor=100)
+    ix.add_documents(docs, workers=1, batch_size=10)
+    events: list[tuple[str, int]] = []
+    report = reindex(ix.path, workers=1, batch_size=10,
+                     on_stage=lambda name, total: events.append((name, total)),
+                     on_progress=lambda done, _bytes: events.append(("progress", done)))
+    stages = [e for e in events if e[0] != "progress"]
+    assert stages == [("import", len(docs)), ("merge", len(docs))]
+    merging = events[events.index(("merge", len(docs))) + 1:]
+    assert merging and merging[-1] == ("progress", len(docs))  # the merge counts up to every document
+    assert report.added == len(docs) and Index.open(ix.path).segment_count() == 1
