@@ -294,22 +294,21 @@ class _SourceField:
         info = buf[(vstart[:, None] + np.arange(_INFO.itemsize)).ravel()].view(_INFO)
         entry = vstart + _INFO.itemsize
         entrylen = vallen - _INFO.itemsize
-        offsets = _be(buf, entry, 8).tolist()
-        lengths = _be(buf, entry + 8, 4).tolist()
-        # Inlined postings as vnsearch writes them are parsed all at once (:func:`_parse_inlined`);
-        # any other entry (blocks, or inlined postings another writer pickled) term by term.
-        # ``which`` then puts the two streams back in term order.
+        # Inlined postings as vnsearch writes them are parsed all at once (:func:`_parse_inlined`),
+        # array blocks too (:func:`_read_array_blocks`); any other entry (inlined postings
+        # another writer pickled, Whoosh's pickled blocks) term by term.
         inlined = info["inlined"].astype(bool)
+        offsets = np.zeros(len(pos), dtype=np.int64)
+        lengths = np.zeros(len(pos), dtype=np.int64)
+        offsets[~inlined] = _be(buf, entry[~inlined], 8)
+        lengths[~inlined] = _be(buf, entry[~inlined] + 8, 4)
         fast, f_ids, f_weights, f_vbytes, f_vlens = _parse_inlined(buf, entry, entrylen, info["df"].astype(np.int64),
                                                                    inlined, self.fixedsize != 0)
         counts = np.where(fast, info["df"].astype(np.int64), 0)
         terms = self.reader._terms
-        # Blocks of vnsearch's array layout: all of the chunk's at once (:func:`_read_array_blocks`).
-        arrays = np.zeros(len(pos), dtype=bool)
-        if isinstance(terms._codec, BlockCodec):
-            arrays = ~inlined
+        arrays = ~inlined if isinstance(terms._codec, BlockCodec) else np.zeros(len(pos), dtype=bool)
         a_ids, a_weights, a_vbytes, a_vlens, a_counts = _read_array_blocks(
-            terms._postfile, _be(buf, entry[arrays], 8), _be(buf, entry[arrays] + 8, 4), self.fixedsize)
+            terms._postfile, offsets[arrays], lengths[arrays], self.fixedsize)
         counts[arrays] = a_counts
         b_ids: list[np.ndarray] = []
         b_weights: list[np.ndarray] = []
@@ -327,7 +326,7 @@ class _SourceField:
                 b_vparts.append(b"".join(t_values))
                 b_vlens.append(np.fromiter(map(len, t_values), dtype=np.int64, count=len(t_values)))
             else:
-                m = postings_reader(terms._postfile, _Extent(offsets[i], lengths[i]), self.format)
+                m = postings_reader(terms._postfile, _Extent(int(offsets[i]), int(lengths[i])), self.format)
                 t_ids, t_weights = _blocks_as_arrays(m, b_vparts, b_vlens, self.fixedsize)
                 b_ids.append(t_ids)
                 b_weights.append(t_weights)
