@@ -11,7 +11,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ._document import Document, clean_text, normalize_date
+from ._document import Document, clean_text, normalize_date, write_jsonl
 from ._errors import InputError, VnSearchError
 from ._readers import SkipCallback, fetch_url, read_documents, read_file, read_jsonl
 
@@ -19,17 +19,19 @@ if TYPE_CHECKING:
     from ._clean import CleanedPage, clean_html, clean_plain_text
     from ._crawl import CrawlCounts, CrawlError, CrawlEvent, Crawler, CrawlOptions, CrawlReport, crawl
     from ._encoding import decode_bytes
+    from ._pages import clean_source, fetch_page
     from ._warc import WarcWriter, read_warc
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# The cleaner, the crawler and the WARC reader pull in lxml, http.client and friends; a search
+# The cleaner, the crawler and the WARC reader pull in lxml, urllib3 and friends; a search
 # needs none of them, so they load on first use (PEP 562) to keep `vnsearch search` start-up short.
 _LAZY = {
     "CleanedPage": "_clean", "clean_html": "_clean", "clean_plain_text": "_clean",
     "CrawlCounts": "_crawl", "CrawlError": "_crawl", "CrawlEvent": "_crawl", "Crawler": "_crawl",
     "CrawlOptions": "_crawl", "CrawlReport": "_crawl", "crawl": "_crawl",
     "decode_bytes": "_encoding", "WarcWriter": "_warc", "read_warc": "_warc",
+    "clean_source": "_pages", "fetch_page": "_pages",
 }
 
 
@@ -56,13 +58,16 @@ __all__ = [
     "WarcWriter",
     "clean_html",
     "clean_plain_text",
+    "clean_source",
     "clean_text",
     "crawl",
     "decode_bytes",
+    "fetch_page",
     "fetch_url",
     "normalize_date",
     "read_documents",
     "read_file",
     "read_jsonl",
     "read_warc",
+    "write_jsonl",
 ]

@@ -8,7 +8,7 @@ import logging
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 from ._document import Document
 from ._errors import InputError
@@ -44,13 +44,14 @@ def read_jsonl(path: str | os.PathLike[str], on_skip: SkipCallback | None = None
     path = Path(path)
     if workers > 1 and path.stat().st_size < _PARALLEL_MIN_BYTES:
         workers = 1  # a small file: starting processes would cost more than they save
+    opener: Callable[[Path], Any]
     if workers > 1:
         # Bytes go to the workers, which decode them: this process only decompresses and splits.
         opener = _open_gz_bytes if path.name.endswith(".gz") else _open_bytes
     else:
         opener = _open_gz if path.name.endswith(".gz") else _open_text
     with opener(path) as fh:
-        lines = ((f"{path}:{lineno}", line) for lineno, line in enumerate(fh, 1))
+        lines: Iterator[tuple[str, Any]] = ((f"{path}:{lineno}", line) for lineno, line in enumerate(fh, 1))
         parsed = _parse_in_parallel(lines, workers) if workers > 1 else map(_parse_line, lines)
         for item in parsed:
             if isinstance(item, Document):
@@ -114,7 +115,7 @@ def _parse_in_parallel(lines: Iterator[tuple[str, bytes]], workers: int
                 return
 
 
-def _open_gz(path: Path):
+def _open_gz(path: Path) -> IO[str]:
     import gzip
 
     return gzip.open(path, "rt", encoding="utf-8", errors="replace", newline="\n")
@@ -155,11 +156,11 @@ def _gz_lines(raw: Any) -> Iterator[bytes]:
         yield rest
 
 
-def _open_bytes(path: Path):
+def _open_bytes(path: Path) -> IO[bytes]:
     return open(path, "rb")
 
 
-def _open_text(path: Path):
+def _open_text(path: Path) -> IO[str]:
     # Lines end at "\n" only, as in the bytes the parallel reader splits ("\r\n" is stripped).
     return open(path, encoding="utf-8", errors="replace", newline="\n")
 
@@ -285,20 +286,7 @@ def fetch_url(url: str, *, timeout: float = 20.0, max_bytes: int = 10 * 1024 * 1
 
     Raises :class:`InputError` with the reason on HTTP errors, timeouts and oversized pages.
     """
-    import urllib.error
-    import urllib.request
+    from ._pages import fetch_page
 
-    from ._crawl import DEFAULT_USER_AGENT
-
-    request = urllib.request.Request(url, headers={"User-Agent": user_agent or DEFAULT_USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 (http/https only, checked by caller)
-            body = resp.read(max_bytes + 1)
-            if len(body) > max_bytes:
-                raise InputError(f"{url}: page larger than {max_bytes} bytes")
-            return body, resp.geturl(), resp.headers.get("Content-Type")
-    except urllib.error.HTTPError as exc:
-        raise InputError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise InputError(f"{url}: cannot fetch ({reason})", hint="Check the address and your connection.") from exc
+    resp = fetch_page(url, timeout=timeout, max_bytes=max_bytes, user_agent=user_agent)
+    return resp.body, resp.url, resp.header("Content-Type")

@@ -15,7 +15,7 @@ import shutil
 import signal
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,7 @@ from corpus import Document
 from ._analysis import analyze_document, init_worker
 from ._blocks import BlockCodec
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
+from ._hooks import checkpoint
 from ._lock import LockTimeout, WaitCallback, WriteLock
 from ._meta import FORMAT_VERSION, OLDEST_READABLE_FORMAT, IndexMeta, read_meta, write_meta
 from ._merge import DEFAULT_POLICY, MergePolicy, MergeProgress, merge_in_worker, merge_segments, merge_stage
@@ -145,6 +146,7 @@ class _DurableStorage(FileStorage):
                         _fsync_path(full)
                         self._synced.add(key)
             _fsync_path(self._fpath(oldname))
+            checkpoint("toc-written")
         super().rename_file(oldname, newname, safe=safe)
         if is_toc:
             _fsync_path(self.folder, directory=True)
@@ -524,6 +526,7 @@ class Index:
             segmented = self._segment_batches(stamped(), workers)
             try:
                 for batch, segment in segmented:
+                    checkpoint("segment-written")
                     replaced = [doc.id for doc in batch if doc.id in known]
                     self._commit_segment(segment, replaced)
                     report.replaced += len(replaced)
@@ -534,6 +537,7 @@ class Index:
                             del queued[doc.id]
                     progress(*stamps.popleft())
                     log.info("committed %d documents to %s", len(batch), self.path)
+                    checkpoint("batch-committed")
                 self._finish_merges()
                 progress(seen, seen_bytes)
             except OSError as exc:
@@ -553,7 +557,7 @@ class Index:
         return report
 
     def _segment_batches(self, batches: Iterator[list[Document]],
-                         workers: int | None) -> Iterator[tuple[list[Document], Segment]]:
+                         workers: int | None) -> Generator[tuple[list[Document], Segment], None, None]:
         """``(batch, segment)`` in batch order: each batch analysed and written as a complete
         segment that no TOC lists yet (by a pool of ``workers`` processes, or in this process
         with one). Up to ``_IN_FLIGHT_PER_WORKER * workers`` batches are in the workers' hands
