@@ -15,7 +15,7 @@ from typing import Any
 
 from corpus import Document, VnSearchError
 
-from ._index import Index, IndexReport, ProgressCallback, _write_error, reindex_temp_path, swap_in
+from ._index import DEFAULT_BATCH_SIZE, Index, IndexReport, ProgressCallback, _write_error, reindex_temp_path, swap_in
 from ._lock import WaitCallback
 from ._merge import MergeProgress
 
@@ -117,7 +117,7 @@ StageCallback = Callable[[str, int], None]
 (analysing the stored documents again), then ``"merge"`` (merging the new segments into one)."""
 
 
-def reindex(path: str | os.PathLike[str], *, workers: int | None = None, batch_size: int = 500,
+def reindex(path: str | os.PathLike[str], *, workers: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
             lock_timeout: float = 60.0, on_wait: WaitCallback | None = None,
             on_progress: ProgressCallback | None = None, on_stage: StageCallback | None = None) -> IndexReport:
     """Rebuild the index at ``path`` from its own stored documents with this vnsearch's analyzer
