@@ -39,7 +39,7 @@ from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, In
 from ._hooks import checkpoint
 from ._lock import LockTimeout, WaitCallback, WriteLock
 from ._meta import FORMAT_VERSION, OLDEST_READABLE_FORMAT, IndexMeta, read_meta, write_meta
-from ._merge import DEFAULT_POLICY, MergePolicy, MergeProgress, merge_in_worker, merge_segments, merge_stage
+from ._merge import DEFAULT_POLICY, MergePolicy, MergeProgress, merge_in_worker, merge_segments
 from ._schema import SCHEMA_VERSION, build_schema
 from ._segments import SegmentTask, delete_segment_files, run_segment_task, segment_in_worker
 
@@ -728,12 +728,12 @@ class Index:
                 placed = True
                 if merged.doc_count():
                     segments.append(merged)  # in place of the first source: documents keep their order
-        merge_stage("committing")
+        checkpoint("merge-committing")
         generation = toc.generation + 1
         storage.unlisted.discard(merged.segment_id())
         TOC(toc.schema, segments, generation).write(storage, INDEX_NAME)
         _clean_superseded(storage, generation, {seg.segment_id() for seg in segments} | storage.unlisted)
-        merge_stage("committed")
+        checkpoint("merge-committed")
         log.info("merged %d segments of %s", len(sources), self.path)
 
     def _delete_ids(self, ids: Iterable[str]) -> int:

@@ -39,6 +39,7 @@ from whoosh.codec.base import Segment
 from whoosh.reading import SegmentReader
 
 from ._blocks import BlockCodec
+from ._hooks import checkpoint
 from ._segments import SegmentBuilder, _Postings
 from .postings import _block_values
 
@@ -46,24 +47,6 @@ log = logging.getLogger(__name__)
 
 MergeProgress = Callable[[int, int], None]
 """Called as ``on_progress(documents_done, documents_total)`` while segments are merged."""
-
-MergeHook = Callable[[str], None]
-_hook: MergeHook | None = None
-"""Test hook: called with the name of each stage of a merge (``tests/test_crash_merge.py``)."""
-
-
-def set_merge_hook(hook: MergeHook | None) -> None:
-    """Have ``hook(stage)`` called at each stage of every merge in this process (for tests):
-    ``"start"``, ``"documents"``, ``"field <name>"``, ``"written"``, ``"committing"``,
-    ``"committed"``."""
-    global _hook
-    _hook = hook
-
-
-def merge_stage(stage: str) -> None:
-    if _hook is not None:
-        _hook(stage)
-
 
 @dataclass(frozen=True)
 class MergePolicy:
@@ -115,7 +98,7 @@ def merge_segments(storage: Any, schema: Any, sources: Sequence[Segment], indexn
 
     The new segment is complete on disk but listed by no TOC: the caller commits it.
     """
-    merge_stage("start")
+    checkpoint("merge-start")
     readers = [SegmentReader(storage, schema, seg) for seg in sources]
     try:
         docmaps = []
@@ -150,7 +133,7 @@ def merge_segments(storage: Any, schema: Any, sources: Sequence[Segment], indexn
             for reader, seg, docmap in zip(readers, sources, docmaps):
                 _copy_documents(builder, reader, schema, docmap)
                 advance(seg.doc_count_all())
-            merge_stage("documents")
+            checkpoint("merge-documents")
             fieldlengths = _field_totals(readers, schema, sources, docmaps)
             segment = builder.finish(_merged_postings(readers, schema, docmaps, advance), fieldlengths)
         except BaseException:
@@ -159,7 +142,7 @@ def merge_segments(storage: Any, schema: Any, sources: Sequence[Segment], indexn
     finally:
         for reader in readers:
             reader.close()
-    merge_stage("written")
+    checkpoint("merge-written")
     return segment
 
 
@@ -596,7 +579,7 @@ def _merged_postings(readers: list[Any], schema: Any, docmaps: list[np.ndarray],
     read are merged (postings of a term ordered by source, so by new document number)."""
     positions = [_record_positions(r) for r in readers]
     for name in sorted(n for n, f in schema.items() if f.indexed):
-        merge_stage(f"field {name}")
+        checkpoint(f"merge-field-{name}")
         scorable = bool(schema[name].scorable)
         sources = [_SourceField(r, name, d, p) for r, d, p in zip(readers, docmaps, positions)]
         pending: list[_Part | None] = [None] * len(sources)

@@ -2,26 +2,24 @@
 and by a second import. See ``tests/import_worker.py`` for the process that gets killed.
 
 Nothing here waits on the clock: the import stops at named pause points (``index/_hooks.py``,
-``VNSEARCH_PAUSE_AT``) and the test kills it or lets it go on from there; disks that are full
-or read-only are real file systems mounted in a private mount namespace."""
+driven by ``import_worker.Worker``) and the test kills it or lets it go on from there; disks
+that are full or read-only are real file systems mounted in a private mount namespace."""
 
 from __future__ import annotations
 
 import contextlib
 import os
-import queue
 import select
 import shutil
 import signal
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 
 import pytest
 
-from import_worker import load_documents
+from import_worker import HANG_GUARD, Worker, load_documents
 from index import Index, IndexLockedError
 from searcher import Searcher
 
@@ -30,60 +28,6 @@ pytestmark = pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs PO
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).resolve().parent / "import_worker.py"
 BATCH = 50
-
-
-HANG_GUARD = 120.0  # seconds: only a hung worker ever gets near this; it fails the test instead of blocking it
-
-
-class Worker:
-    """``tests/import_worker.py`` in a child process, its output read line by line by a thread.
-
-    ``pause_at`` sets ``VNSEARCH_PAUSE_AT`` (``index/_hooks.py``): the child stops at those
-    points and waits for :meth:`resume`, or for :meth:`kill`, which then lands exactly there.
-    """
-
-    def __init__(self, index: Path, *args: str, pause_at: str = "") -> None:
-        env = {**os.environ, "VNSEARCH_PAUSE_AT": pause_at}
-        self.proc = subprocess.Popen([sys.executable, str(WORKER), str(index), *args], cwd=ROOT, env=env,
-                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                                     text=True)
-        self.lines: queue.Queue[str | None] = queue.Queue()
-        threading.Thread(target=self._read, daemon=True).start()
-
-    def _read(self) -> None:
-        assert self.proc.stdout is not None
-        for line in self.proc.stdout:
-            self.lines.put(line.rstrip("\n"))
-        self.lines.put(None)
-
-    def expect(self, prefix: str) -> str:
-        """Read lines until one starts with ``prefix``; fails if the child ends first."""
-        while True:
-            try:
-                line = self.lines.get(timeout=HANG_GUARD)
-            except queue.Empty:
-                self.proc.kill()
-                pytest.fail(f"worker hung before printing {prefix!r}")
-            if line is None:
-                assert self.proc.stderr is not None
-                pytest.fail(f"worker ended before printing {prefix!r}: {self.proc.stderr.read()[-2000:]}")
-            if line.startswith(prefix):
-                return line
-
-    def resume(self) -> None:
-        assert self.proc.stdin is not None
-        self.proc.stdin.write("\n")
-        self.proc.stdin.flush()
-
-    def kill(self) -> None:
-        self.proc.send_signal(signal.SIGKILL)
-        assert self.proc.wait(timeout=HANG_GUARD) == -signal.SIGKILL
-
-    def finish(self) -> int:
-        """Let the child run to its end (no more pauses answered) and return its exit code."""
-        assert self.proc.stdin is not None
-        self.proc.stdin.close()  # a pause reached from now on reads EOF and goes on
-        return self.proc.wait(timeout=HANG_GUARD)
 
 
 def live_ids(path: Path) -> list[str]:
