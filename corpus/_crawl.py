@@ -186,7 +186,13 @@ class CrawlCounts:
 
 @dataclass(frozen=True)
 class CrawlEvent:
-    """One step of a crawl, for progress displays. ``reason`` is set for skipped/error/redirect."""
+    """One step of a crawl, for progress displays. ``reason`` is set for skipped/error/redirect
+    (for a redirect: its target).
+
+    ``document``, ``skipped``, ``error`` and ``redirect`` each end one URL's turn, and come only
+    once its outcome is in the journal: a crawl killed after such an event does not fetch that
+    URL again when resumed (an error's URL excepted: it is pending by design).
+    """
 
     kind: EventKind
     url: str
@@ -657,10 +663,10 @@ class Crawler:
         elif why is not None:
             self._finish(item, "skipped", f"redirects to {target}: {why}", fetched=True, counted=True)
         else:
-            self._emit("redirect", item.url, target)
             if target not in self._seen:
                 self._queue(_Item(target, item.depth, chain), front=True)
             self._finish(item, "redirect", None, fetched=True, counted=True)
+            self._emit("redirect", item.url, target)
 
     def _finish(self, item: _Item, outcome: str, reason: str | None, *, fetched: bool,
                 counted: bool = False, journal: bool = True) -> None:

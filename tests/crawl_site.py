@@ -221,6 +221,8 @@ class SiteServer:
         self.requests: list[Request] = []
         self.hold_after = hold_after
         self.held = 0
+        self.gate_reached = threading.Event()
+        """Set when the first request is held at the gate (see ``hold_after``)."""
         self.host = host
         self.hung_up = threading.Event()
         """Set when a client closed its connection while a body was being sent."""
@@ -291,6 +293,7 @@ class SiteServer:
                                   if_none_match=asked, in_flight=site._in_flight)
                     if path not in NOT_PAGES and site.hold_after is not None and sent >= site.hold_after:
                         site.held += 1
+                        site.gate_reached.set()
                         site.requests.append(Request(path, answered=False, **common))
                         page = None
                     else:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
-import time
+import threading
 from collections import Counter
 from dataclasses import replace
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -28,6 +30,8 @@ ARTICLES = set(ARTICLE_PATHS) | {"/bai/tam-loi"}
 # Temporary failures: a page slower than the timeouts and one cut short, both retried and kept pending.
 FAILING = {"/cham", "/cat-ngang"}
 LISTS = {"/", "/tin-tuc/", "/lien-he"}
+ENDS_A_URL = {"document", "skipped", "error", "redirect"}
+"""The events that come once a URL's outcome is in the journal (``corpus._crawl.CrawlEvent``)."""
 
 
 def _paths(site: SiteServer, urls: list[str]) -> set[str]:
@@ -112,6 +116,22 @@ def test_events_report_progress(finished) -> None:
     assert events[-1].counts.pending == len(FAILING)  # kept for the next run
 
 
+def test_a_url_s_last_event_comes_after_its_journal_line(tmp_path: Path) -> None:
+    """What a progress display (or the kill test below) sees as done survives a kill."""
+    journal = tmp_path / "journal.jsonl"
+    seen: list[str] = []
+
+    def check(event: CrawlEvent) -> None:
+        if event.kind in ENDS_A_URL:
+            lines = [json.loads(line) for line in journal.read_text(encoding="utf-8").splitlines()]
+            assert any(e.get("url") == event.url and e["e"] in ("done", "fail") for e in lines), event
+            seen.append(event.kind)
+
+    with SiteServer() as site:
+        list(crawl([site.url("/")], tmp_path, OPTIONS, on_event=check))
+    assert set(seen) == ENDS_A_URL
+
+
 def test_archive_rereads_to_the_same_documents(finished) -> None:
     _, report, docs, _, _ = finished
     from_warc = list(read_warc(report.warc_path))
@@ -157,19 +177,17 @@ import json, sys
 sys.path.insert(0, {root!r})
 from corpus._crawl import CrawlOptions, crawl
 options = CrawlOptions(**json.loads(sys.argv[1]))
+
+def report(event):
+    print(event.kind, event.url, flush=True)
+
 with open(sys.argv[3], "a", encoding="utf-8") as out:
-    for doc in crawl([sys.argv[2]], sys.argv[4], options):
+    for doc in crawl([sys.argv[2]], sys.argv[4], options, on_event=report):
         out.write(json.dumps(doc.as_dict(), ensure_ascii=False) + "\\n")
         out.flush()
 """
-
-
-def _journal_fetched(state: Path) -> int:
-    path = state / "journal.jsonl"
-    if not path.exists():
-        return 0
-    return sum(1 for line in path.read_text(encoding="utf-8").splitlines()
-               if '"e": "done"' in line and '"fetched": true' in line)
+HANG_GUARD = 60.0
+"""Seconds: only a hung crawl gets near this; it fails the test instead of blocking it."""
 
 
 def test_killed_crawl_resumes_without_fetching_any_page_twice(tmp_path: Path) -> None:
@@ -181,19 +199,30 @@ def test_killed_crawl_resumes_without_fetching_any_page_twice(tmp_path: Path) ->
                              "backoff", "max_bytes", "concurrency", "per_host_concurrency")})
     with SiteServer(hold_after=6) as site:
         child = subprocess.Popen([sys.executable, "-c", _CHILD.format(root=str(ROOT)), opts_json,
-                                  site.url("/"), str(out), str(state)], cwd=ROOT)
+                                  site.url("/"), str(out), str(state)], cwd=ROOT, stdout=subprocess.PIPE, text=True)
+        events: queue.Queue[str | None] = queue.Queue()
+
+        def read_events() -> None:
+            assert child.stdout is not None
+            for line in child.stdout:
+                events.put(line.strip())
+            events.put(None)
+
+        threading.Thread(target=read_events, daemon=True).start()
         try:
-            deadline = time.monotonic() + 20
-            # Kill once the crawl is stuck at the gate and has recorded every page it was sent.
-            while time.monotonic() < deadline:
-                if site.held >= 1 and _journal_fetched(state) >= len(site.answered_pages()):
-                    break
-                assert child.poll() is None, "the crawl ended before it could be killed"
-                time.sleep(0.05)
-            else:
-                pytest.fail("the crawl never reached the gate")
+            # Kill once the crawl is stuck at the gate (no page is answered after that) and
+            # has recorded the outcome of every page it was sent.
+            assert site.gate_reached.wait(HANG_GUARD), "the crawl never reached the gate"
+            unrecorded = set(site.answered_pages())
+            assert len(unrecorded) == 6
+            while unrecorded:
+                line = events.get(timeout=HANG_GUARD)
+                assert line is not None, "the crawl ended before it could be killed"
+                kind, url = line.split(" ", 1)
+                if kind in ENDS_A_URL:
+                    unrecorded.discard(urlsplit(url).path)
             os.kill(child.pid, signal.SIGKILL)
-            child.wait(5)
+            child.wait(HANG_GUARD)
         finally:
             if child.poll() is None:
                 child.kill()
