@@ -226,6 +226,8 @@ class SiteServer:
         self.host = host
         self.hung_up = threading.Event()
         """Set when a client closed its connection while a body was being sent."""
+        self.dripped: dict[str, int] = {}
+        """Bytes of each dripped body sent so far (``Page.drip``)."""
         self.wire: dict[str, bytes] = {}
         """The exact body bytes last sent for each path (chunk framing included)."""
         self._failures: dict[str, int] = {}
@@ -343,6 +345,7 @@ class SiteServer:
                             return
                         self.wfile.write(body[i:i + 1])
                         self.wfile.flush()
+                        site.dripped[path] = i + 1
                     return
                 if page.chunked:
                     wire = b"".join(b"%x\r\n%s\r\n" % (len(body[i:i + 100]), body[i:i + 100])
