@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from ._crawl import CrawlCounts, CrawlError, CrawlEvent, Crawler, CrawlOptions, CrawlReport, crawl
     from ._encoding import decode_bytes
     from ._warc import WarcWriter, read_warc
+    from ._workers import WorkerDiedError, ordered_map, start_method
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -30,6 +31,7 @@ _LAZY = {
     "CrawlCounts": "_crawl", "CrawlError": "_crawl", "CrawlEvent": "_crawl", "Crawler": "_crawl",
     "CrawlOptions": "_crawl", "CrawlReport": "_crawl", "crawl": "_crawl",
     "decode_bytes": "_encoding", "WarcWriter": "_warc", "read_warc": "_warc",
+    "WorkerDiedError": "_workers", "ordered_map": "_workers", "start_method": "_workers",
 }
 
 
@@ -54,6 +56,7 @@ __all__ = [
     "SkipCallback",
     "VnSearchError",
     "WarcWriter",
+    "WorkerDiedError",
     "clean_html",
     "clean_plain_text",
     "clean_text",
@@ -61,8 +64,10 @@ __all__ = [
     "decode_bytes",
     "fetch_url",
     "normalize_date",
+    "ordered_map",
     "read_documents",
     "read_file",
     "read_jsonl",
     "read_warc",
+    "start_method",
 ]

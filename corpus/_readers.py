@@ -96,22 +96,13 @@ _AHEAD = 3
 
 def _parse_in_parallel(lines: Iterator[tuple[str, bytes]], workers: int
                        ) -> Iterator[Document | tuple[str, str] | None]:
-    import multiprocessing
-    from collections import deque
     from itertools import islice
 
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with context.Pool(workers) as pool:  # terminated on leaving, also when the reader is closed
-        pending: deque = deque()
-        while True:
-            chunk = list(islice(lines, _CHUNK_LINES))
-            if chunk:
-                pending.append(pool.apply_async(_parse_chunk, (chunk,)))
-            if pending and (not chunk or len(pending) >= _AHEAD * workers):
-                yield from pending.popleft().get()
-            if not chunk and not pending:
-                return
+    from ._workers import ordered_map
+
+    chunks = iter(lambda: list(islice(lines, _CHUNK_LINES)), [])
+    for parsed in ordered_map(_parse_chunk, chunks, workers, ahead=_AHEAD, what="a JSONL parsing process"):
+        yield from parsed
 
 
 def _open_gz(path: Path):

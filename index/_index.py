@@ -8,11 +8,9 @@ import ctypes
 import errno
 import glob
 import logging
-import multiprocessing
 import os
 import re
 import shutil
-import signal
 import sys
 import time
 from collections.abc import Callable, Iterable, Iterator
@@ -31,6 +29,7 @@ from whoosh.writing import IndexWriter as _WhooshWriter
 
 from analyzers import ANALYZER_VERSION, VietnameseAnalyzer
 from corpus import Document
+from corpus import ordered_map, start_method
 
 from ._analysis import analyze_document, init_worker
 from ._blocks import BlockCodec
@@ -257,15 +256,10 @@ _IN_FLIGHT_PER_WORKER = 2
 def _init_pool_worker(user_words: tuple[str, ...], lock_fd: int | None) -> None:
     # A forked worker inherits the parent's descriptor of the write lock: if the parent is
     # killed, the worker would keep the index locked. Closing our copy does not unlock it.
+    # (SIGINT and the parent's death are handled by corpus's ordered_map.)
     if lock_fd is not None:
         with contextlib.suppress(OSError):
             os.close(lock_fd)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):  # die with the parent instead of idling forever
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    # Ctrl-C reaches the whole process group: the parent stops the import cleanly and ends the
-    # pool; workers printing their own KeyboardInterrupt tracebacks would only bury its message.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     init_worker(user_words)
 
 
@@ -277,6 +271,7 @@ class Index:
 
     >>> import tempfile
     >>> from corpus import Document
+from corpus import ordered_map, start_method
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     ix = Index.create(tmp)
     ...     report = ix.add_documents([Document(id="1", title="Tài liệu", text="Nông thôn mới")])
@@ -524,6 +519,9 @@ class Index:
                 raise _write_error(self.path, exc) from exc
             finally:
                 segmented.close()  # ends the pool and removes uncommitted segments if we stopped early
+                close = getattr(documents, "close", None)
+                if close is not None:
+                    close()  # a reader's own worker processes end now, not when it is collected
                 shutil.rmtree(os.path.join(self.path, INDEX_NAME + ".tmp"), ignore_errors=True)
             if report.added or report.replaced:
                 self._merge_small_segments()
@@ -559,44 +557,41 @@ class Index:
             # TOC's rename must include its files.
             storage.unlisted.discard(f"{INDEX_NAME}_{t.segid}")
 
-        pending: collections.deque[tuple[SegmentTask, Any]] = collections.deque()
+        pending: list[SegmentTask] = []  # handed out, not yet committed
+
+        def tasks() -> Iterator[SegmentTask]:
+            for batch in batches:
+                t = task(batch)
+                pending.append(t)
+                yield t
+
         try:
             if workers == 1:
                 analyzer = self.analyzer()
-                for batch in batches:
-                    t = task(batch)
-                    pending.append((t, None))
+                for t in tasks():
                     # analyze_document is looked up here on each call (tests count the calls)
                     segment = run_segment_task(
                         t, lambda doc: analyze_document(analyzer, doc, pairs_as_lists=False), storage)
-                    pending.popleft()
-                    done(t)
-                    yield batch, segment
-                return
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            ctx = multiprocessing.get_context(method)
-            lock_fd = self._lock.fd if (self._lock is not None and method == "fork") else None
-            with ctx.Pool(workers, initializer=_init_pool_worker, initargs=(self.meta.user_words, lock_fd)) as pool:
-                for batch in batches:
-                    t = task(batch)
-                    pending.append((t, pool.apply_async(segment_in_worker, (t,))))
-                    if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
-                        t, job = pending[0]
-                        segment = job.get()
-                        pending.popleft()
-                        done(t)
-                        yield t.documents, segment
-                while pending:
-                    t, job = pending[0]
-                    segment = job.get()
-                    pending.popleft()
+                    pending.remove(t)
                     done(t)
                     yield t.documents, segment
+                return
+            lock_fd = self._lock.fd if (self._lock is not None and start_method() == "fork") else None
+            segments = ordered_map(segment_in_worker, tasks(), workers, initializer=_init_pool_worker,
+                                   initargs=(self.meta.user_words, lock_fd), ahead=_IN_FLIGHT_PER_WORKER,
+                                   what="an analysis process")
+            try:
+                for segment in segments:
+                    t = pending.pop(0)
+                    done(t)
+                    yield t.documents, segment
+            finally:
+                segments.close()  # terminates the workers if we stopped early
         finally:
             # Stopped early (an error, Ctrl-C, a closed generator): the pool is gone; what the
             # workers wrote for uncommitted batches is unlisted, so remove it now rather than
             # at the next import.
-            for t, _job in pending:
+            for t in pending:
                 delete_segment_files(storage, f"{INDEX_NAME}_{t.segid}")
                 done(t)
 

@@ -31,7 +31,8 @@ class _Group(click.Group):
         except VnSearchError as exc:
             _fail(str(exc), exc.hint, code=1)
         except KeyboardInterrupt:
-            _fail("interrupted; everything committed so far is kept", "Run the same command again to continue.", code=130)
+            _fail("interrupted; everything committed so far is kept: run the same command again to continue",
+                  None, code=130)
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)

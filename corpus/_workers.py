@@ -1,0 +1,123 @@
+"""Work spread over processes, in order, that always ends: the one process pool of vnsearch.
+
+``multiprocessing.Pool`` replaces a worker that dies (the out-of-memory killer's SIGKILL) and
+waits for ever for the task it held; ``concurrent.futures.ProcessPoolExecutor`` raises
+``BrokenProcessPool`` instead, which :func:`ordered_map` turns into :class:`WorkerDiedError`.
+Workers ignore SIGINT (Ctrl-C reaches the whole process group; the parent alone stops the
+work) and die with their parent on Linux. Whatever ends the map (an error, Ctrl-C, a closed
+generator), the workers are terminated before it returns, so nothing is left running.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import signal
+import sys
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from typing import Any, TypeVar
+
+from ._errors import VnSearchError
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class WorkerDiedError(VnSearchError):
+    """A worker process ended abruptly (killed, e.g. by the out-of-memory killer)."""
+
+
+def _init_worker(initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(Exception):  # die with the parent instead of idling for ever
+            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def _context() -> Any:
+    methods = multiprocessing.get_all_start_methods()
+    return multiprocessing.get_context("fork" if "fork" in methods else "spawn")
+
+
+def start_method() -> str:
+    """``fork`` where the platform has it (workers share the parent's loaded model), else ``spawn``."""
+    return str(_context().get_start_method())
+
+
+@contextlib.contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """Fork with SIGINT ignored, so a Ctrl-C between fork and the initializer cannot reach a worker."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, old)
+
+
+def _stop(executor: ProcessPoolExecutor) -> None:
+    """End the workers now (they may be busy with a long task) and the pool's threads."""
+    processes = dict(getattr(executor, "_processes", None) or {})
+    for proc in processes.values():
+        with contextlib.suppress(Exception):
+            proc.terminate()
+    # Not waiting: the pool's feeder thread may be blocked writing to a pipe whose read end
+    # another pool's forked workers inherited; it fails once those are stopped in turn.
+    executor.shutdown(wait=False, cancel_futures=True)
+
+
+def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, *,
+                initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (),
+                ahead: int = 2, what: str = "a worker process") -> Iterator[R]:
+    """``fn(item)`` for each item, computed by ``workers`` processes and yielded in item order.
+
+    At most ``ahead * workers`` items are in the workers' hands at a time, so memory does not
+    grow with the input. ``fn`` and the items must be picklable. Raises
+    :class:`WorkerDiedError` if a worker dies; any exception ``fn`` raises comes through as is.
+    """
+    executor = ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
+                                   initializer=_init_worker, initargs=(initializer, initargs))
+    pending: deque[Future[R]] = deque()
+    finished = False
+    try:
+        source = iter(items)
+        exhausted = False
+        while True:
+            while not exhausted and len(pending) < ahead * workers:
+                try:
+                    item = next(source)
+                except StopIteration:
+                    exhausted = True
+                    break
+                with _sigint_ignored():
+                    pending.append(_broken_is_death(executor.submit, what, fn, item))
+            if not pending:
+                break
+            result = _broken_is_death(pending[0].result, what)
+            pending.popleft()
+            yield result
+        finished = True
+    finally:
+        if finished:
+            executor.shutdown(wait=True)
+        else:
+            _stop(executor)
+
+
+def _broken_is_death(call: Callable[..., R], what: str, *args: Any) -> R:
+    """``call(*args)``, a broken pool (raised by ``submit`` or ``result``) told as what it is."""
+    try:
+        return call(*args)
+    except BrokenProcessPool as exc:
+        raise WorkerDiedError(
+            f"{what} ended abruptly (killed, perhaps by the out-of-memory killer); everything "
+            "committed so far is kept: run the same command again to continue") from exc
