@@ -11,9 +11,10 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ._document import Document, clean_text, normalize_date
+from ._document import TITLE_MAX_CHARS, Document, clean_text, normalize_date, title_from_text
 from ._errors import InputError, VnSearchError
-from ._readers import SkipCallback, fetch_url, read_documents, read_file, read_jsonl
+from ._readers import (MAX_DOC_BYTES, SkipCallback, fetch_url, file_id, is_problem, read_documents, read_file,
+                       read_jsonl)
 
 if TYPE_CHECKING:
     from ._clean import CleanedPage, clean_html, clean_plain_text
@@ -53,7 +54,9 @@ __all__ = [
     "Crawler",
     "Document",
     "InputError",
+    "MAX_DOC_BYTES",
     "SkipCallback",
+    "TITLE_MAX_CHARS",
     "VnSearchError",
     "WarcWriter",
     "WorkerDiedError",
@@ -63,6 +66,8 @@ __all__ = [
     "crawl",
     "decode_bytes",
     "fetch_url",
+    "file_id",
+    "is_problem",
     "normalize_date",
     "ordered_map",
     "read_documents",
@@ -70,4 +75,5 @@ __all__ = [
     "read_jsonl",
     "read_warc",
     "start_method",
+    "title_from_text",
 ]

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ._document import Document, normalize_date
+from ._document import Document, normalize_date, title_from_text
 from ._errors import InputError
 from ._fetch import canonicalize_url, charset_from_content_type, scan_page, sniff_meta_charset
 
@@ -228,7 +228,7 @@ def analyze_page(url: str, headers: list[tuple[str, str]], body: bytes,
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         if not lines:
             return PageResult(None, "no text found")
-        doc = Document(id=canon, title=lines[0][:300], text=text, url=canon, source=host, date=capture_date)
+        doc = Document(id=canon, title=title_from_text(text), text=text, url=canon, source=host, date=capture_date)
         return PageResult(doc, None)
     links = scan_page(text, canon)
     try:

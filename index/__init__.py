@@ -9,15 +9,17 @@ import logging
 
 from ._analysis import syllable_pairs
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
-from ._index import Index, IndexReport, ProgressCallback
+from ._index import ConfirmCallback, DeleteReport, Index, IndexReport, MatchFinder, ProgressCallback
 from ._lock import WaitCallback
 from ._meta import IndexMeta
-from ._ops import export, optimize, reindex, stats
-from ._schema import SCHEMA_VERSION, STORED_FIELDS, build_schema
+from ._ops import export, import_sources, optimize, reindex, stats
+from ._schema import SCHEMA_VERSION, STORED_FIELDS
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "ConfirmCallback",
+    "DeleteReport",
     "Index",
     "IndexLockedError",
     "IndexMeta",
@@ -25,12 +27,13 @@ __all__ = [
     "IndexReport",
     "IndexVersionError",
     "IndexWriteError",
+    "MatchFinder",
     "ProgressCallback",
     "SCHEMA_VERSION",
     "STORED_FIELDS",
     "WaitCallback",
-    "build_schema",
     "export",
+    "import_sources",
     "optimize",
     "reindex",
     "stats",

@@ -8,15 +8,16 @@ from __future__ import annotations
 import logging
 
 from corpus import Document, InputError, VnSearchError
-from index import Index, IndexLockedError, IndexNotFoundError, IndexReport, IndexVersionError, IndexWriteError
+from index import DeleteReport, Index, IndexLockedError, IndexNotFoundError, IndexReport, IndexVersionError, IndexWriteError
 
 from ._errors import QuerySyntaxError
 from ._results import Hit, Results
-from ._searcher import Searcher
+from ._searcher import Searcher, delete_documents, matching_ids
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "DeleteReport",
     "Document",
     "Hit",
     "Index",
@@ -30,4 +31,6 @@ __all__ = [
     "Results",
     "Searcher",
     "VnSearchError",
+    "delete_documents",
+    "matching_ids",
 ]

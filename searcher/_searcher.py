@@ -15,7 +15,7 @@ from whoosh import scoring
 
 from analyzers import VietnameseAnalyzer
 from corpus import Document
-from index import Index
+from index import ConfirmCallback, DeleteReport, Index, WaitCallback
 
 from ._compile import QueryCompiler
 from ._errors import QuerySyntaxError
@@ -45,7 +45,7 @@ class Searcher:
 
     >>> import tempfile
     >>> from corpus import Document
-    >>> from index import Index
+    >>> from index import ConfirmCallback, DeleteReport, Index, WaitCallback
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     _ = Index.create(tmp).add_documents([Document(id="1", title="Tài liệu", text="Tài liệu lưu trữ")], workers=1)
     ...     with Searcher.open(tmp) as s:
@@ -56,7 +56,7 @@ class Searcher:
     def __init__(self, ix: Index, *, stopwords: Sequence[str] | None = None) -> None:
         self.index = ix
         self.analyzer = VietnameseAnalyzer(user_words=ix.meta.user_words, stopwords=stopwords)
-        self._searcher = ix.whoosh_index.searcher(weighting=_weighting())
+        self._searcher = ix._whoosh().searcher(weighting=_weighting())
         self._suggester: Suggester | None = None
         self._fast: FastEvaluator | None = None
 
@@ -83,7 +83,7 @@ class Searcher:
             return
         self._searcher.close()
         self.index = Index.open(self.index.path)
-        self._searcher = self.index.whoosh_index.searcher(weighting=_weighting())
+        self._searcher = self.index._whoosh().searcher(weighting=_weighting())
         self._suggester = None
         self._fast = None
 
@@ -155,6 +155,13 @@ class Searcher:
         ids = fast.column_values("id", np.array([d for d, _s in top], dtype=np.int64))
         return [(doc_id, score) for doc_id, (_d, score) in zip(ids, top)]
 
+    def matching_ids(self, query: str) -> list[str]:
+        """The ids of every document ``query`` (the query language) matches: exactly the
+        documents a :meth:`search` for it counts in ``total``, in index order."""
+        compiled = self._compiler().compile(parse_query(query))
+        fast = self._evaluator()
+        return [str(i) for i in fast.column_values("id", fast.matches(compiled.query).ids)]
+
     # -- evaluation ---------------------------------------------------------------------
 
     def _evaluator(self) -> FastEvaluator:
@@ -223,3 +230,29 @@ def _filters(source: str | None, author: str | None, date_from: str | None, date
     if date_from or date_to:
         out.append(DateRange(date_from, date_to))
     return out
+
+
+def matching_ids(index: Index, query: str) -> list[str]:
+    """What ``query`` matches in ``index``: the :data:`index.MatchFinder` that makes
+    ``Index.delete_matching`` delete exactly what a search finds."""
+    with Searcher(index) as s:
+        return s.matching_ids(query)
+
+
+def delete_documents(path: str | os.PathLike[str], ids: Sequence[str] = (), query: str | None = None, *,
+                     dry_run: bool = False, confirm: ConfirmCallback | None = None,
+                     lock_timeout: float = 60.0, on_wait: WaitCallback | None = None) -> DeleteReport:
+    """Delete the documents with these ``ids``, or every document ``query`` matches (exactly
+    those a search for it finds), from the index at ``path``; see ``Index.delete``.
+
+    Raises :class:`QuerySyntaxError` if neither or both are given, or the query is malformed.
+    """
+    if bool(ids) == bool(query):
+        raise QuerySyntaxError("give document ids or a query to delete, not both" if ids else "nothing to delete",
+                               hint="Give document ids or --query QUERY.")
+    ix = Index.open(Path(path))
+    if query:
+        parse_query(query)  # a malformed query fails before the lock is taken
+        return ix.delete_matching(query, matching_ids, dry_run=dry_run, confirm=confirm,
+                                  lock_timeout=lock_timeout, on_wait=on_wait)
+    return ix.delete(ids, dry_run=dry_run, confirm=confirm, lock_timeout=lock_timeout, on_wait=on_wait)
