@@ -69,7 +69,7 @@ def _pdf(data: bytes) -> tuple[str | None, str, str | None]:
         raise InputError(f"not a readable PDF ({exc})") from exc
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if sum(c.isalpha() for c in text) < _MIN_LETTERS:
-        raise InputError(f"PDF without a text layer ({len(pages)} pages of images, a scan?): it needs OCR")
+        raise InputError(f"PDF without a text layer ({len(pages)} page{'s' if len(pages) != 1 else ''} of images, a scan?): it needs OCR")
     title = str(meta.title).strip() if meta is not None and meta.title else None
     date = None
     if meta is not None:

@@ -10,6 +10,7 @@ cap): larger files and longer JSONL lines are skipped with their size.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
@@ -17,7 +18,6 @@ import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
 
 from ._document import Document, title_from_text
 from ._errors import InputError
@@ -37,14 +37,22 @@ about 40 bytes of memory per byte of page, so this bounds an import's memory (ab
 for a page at the cap) whatever the size of the inputs."""
 MAX_FILE_BYTES = MAX_DOC_BYTES  # the name older callers use
 
-BENIGN_SKIPS = ("not an article", "empty file")
-"""Reasons that mean "not a document" rather than "a problem with the input" (see :func:`is_problem`)."""
+BENIGN_SKIPS = ("not an article", "empty file", "HTTP status", "duplicate content", "not Vietnamese",
+                "unsupported content type", "revisit record", "empty response", "binary content",
+                "no text found")
+"""Reasons that mean "not a document" rather than "a problem with the input": list pages, a
+crawl's archived non-pages, duplicates, other languages (see :func:`is_problem`)."""
 
 
 def is_problem(reason: str) -> bool:
     """True if a skip reason is an input problem (damaged, unreadable, mistyped, too large, no
-    text layer ...), false for inputs that are simply not documents (list pages, empty files).
-    ``vnsearch index`` exits with code 1 after an import that met a problem."""
+    text layer, an unsupported file named on the command line ...), false for inputs that are
+    simply not documents (:data:`BENIGN_SKIPS`). ``vnsearch index`` exits with code 1 after an
+    import that met a problem.
+
+    >>> is_problem("not an article (list or index page)"), is_problem("not valid JSON (…)")
+    (False, True)
+    """
     return not reason.startswith(BENIGN_SKIPS)
 
 
@@ -154,29 +162,32 @@ class _Damaged(Exception):
         self.at_start = at_start
 
 
-def _plain_lines(raw: BinaryIO) -> Iterator[bytes]:
-    return iter(lambda: raw.read(1 << 20), b"")
+def _plain_lines(raw: io.BufferedIOBase) -> Iterator[bytes]:
+    # read1: what is there (up to 1 MB), not a wait for a full megabyte from a pipe
+    return iter(lambda: raw.read1(1 << 20), b"")
 
 
-def _gz_lines(raw: BinaryIO) -> Iterator[bytes]:
+def _gz_lines(raw: io.BufferedIOBase) -> Iterator[bytes]:
     """The decompressed bytes of a gzip file, a megabyte of input at a time (zlib checks the
     CRC itself, unlike ``gzip.open``); raises :class:`_Damaged` where the data goes wrong."""
     inflate = zlib.decompressobj(wbits=31)
     produced = False
     while True:
-        block = raw.read(1 << 20)
+        block = raw.read1(1 << 20)
         if not block:
             break
-        try:
-            data = inflate.decompress(block)
-            while inflate.eof:  # several gzip members one after the other
-                tail = inflate.unused_data
-                if not tail:
-                    break
-                inflate = zlib.decompressobj(wbits=31)
-                data += inflate.decompress(tail)
-        except zlib.error as exc:
-            raise _Damaged(str(exc), at_start=not produced) from exc
+        before = inflate.copy()
+        data, inflate, error = _inflate(inflate, block)
+        if error is not None:
+            # Again in small steps from where the block began, to keep what precedes the damage.
+            inflate = before
+            for k in range(0, len(block), 64):
+                data, inflate, error = _inflate(inflate, block[k:k + 64])
+                produced = produced or bool(data)
+                yield data
+                if error is not None:
+                    raise _Damaged(str(error), at_start=not produced) from error
+            data = b""  # (not reached: the same bytes fail again)
         if data:
             produced = True
             yield data
@@ -185,6 +196,22 @@ def _gz_lines(raw: BinaryIO) -> Iterator[bytes]:
         if data:
             yield data
         raise _Damaged("the file ends before the end of the compressed stream", at_start=not produced)
+
+
+def _inflate(inflate: "zlib._Decompress", block: bytes
+             ) -> tuple[bytes, "zlib._Decompress", zlib.error | None]:
+    """Decompress ``block`` across gzip members: the data, the decompressor to go on with, and
+    the error that stopped it (the data is what came before the error)."""
+    data = b""
+    while True:
+        try:
+            data += inflate.decompress(block)
+        except zlib.error as exc:
+            return data, inflate, exc
+        if not (inflate.eof and inflate.unused_data):  # several gzip members one after the other
+            return data, inflate, None
+        block = inflate.unused_data
+        inflate = zlib.decompressobj(wbits=31)
 
 
 def _parse_line(numbered: tuple[str, bytes | _Broken]) -> Document | tuple[str, str] | None:

@@ -17,7 +17,7 @@ import signal
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from typing import Any, TypeVar
@@ -77,7 +77,7 @@ def _stop(executor: ProcessPoolExecutor) -> None:
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, *,
                 initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (),
-                ahead: int = 2, what: str = "a worker process") -> Iterator[R]:
+                ahead: int = 2, what: str = "a worker process") -> Generator[R, None, None]:
     """``fn(item)`` for each item, computed by ``workers`` processes and yielded in item order.
 
     At most ``ahead * workers`` items are in the workers' hands at a time, so memory does not

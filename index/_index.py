@@ -13,7 +13,7 @@ import re
 import shutil
 import sys
 import time
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -27,8 +27,7 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import IndexWriter as _WhooshWriter
 
 from analyzers import ANALYZER_VERSION, VietnameseAnalyzer
-from corpus import Document
-from corpus import is_problem, ordered_map, start_method
+from corpus import Document, is_problem, ordered_map, start_method
 
 from ._analysis import analyze_document, init_worker
 from ._blocks import BlockCodec
@@ -307,7 +306,6 @@ class Index:
 
     >>> import tempfile
     >>> from corpus import Document
-from corpus import is_problem, ordered_map, start_method
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     ix = Index.create(tmp)
     ...     report = ix.add_documents([Document(id="1", title="Tài liệu", text="Nông thôn mới")])
@@ -586,7 +584,7 @@ from corpus import is_problem, ordered_map, start_method
         return report
 
     def _segment_batches(self, batches: Iterator[list[Document]],
-                         workers: int | None) -> Iterator[tuple[list[Document], Segment]]:
+                         workers: int | None) -> Generator[tuple[list[Document], Segment], None, None]:
         """``(batch, segment)`` in batch order: each batch analysed and written as a complete
         segment that no TOC lists yet (by a pool of ``workers`` processes, or in this process
         with one). Up to ``_IN_FLIGHT_PER_WORKER * workers`` batches are in the workers' hands

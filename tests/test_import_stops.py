@@ -48,6 +48,11 @@ class Import:
             cwd=ROOT, stderr=subprocess.PIPE, text=True, start_new_session=True)
         self.feeder = threading.Thread(target=self._feed, daemon=True)
         self.feeder.start()
+        # A hang guard only (the test synchronises on what the process prints): a stuck import
+        # is killed, so the test fails instead of waiting for ever on its output.
+        self.guard = threading.Timer(120, lambda: os.killpg(self.proc.pid, signal.SIGKILL))
+        self.guard.daemon = True
+        self.guard.start()
 
     def _feed(self) -> None:
         try:
@@ -84,6 +89,7 @@ class Import:
         assert self.proc.stderr is not None
         rest = self.proc.stderr.read().splitlines()
         self.feeder.join(timeout=10)
+        self.guard.cancel()
         return self.proc.returncode, [line for line in rest if not line.startswith(("INFO ", "DEBUG "))]
 
 
