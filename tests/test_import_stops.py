@@ -131,6 +131,10 @@ def test_a_killed_worker_stops_the_import_with_one_line_and_a_rerun_completes(tm
 def test_ctrl_c_stops_the_import_with_one_line_exit_130_and_a_rerun_completes(tmp_path: Path) -> None:
     imp = Import(tmp_path)
     imp.wait_for_commit()
+    for pid in imp.workers():  # Ctrl-C is for the parent alone: workers ignore it, so print nothing
+        ignored = int(next(line for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+                           if line.startswith("SigIgn:")).split()[1], 16)
+        assert ignored & (1 << (signal.SIGINT - 1)), f"worker {pid} does not ignore SIGINT"
     os.killpg(imp.proc.pid, signal.SIGINT)  # the whole group, workers included, as a terminal does
     code, lines = imp.finish()
     assert code == 130
