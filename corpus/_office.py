@@ -23,12 +23,17 @@ _PDF_DATE_RE = re.compile(r"^(?:D:)?(\d{4})(\d{2})?(\d{2})?")
 _MIN_LETTERS = 20
 
 
-def read_office(data: bytes, suffix: str, doc_id: str, path: Path) -> Document:
-    """One ``.pdf`` or ``.docx`` file's document; raises :class:`InputError` with the reason."""
+def read_office(data: bytes, suffix: str, doc_id: str, path: Path, max_bytes: int) -> Document:
+    """One ``.pdf`` or ``.docx`` file's document; raises :class:`InputError` with the reason.
+    Text longer than ``max_bytes`` (one document's cap) once extracted is refused too."""
     if suffix == ".pdf":
         title, text, date = _pdf(data)
     else:
-        title, text, date = _docx(data)
+        title, text, date = _docx(data, max_bytes)
+    size = len(text.encode("utf-8"))
+    if size > max_bytes:
+        raise InputError(f"{size / 1e6:.1f} MB of text once extracted, over the {max_bytes / 1e6:.1f} MB cap "
+                         "on one document (--max-doc-size)")
     text = _repair(text)
     title = _repair(title or "").strip()
     if not text.strip():
@@ -65,8 +70,10 @@ def _pdf(data: bytes) -> tuple[str | None, str, str | None]:
         meta = reader.metadata
     except InputError:
         raise
-    except (PdfReadError, ValueError, KeyError, TypeError, OSError, RecursionError) as exc:
+    except PdfReadError as exc:
         raise InputError(f"not a readable PDF ({exc})") from exc
+    except Exception as exc:  # pypdf on a malformed file: one bad file must not stop an import
+        raise InputError(f"not a readable PDF ({type(exc).__name__}: {exc})") from exc
     text = "\n\n".join(p.strip() for p in pages if p.strip())
     if sum(c.isalpha() for c in text) < _MIN_LETTERS:
         raise InputError(f"PDF without a text layer ({len(pages)} page{'s' if len(pages) != 1 else ''} of images, a scan?): it needs OCR")
@@ -80,16 +87,23 @@ def _pdf(data: bytes) -> tuple[str | None, str, str | None]:
     return title, text, date
 
 
-def _docx(data: bytes) -> tuple[str | None, str, str | None]:
+def _docx(data: bytes, max_bytes: int) -> tuple[str | None, str, str | None]:
     import zipfile
 
     import docx
-    from docx.opc.exceptions import PackageNotFoundError
 
     try:
-        document = docx.Document(io.BytesIO(data))
-    except (PackageNotFoundError, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            inflated = sum(info.file_size for info in archive.infolist())
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
         raise InputError(f"not a readable Word .docx file ({exc})") from exc
+    if inflated > 20 * max_bytes:  # XML is wordy, but not this wordy: a zip bomb or a huge file
+        raise InputError(f"a .docx of {inflated / 1e6:.0f} MB once unzipped, over 20 times the "
+                         f"{max_bytes / 1e6:.1f} MB cap on one document (--max-doc-size)")
+    try:
+        document = docx.Document(io.BytesIO(data))
+    except Exception as exc:  # python-docx on a malformed file: one bad file must not stop an import
+        raise InputError(f"not a readable Word .docx file ({type(exc).__name__}: {exc})") from exc
     paragraphs = [p.text.strip() for p in document.paragraphs if p.text.strip()]
     for table in document.tables:  # văn bản often put their header (agency, number, date) in a table
         for row in table.rows:

@@ -301,7 +301,7 @@ def read_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None 
         elif suffix in OFFICE_SUFFIXES:
             from ._office import read_office
 
-            doc = read_office(data, suffix, file_id(path), path)
+            doc = read_office(data, suffix, file_id(path), path, max_bytes)
         else:
             doc = _text_document(data, path)
     except InputError as exc:

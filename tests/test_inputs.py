@@ -267,3 +267,18 @@ def test_a_damaged_vnsearch_json_gets_a_true_message(tmp_path: Path, content: by
         Index.open(ix)
     result = CliRunner().invoke(main, ["stats", "--index", str(ix)])
     assert result.exit_code == 1 and says in result.output and "bug" not in result.output
+
+
+def test_a_docx_whose_text_is_over_the_cap_is_skipped(tmp_path: Path) -> None:
+    import docx
+
+    document = docx.Document()
+    for _ in range(400):
+        document.add_paragraph(BACSON[:2000])
+    path = tmp_path / "dai.docx"
+    document.save(str(path))
+    assert path.stat().st_size < 200_000  # compressed: the file itself is under the cap
+    docs, skipped = _read(path, max_bytes=500_000)
+    assert docs == [] and "of text once extracted, over the 0.5 MB cap" in skipped[0][1]
+    docs, skipped = _read(path)
+    assert len(docs) == 1 and skipped == []
