@@ -280,7 +280,7 @@ def read_file(path: str | os.PathLike[str], root: str | os.PathLike[str] | None 
     if name.endswith((".warc", ".warc.gz", ".arc", ".arc.gz")):
         from ._warc import read_warc
 
-        yield from read_warc(path, on_skip)
+        yield from read_warc(path, on_skip, max_bytes=max_bytes)
         return
     if suffix not in TEXT_SUFFIXES | HTML_SUFFIXES | OFFICE_SUFFIXES:
         _skip(on_skip, str(path), f"unsupported file type {suffix or '(none)'!r}")

@@ -74,12 +74,13 @@ def _skip(on_skip: SkipCallback | None, where: str, reason: str) -> None:
         on_skip(where, reason)
 
 
-def iter_responses(path: str | os.PathLike[str],
-                   on_skip: SkipCallback | None = None) -> Iterator[ArchivedResponse]:
+def iter_responses(path: str | os.PathLike[str], on_skip: SkipCallback | None = None, *,
+                   max_bytes: int | None = None) -> Iterator[ArchivedResponse]:
     """Every complete ``response`` record of a ``.warc``/``.warc.gz`` file, in order.
 
     Reading stops at a truncated or corrupt record (reported through ``on_skip``): everything
-    before it is still returned, which is what a crawl killed mid-write leaves behind.
+    before it is still returned, which is what a crawl killed mid-write leaves behind. A
+    payload over ``max_bytes`` is skipped with its size, read through without being kept.
     """
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
@@ -105,7 +106,11 @@ def iter_responses(path: str | os.PathLike[str],
                 continue
             uri = record.rec_headers.get_header("WARC-Target-URI") or ""
             try:
-                body = record.content_stream().read()
+                stream = record.content_stream()
+                body = stream.read() if max_bytes is None else stream.read(max_bytes + 1)
+                oversized = len(body) if max_bytes is not None and len(body) > max_bytes else 0
+                while oversized and (more := len(stream.read(1 << 20))):
+                    oversized += more
             except (EOFError, zlib.error, ValueError, OSError) as exc:
                 _skip(on_skip, f"{path}@{fh.tell()} {uri}",
                       f"truncated or corrupt WARC record ({exc}); reading stops")
@@ -118,6 +123,10 @@ def iter_responses(path: str | os.PathLike[str],
             # Only now: asking for the offset earlier makes warcio skip the payload unread.
             offset = records.get_record_offset()
             where = f"{path}@{offset}"
+            if oversized:
+                _skip(on_skip, f"{where} {uri}", f"payload of {oversized / 1e6:.1f} MB, over the "
+                                                 f"{(max_bytes or 0) / 1e6:.1f} MB cap on one document (--max-doc-size)")
+                continue
             if record.http_headers is None:
                 _skip(on_skip, f"{where} {uri}", "response record without HTTP headers")
                 continue
@@ -173,7 +182,8 @@ class DocumentFilter:
         return f"duplicate content of {first}" if first != url else None
 
 
-def read_warc(path: str | os.PathLike[str], on_skip: SkipCallback | None = None) -> Iterator[Document]:
+def read_warc(path: str | os.PathLike[str], on_skip: SkipCallback | None = None, *,
+              max_bytes: int | None = None) -> Iterator[Document]:
     """Documents from the HTML (and plain-text) pages captured in a WARC file.
 
     The document id and url are the canonical ``WARC-Target-URI``; ``source`` is its host;
@@ -182,7 +192,7 @@ def read_warc(path: str | os.PathLike[str], on_skip: SkipCallback | None = None)
     and so are pages the crawler would not have indexed (see :class:`DocumentFilter`).
     """
     accept = DocumentFilter()
-    for resp in iter_responses(path, on_skip):
+    for resp in iter_responses(path, on_skip, max_bytes=max_bytes):
         where = resp.url or f"{path}@{resp.offset}"
         if resp.status != 200:
             _skip(on_skip, where, f"HTTP status {resp.status}")

@@ -282,3 +282,18 @@ def test_a_docx_whose_text_is_over_the_cap_is_skipped(tmp_path: Path) -> None:
     assert docs == [] and "of text once extracted, over the 0.5 MB cap" in skipped[0][1]
     docs, skipped = _read(path)
     assert len(docs) == 1 and skipped == []
+
+
+def test_a_warc_record_over_the_cap_is_skipped_and_the_next_one_kept(tmp_path: Path) -> None:
+    from corpus import WarcWriter
+
+    html = (DATA / "pages" / "tuoitre_article.html").read_bytes()
+    warc = tmp_path / "crawl.warc.gz"
+    headers = [("Content-Type", "text/html; charset=utf-8")]
+    with WarcWriter(warc) as writer:
+        writer.write_response("https://example.vn/huge", 200, "OK", headers, b"<p>" + b"Bac Son " * 400_000)
+        writer.write_response("https://tuoitre.vn/bai.htm", 200, "OK", headers, html)
+    docs, skipped = _read(warc, max_bytes=1_000_000)
+    assert [d.title[:8] for d in docs] == ["Chiến sự"]
+    assert len(skipped) == 1 and skipped[0][0].endswith("https://example.vn/huge")
+    assert skipped[0][1] == "payload of 3.2 MB, over the 1.0 MB cap on one document (--max-doc-size)"
