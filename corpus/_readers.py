@@ -243,19 +243,31 @@ def _parse_chunk(chunk: list[tuple[str, bytes | _Broken]]) -> list[Document | tu
 
 # Files smaller than this are parsed in this process whatever ``workers`` says.
 _PARALLEL_MIN_BYTES = 2 << 20
-# Lines a worker parses at a time, and chunks in flight per worker (bounds what is read ahead).
+# Lines (and bytes) a worker parses at a time, and chunks in flight per worker: what is read
+# ahead stays under about workers * _AHEAD * (_CHUNK_BYTES + one document's cap).
 _CHUNK_LINES = 100
+_CHUNK_BYTES = 4 << 20
 _AHEAD = 3
+
+
+def _chunks(lines: Iterator[tuple[str, bytes | _Broken]]) -> Iterator[list[tuple[str, bytes | _Broken]]]:
+    chunk: list[tuple[str, bytes | _Broken]] = []
+    size = 0
+    for numbered in lines:
+        chunk.append(numbered)
+        size += len(numbered[1]) if isinstance(numbered[1], bytes) else 0
+        if len(chunk) >= _CHUNK_LINES or size >= _CHUNK_BYTES:
+            yield chunk
+            chunk, size = [], 0
+    if chunk:
+        yield chunk
 
 
 def _parse_in_parallel(lines: Iterator[tuple[str, bytes | _Broken]], workers: int
                        ) -> Iterator[Document | tuple[str, str] | None]:
-    from itertools import islice
-
     from ._workers import ordered_map
 
-    chunks = iter(lambda: list(islice(lines, _CHUNK_LINES)), [])
-    for parsed in ordered_map(_parse_chunk, chunks, workers, ahead=_AHEAD, what="a JSONL parsing process"):
+    for parsed in ordered_map(_parse_chunk, _chunks(lines), workers, ahead=_AHEAD, what="a JSONL parsing process"):
         yield from parsed
 
 
