@@ -69,9 +69,9 @@ def normalize_date(value: Any) -> str | None:
     text = str(value).strip()
     m = re.match(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
     if m:
-        day, month, year = (int(g) for g in m.groups())
+        d, mo, y = (int(g) for g in m.groups())
         try:
-            return _dt.date(year, month, day).isoformat()
+            return _dt.date(y, mo, d).isoformat()
         except ValueError:
             return None
     m = _DATE_RE.match(text)
