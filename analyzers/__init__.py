@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import logging
 
+from ._errors import ModelError
 from ._normalize import accented_variants, fold, has_accents, normalize, normalize_tone_placement
-from ._pipeline import ANALYZER_VERSION, Analysis, Token, VietnameseAnalyzer
+from ._pipeline import ANALYZER_VERSION, READABLE_ANALYZER_VERSIONS, Analysis, Token, VietnameseAnalyzer
 from ._stopwords import default_stopwords, load_stopwords
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -21,6 +22,8 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "ANALYZER_VERSION",
     "Analysis",
+    "ModelError",
+    "READABLE_ANALYZER_VERSIONS",
     "Token",
     "VietnameseAnalyzer",
     "accented_variants",

@@ -2,10 +2,16 @@
 
 Two layers, because character offsets matter for highlighting:
 
-* :func:`normalize` is the full clean-up for queries and for text that has not been through
-  ``corpus.Document``: NFC, invisible characters removed, then :func:`normalize_same_length`.
+* :func:`normalize`: NFC, then :func:`normalize_same_length`;
 * :func:`normalize_same_length` only swaps characters one for one (tone placement, ``Ð``,
-  odd spaces, quotes, full-width digits), so offsets into the stored text stay valid.
+  quotes, tabs, full-width digits), so offsets into the stored text stay valid.
+
+Text reaches the analyzers already cleaned by ``corpus.clean_text``, the one text clean-up of
+vnsearch (invisible characters removed, odd spaces made plain, newlines unified): documents
+when they are created, queries when the searcher parses them. It lives in ``corpus``, the
+lowest package, because documents are cleaned where they are made and ``corpus`` may import
+nothing of ours; the analyzers, which may not import ``corpus`` either, keep only the
+one-for-one spelling rules that matching needs, so offsets into the stored text stay valid.
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from functools import lru_cache
 # One-for-one character replacements. U+00D0 (Icelandic eth) is routinely typed for Đ.
 _CHAR_MAP = {
     "\u00d0": "Đ", "\u0110": "Đ", "\u00f0": "đ", "\u0189": "Đ",
-    "\u00a0": " ", "\u2007": " ", "\u202f": " ", "\u3000": " ", "\t": " ",
+    "\t": " ",
     "\u2018": "'", "\u2019": "'", "\u201a": "'", "\u201b": "'", "\u2032": "'",
     "\u201c": '"', "\u201d": '"', "\u201e": '"', "\u201f": '"', "\u2033": '"',
     "\u00ab": '"', "\u00bb": '"',
@@ -28,7 +34,6 @@ _CHAR_MAP.update({chr(0xFF41 + i): chr(0x61 + i) for i in range(26)})  # full-wi
 # str.translate looks every character up in a dict; finding the rare ones with a regex (in C)
 # and replacing only those is several times faster on real text.
 _MAPPED = re.compile("[" + re.escape("".join(_CHAR_MAP)) + "]")
-_INVISIBLE = re.compile("[\u200b\u200c\u200d\u2060\ufeff\u00ad]")
 
 
 def _map_chars(text: str) -> str:
@@ -89,15 +94,14 @@ def normalize_same_length(text: str) -> str:
 
 
 def normalize(text: str) -> str:
-    """Full normalisation for queries and raw text: NFC, no invisible characters, one spelling.
+    """Full normalisation of cleaned text (``corpus.clean_text``): NFC, one spelling.
 
     >>> normalize("Ba\\u0306\\u0301c So\\u031bn") == "Bắc Sơn"
     True
     >>> normalize("\\u00d0ảng bộ") == "Đảng bộ"
     True
     """
-    text = _INVISIBLE.sub("", unicodedata.normalize("NFC", text))
-    return normalize_same_length(text)
+    return normalize_same_length(unicodedata.normalize("NFC", text))
 
 
 def _fold_uncached(text: str) -> str:

@@ -18,11 +18,18 @@ from dataclasses import dataclass
 from itertools import compress
 from typing import Any
 
+from ._model import MODEL_ID
 from ._normalize import fold, normalize
 from ._stopwords import default_stopwords
 
-ANALYZER_VERSION = "vi-1"
-"""Changes whenever the analysis changes what terms a text gives; stored in every index."""
+ANALYZER_VERSION = f"vi-1+{MODEL_ID}"
+"""Changes whenever the analysis changes what terms a text gives, including a change of pyvi's
+model (:data:`~analyzers._model.MODEL_ID`, its files' hash); stored in every index."""
+
+READABLE_ANALYZER_VERSIONS = frozenset({ANALYZER_VERSION, "vi-1"})
+"""Versions whose indexes this analysis reads as its own: ``vi-1`` indexes predate the model
+hash in the version, and were all built with this same model (pyvi 0.1.1, the only release
+that vnsearch ever allowed)."""
 
 
 @dataclass(frozen=True)

@@ -40,10 +40,9 @@ output on every real line we have) and ``tests/test_crf.py`` (crfsuite's labels)
 from __future__ import annotations
 
 import bisect
+import io
 import functools
 import itertools
-import importlib.util
-import os
 import pickle
 import re
 import string
@@ -52,6 +51,9 @@ import unicodedata
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from typing import Any
+
+from ._errors import ModelError
+from ._model import read_model_files
 
 __all__ = ["Segmenter", "Span", "Word"]
 
@@ -121,7 +123,7 @@ class _ModelBytesUnpickler(pickle.Unpickler):
         for stub in self.stubs:
             if isinstance(stub.state, dict) and "__FILE_RESOURCE_DATA__" in stub.state:
                 return bytes(stub.state["__FILE_RESOURCE_DATA__"])
-        raise ImportError("pyvi's model file has an unexpected format")
+        raise ModelError("pyvi's model file has an unexpected format")
 
 
 @functools.lru_cache(maxsize=1)
@@ -131,28 +133,24 @@ def _load_model() -> tuple[bytes, frozenset[str], frozenset[str]]:
     The result is immutable and shared by all segmenters (through :func:`_model`, which
     parses the bytes once; crfsuite itself is never called).
     """
-    spec = importlib.util.find_spec("pyvi")
-    if spec is None or not spec.submodule_search_locations:
-        raise ImportError("pyvi is required for Vietnamese word segmentation")
-    models = os.path.join(next(iter(spec.submodule_search_locations)), "models")
+    data = read_model_files()
 
     # pyvi3.pkl is a pickled sklearn_crfsuite.CRF whose crfsuite model file travels inside
     # the pickle. Unpickling it for real imports scikit-learn and SciPy (about 2 s, paid by
-    # every `vnsearch search`), so stand-ins take the place of its classes and we keep only
-    # the model bytes from the FileResource's state.
-    with open(os.path.join(models, "pyvi3.pkl"), "rb") as fin:
-        model_bytes = _ModelBytesUnpickler(fin).model_bytes()
+    # every `vnsearch search`) and makes sklearn-crfsuite write the model to a temporary file,
+    # so stand-ins take the place of its classes and we keep only the model bytes from the
+    # FileResource's state.
+    model_bytes = _ModelBytesUnpickler(io.BytesIO(data["pyvi3.pkl"])).model_bytes()
 
     # Same parsing as pyvi (split on "\n" then on " "), so the sets are identical.
     bi_grams: set[str] = set()
     tri_grams: set[str] = set()
-    with open(os.path.join(models, "words.txt"), encoding="utf-8") as fin:
-        for entry in fin.read().split("\n"):
-            n = len(entry.split(" "))
-            if n == 2:
-                bi_grams.add(entry)
-            elif n == 3:
-                tri_grams.add(entry)
+    for entry in data["words.txt"].decode("utf-8").split("\n"):
+        n = len(entry.split(" "))
+        if n == 2:
+            bi_grams.add(entry)
+        elif n == 3:
+            tri_grams.add(entry)
     return model_bytes, frozenset(bi_grams), frozenset(tri_grams)
 
 
@@ -195,7 +193,7 @@ class _Model:
         model_bytes, bi_grams, tri_grams = _load_model()
         crf = parse_model(model_bytes)
         if sorted(crf.labels) != ["B_W", "I_W"]:
-            raise ImportError(f"pyvi's CRF has unexpected labels {crf.labels}")
+            raise ModelError(f"pyvi's CRF has unexpected labels {crf.labels}")
         self.labels = crf.labels
         self.inside = crf.labels.index("I_W")
         self.weights = crf.state
@@ -222,7 +220,7 @@ class _Model:
                 syllables.setdefault(part, len(syllables))
         k = max(len(syllables), 1)
         if k**3 >= 2**62:
-            raise ImportError("too many n-gram syllables")
+            raise ModelError("too many n-gram syllables in pyvi's word list")
         self.syllables = syllables
         self.k = k
 

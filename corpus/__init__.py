@@ -11,7 +11,7 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ._document import TITLE_MAX_CHARS, Document, clean_text, normalize_date, title_from_text
+from ._document import TITLE_MAX_CHARS, Document, clean_text, normalize_date, title_from_text, write_jsonl
 from ._errors import InputError, VnSearchError
 from ._readers import (MAX_DOC_BYTES, SkipCallback, fetch_url, file_id, is_problem, read_documents, read_file,
                        read_jsonl)
@@ -20,12 +20,13 @@ if TYPE_CHECKING:
     from ._clean import CleanedPage, clean_html, clean_plain_text
     from ._crawl import CrawlCounts, CrawlError, CrawlEvent, Crawler, CrawlOptions, CrawlReport, crawl
     from ._encoding import decode_bytes
+    from ._pages import clean_source, fetch_page
     from ._warc import WarcWriter, read_warc
     from ._workers import WorkerDiedError, ordered_map, start_method
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
-# The cleaner, the crawler and the WARC reader pull in lxml, http.client and friends; a search
+# The cleaner, the crawler and the WARC reader pull in lxml, urllib3 and friends; a search
 # needs none of them, so they load on first use (PEP 562) to keep `vnsearch search` start-up short.
 _LAZY = {
     "CleanedPage": "_clean", "clean_html": "_clean", "clean_plain_text": "_clean",
@@ -33,6 +34,7 @@ _LAZY = {
     "CrawlOptions": "_crawl", "CrawlReport": "_crawl", "crawl": "_crawl",
     "decode_bytes": "_encoding", "WarcWriter": "_warc", "read_warc": "_warc",
     "WorkerDiedError": "_workers", "ordered_map": "_workers", "start_method": "_workers",
+    "clean_source": "_pages", "fetch_page": "_pages",
 }
 
 
@@ -62,9 +64,11 @@ __all__ = [
     "WorkerDiedError",
     "clean_html",
     "clean_plain_text",
+    "clean_source",
     "clean_text",
     "crawl",
     "decode_bytes",
+    "fetch_page",
     "fetch_url",
     "file_id",
     "is_problem",
@@ -76,4 +80,5 @@ __all__ = [
     "read_warc",
     "start_method",
     "title_from_text",
+    "write_jsonl",
 ]

@@ -22,7 +22,7 @@ from urllib.parse import urlsplit
 from ._document import clean_text, normalize_date
 from ._encoding import charset_from_content_type, decode_bytes, sniff_declared_charset
 from ._errors import InputError
-from ._legacy_vn import syllable_score
+from ._legacy_vn import looks_vietnamese
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +32,8 @@ MIN_ARTICLE_WORDS = 30
 # On the shared pages lists score 0-34 words per headline link and articles 400 and more.
 LIST_MIN_HEADLINES = 8
 LIST_MAX_WORDS_PER_HEADLINE = 100
+# Or this share of the extracted text is whole link texts (a bare list of headlines).
+LIST_MIN_LINK_TEXT_SHARE = 0.5
 # ... and at least this share of its paragraphs sit in teaser blocks: within a few levels up,
 # a block with one or two headline links and at most TEASER_MAX_WORDS words besides.
 LIST_MIN_TEASER_SHARE = 0.5
@@ -108,7 +110,9 @@ def clean_html(html: bytes | str, url: str | None = None, *, content_type: str |
         extracted = trafilatura.bare_extraction(lxml_html.document_fromstring(html, parser=parser), **options)
     title = _collapse(getattr(extracted, "title", None) or _fallback_title(tree))
     body = getattr(extracted, "text", None) or ""
-    paragraphs = [p for p in (_collapse(line) for line in body.split("\n")) if p and not _is_chrome(p)]
+    # Lines without a letter or digit ("|" between menu items) are layout, not text.
+    paragraphs = [p for p in (_collapse(line) for line in body.split("\n"))
+                  if p and re.search(r"\w", p) and not _is_chrome(p)]
     # The headline often opens the body too; it is kept once, as the title.
     while paragraphs and _fold(paragraphs[0]) == _fold(title):
         paragraphs.pop(0)
@@ -161,8 +165,7 @@ def clean_plain_text(text: str) -> CleanedPage:
         if m and (date := normalize_date(m.group(1))):
             break
     body = " ".join(kept)
-    score = syllable_score(body)
-    language = "vi" if score.valid and score.valid >= 0.2 * max(1, len(body.split())) else None
+    language = "vi" if looks_vietnamese(body) else None
     reason = None if len(body.split()) >= MIN_ARTICLE_WORDS else "too little text"
     return CleanedPage(title=title, text="\n\n".join(kept), paragraphs=tuple(kept), date=date, author=author,
                        language=language, is_article=reason is None, reason=reason)
@@ -239,8 +242,7 @@ def _language(tree: Any, detected: str | None, text: str) -> str | None:
     lang = (tree.get("lang") or tree.get("xml:lang") or "").strip().lower()
     if lang:
         return lang.split("-")[0]
-    score = syllable_score(text)
-    return "vi" if score.valid and score.valid >= 0.2 * max(1, len(text.split())) else None
+    return "vi" if looks_vietnamese(text) else None
 
 
 def _lead(description: str | None, title: str, paragraphs: list[str]) -> str | None:
@@ -266,6 +268,10 @@ def _not_article_reason(tree: Any, paragraphs: list[str]) -> str | None:
     words = sum(len(p.split()) for p in paragraphs)
     if words < MIN_ARTICLE_WORDS:
         return "too little text"
+    anchors = {_collapse(a.text_content()) for a in tree.iter("a")}
+    link_words = sum(len(p.split()) for p in paragraphs if p in anchors)
+    if link_words >= LIST_MIN_LINK_TEXT_SHARE * words:
+        return f"list page ({link_words} of its {words} words are link text)"
     found = _main_container(tree, paragraphs)
     if found is None:
         return None

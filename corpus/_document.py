@@ -9,7 +9,8 @@ import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Iterable
+from typing import IO, Any
 
 # Characters that are invisible or layout-only and break word matching when left inside text.
 # (Regexes, not str.translate tables: translate looks up every character in a dict, several
@@ -77,12 +78,12 @@ def normalize_date(value: Any) -> str | None:
     m = _DATE_RE.match(text)
     if not m:
         return None
-    year, month, day = m.groups()
+    parts = m.groups()
     try:
-        _dt.date(int(year), int(month or 1), int(day or 1))
+        _dt.date(int(parts[0]), int(parts[1] or 1), int(parts[2] or 1))
     except ValueError:
         return None
-    return "-".join(p for p in (year, month, day) if p)
+    return "-".join(p for p in parts if p)
 
 
 @dataclass(frozen=True)
@@ -132,6 +133,16 @@ class Document:
     def as_dict(self) -> dict[str, Any]:
         """A plain JSON-ready dict (the JSONL import format, plus ``content_hash``)."""
         return dataclasses.asdict(self)
+
+    def to_json(self) -> str:
+        """The document as one JSONL line (no newline) in the import format: ``content_hash``
+        (recomputed on import) and fields without a value are left out.
+
+        >>> Document(id="1", title="Bắc Sơn", text="Nông thôn").to_json()
+        '{"id": "1", "title": "Bắc Sơn", "text": "Nông thôn"}'
+        """
+        return json.dumps({k: v for k, v in self.as_dict().items() if v is not None and k != "content_hash"},
+                          ensure_ascii=False)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Document":
@@ -187,3 +198,13 @@ def title_from_text(text: str, limit: int = TITLE_MAX_CHARS) -> str:
         return line[:ends[min(1, len(ends) - 1)]].strip()
     cut = line.rfind(" ", 0, limit)
     return line[:cut if cut > limit // 2 else limit - 1].rstrip() + "…"
+
+
+def write_jsonl(documents: Iterable[Document], out: IO[str]) -> int:
+    """Write ``documents`` to ``out`` one :meth:`Document.to_json` line each (the format that
+    ``read_jsonl`` and ``vnsearch index`` read back); returns how many were written."""
+    count = 0
+    for doc in documents:
+        out.write(doc.to_json() + "\n")
+        count += 1
+    return count

@@ -3,8 +3,13 @@
 Order of trust: a byte-order mark; then valid UTF-8; then the charset the page or server
 declares, if it decodes cleanly and reads no worse than the alternatives; then the best
 scoring of the single-byte readings Vietnamese text has used (Windows-1258, and the TCVN3
-and VNI font encodings, which look like Windows-1252 to any decoder). Every result is NFC:
-Windows-1258 and some UTF-8 producers write tone marks as combining characters.
+and VNI font encodings, which look like Windows-1252 to any decoder); last, for bytes that none
+of these reads plausibly (an undeclared GBK, Shift-JIS, KOI8... page), charset_normalizer's
+detection. Every result is NFC: Windows-1258 and some UTF-8 producers write tone marks as
+combining characters.
+
+This is the one place that finds a charset: the cleaner, the WARC reader and the fetcher all
+use :func:`charset_from_content_type`, :func:`sniff_declared_charset` and :func:`decode_bytes`.
 """
 
 from __future__ import annotations
@@ -181,12 +186,31 @@ def _decode_single_byte(data: bytes, declared: str | None) -> str:
     if declared and declared in readings and best != declared:
         log.info("declared charset %s reads worse than %s; using %s", declared, best, best)
     if not _plausible(readings[best], scores[best], trusted=best == declared):
-        raise InputError("cannot determine the text encoding", hint=_HINT)
+        other = _detect_other(data)
+        if other is None:
+            raise InputError("cannot determine the text encoding", hint=_HINT)
+        return other
     return readings[best]
 
 
 def _clearly_vietnamese(score: SyllableScore) -> bool:
     return score.valid >= 2 * max(1, score.invalid)
+
+
+def _detect_other(data: bytes) -> str | None:
+    """charset_normalizer's reading of bytes in an encoding the Vietnamese readings do not
+    cover, or None when it finds none (binary data) or its reading is still implausible."""
+    from charset_normalizer import from_bytes
+
+    match = from_bytes(data).best()
+    if match is None:
+        return None
+    try:
+        text = data.decode(match.encoding)
+    except (UnicodeDecodeError, LookupError):
+        return None
+    log.info("charset detected by charset_normalizer: %s", match.encoding)
+    return text if _plausible(text, syllable_score(text), trusted=True) else None
 
 
 def _plausible(text: str, score: SyllableScore, trusted: bool) -> bool:

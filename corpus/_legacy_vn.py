@@ -6,6 +6,10 @@ VNI-Times for VNI) drew them as Vietnamese letters. Decoding such bytes never fa
 yields mojibake such as ``B¶o Th¾ng`` (TCVN3 for "Bảo Thắng") or ``chaøo`` (VNI for "chào").
 The converters here map that mojibake to Unicode NFC; :func:`syllable_score` tells which
 reading of the bytes is real Vietnamese.
+
+:func:`vietnamese_share` and :func:`looks_vietnamese` are the one "is this text Vietnamese?"
+check, used by the cleaner (a page's language when it declares none) and by the crawler and
+WARC reader (which pages become documents).
 """
 
 from __future__ import annotations
@@ -179,6 +183,38 @@ class SyllableScore:
     @property
     def non_ascii(self) -> int:
         return self.valid + self.invalid
+
+
+_VI_MARKS = frozenset("\u0309\u0323\u031b\u0306")
+_WORD = re.compile(r"[^\W\d_]+")
+
+
+def vietnamese_share(text: str) -> float:
+    """Share of words carrying a Vietnamese-only letter (ả ạ ơ ư ă đ ...). Vietnamese prose scores 0.2-0.6.
+
+    >>> vietnamese_share("Ban Chấp hành Đảng bộ huyện Bắc Sơn") > 0.3
+    True
+    >>> vietnamese_share("The quick brown fox jumps over the lazy dog")
+    0.0
+    """
+    words = _WORD.findall(text[:20_000])
+    if not words:
+        return 0.0
+    marked = sum(1 for w in words if "đ" in w or "Đ" in w or _VI_MARKS & set(unicodedata.normalize("NFD", w)))
+    return marked / len(words)
+
+
+MIN_VIETNAMESE_SHARE = 0.08
+"""Below this share of words with a Vietnamese-only letter, a text is not taken for Vietnamese."""
+
+
+def looks_vietnamese(text: str, min_share: float = MIN_VIETNAMESE_SHARE) -> bool:
+    """True if at least ``min_share`` of the words of ``text`` carry a Vietnamese-only letter.
+
+    >>> looks_vietnamese("Ban Chấp hành Đảng bộ huyện Bắc Sơn"), looks_vietnamese("Élève à Paris")
+    (True, False)
+    """
+    return vietnamese_share(text) >= min_share
 
 
 def syllable_score(text: str, limit: int = 20000) -> SyllableScore:

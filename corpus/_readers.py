@@ -377,7 +377,7 @@ def _html_document(data: bytes, path: Path) -> Document:
     own_url = page.url if page.url and page.url.startswith(("http://", "https://")) else None
     doc_id = file_id(path)
     if own_url:
-        from ._fetch import canonicalize_url
+        from ._urls import canonicalize_url
 
         doc_id = canonicalize_url(own_url) or own_url
     return Document(id=doc_id, title=page.title or path.stem, text=page.text,
@@ -429,20 +429,7 @@ def fetch_url(url: str, *, timeout: float = 20.0, max_bytes: int = 10 * 1024 * 1
 
     Raises :class:`InputError` with the reason on HTTP errors, timeouts and oversized pages.
     """
-    import urllib.error
-    import urllib.request
+    from ._pages import fetch_page
 
-    from ._crawl import DEFAULT_USER_AGENT
-
-    request = urllib.request.Request(url, headers={"User-Agent": user_agent or DEFAULT_USER_AGENT})
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as resp:  # noqa: S310 (http/https only, checked by caller)
-            body = resp.read(max_bytes + 1)
-            if len(body) > max_bytes:
-                raise InputError(f"{url}: page larger than {max_bytes} bytes")
-            return body, resp.geturl(), resp.headers.get("Content-Type")
-    except urllib.error.HTTPError as exc:
-        raise InputError(f"{url}: HTTP {exc.code} {exc.reason}") from exc
-    except (urllib.error.URLError, TimeoutError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise InputError(f"{url}: cannot fetch ({reason})", hint="Check the address and your connection.") from exc
+    resp = fetch_page(url, timeout=timeout, max_bytes=max_bytes, user_agent=user_agent)
+    return resp.body, resp.url, resp.header("Content-Type")

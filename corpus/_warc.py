@@ -10,31 +10,28 @@ from __future__ import annotations
 
 import hashlib
 import io
-import re
-import unicodedata
 import logging
 import os
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from ._document import Document, normalize_date, title_from_text
+from ._encoding import charset_from_content_type, sniff_declared_charset
 from ._errors import InputError
-from ._fetch import canonicalize_url, charset_from_content_type, scan_page, sniff_meta_charset
+from ._http import MAX_PAGE_BYTES
+from ._legacy_vn import MIN_VIETNAMESE_SHARE, vietnamese_share
+from ._readers import SkipCallback, _skip  # the one skip helper: log it, tell the caller
+from ._robots import header_directives
+from ._urls import canonicalize_url, scan_page
 
 log = logging.getLogger(__name__)
 
-SkipCallback = Callable[[str, str], None]
 
 HTML_TYPES = frozenset({"text/html", "application/xhtml+xml"})
 TEXT_TYPES = frozenset({"text/plain"})
-LIST_LINK_DENSITY = 0.5
-"""A page whose visible text is mostly link text is a list or index page, not an article.
-
-The cleaner decides first (``CleanedPage.is_article``); this catches list pages it lets through.
-"""
 
 
 @dataclass(frozen=True)
@@ -48,6 +45,13 @@ class ArchivedResponse:
     date: str | None
     """The capture date (``WARC-Date``), ISO ``YYYY-MM-DD``."""
     offset: int
+    captured: str | None = None
+    """The whole ``WARC-Date`` (``2026-12-01T15:08:37Z``)."""
+
+    def header(self, name: str) -> str | None:
+        """The first HTTP header called ``name`` (case-insensitive)."""
+        name = name.lower()
+        return next((v for k, v in self.headers if k.lower() == name), None)
 
     @property
     def content_type(self) -> str:
@@ -65,22 +69,16 @@ class PageResult:
     reason: str | None
     links: tuple[str, ...] = ()
     is_list: bool = False
+    """The cleaner's verdict (:attr:`CleanedPage.is_article` False): a list or index page."""
     language: str | None = None
 
 
-def _skip(on_skip: SkipCallback | None, where: str, reason: str) -> None:
-    log.info("skipped %s: %s", where, reason)
-    if on_skip is not None:
-        on_skip(where, reason)
-
-
-def iter_responses(path: str | os.PathLike[str], on_skip: SkipCallback | None = None, *,
-                   max_bytes: int | None = None) -> Iterator[ArchivedResponse]:
+def iter_responses(path: str | os.PathLike[str], on_skip: SkipCallback | None = None,
+                   max_bytes: int = MAX_PAGE_BYTES) -> Iterator[ArchivedResponse]:
     """Every complete ``response`` record of a ``.warc``/``.warc.gz`` file, in order.
 
     Reading stops at a truncated or corrupt record (reported through ``on_skip``): everything
-    before it is still returned, which is what a crawl killed mid-write leaves behind. A
-    payload over ``max_bytes`` is skipped with its size, read through without being kept.
+    before it is still returned, which is what a crawl killed mid-write leaves behind.
     """
     from warcio.archiveiterator import ArchiveIterator
     from warcio.exceptions import ArchiveLoadFailed
@@ -106,11 +104,13 @@ def iter_responses(path: str | os.PathLike[str], on_skip: SkipCallback | None = 
                 continue
             uri = record.rec_headers.get_header("WARC-Target-URI") or ""
             try:
-                stream = record.content_stream()
-                body = stream.read() if max_bytes is None else stream.read(max_bytes + 1)
-                oversized = len(body) if max_bytes is not None and len(body) > max_bytes else 0
-                while oversized and (more := len(stream.read(1 << 20))):
-                    oversized += more
+                # Transfer and content encodings are removed here, in bounded reads (a bomb stops at the cap).
+                body = record.content_stream().read(max_bytes + 1)
+                if len(body) > max_bytes:
+                    # Read the rest of the record through, undecoded and unkept: the check
+                    # below then tells a record that is merely too large from a cut one.
+                    while record.raw_stream.read(1 << 20):
+                        pass
             except (EOFError, zlib.error, ValueError, OSError) as exc:
                 _skip(on_skip, f"{path}@{fh.tell()} {uri}",
                       f"truncated or corrupt WARC record ({exc}); reading stops")
@@ -123,9 +123,8 @@ def iter_responses(path: str | os.PathLike[str], on_skip: SkipCallback | None = 
             # Only now: asking for the offset earlier makes warcio skip the payload unread.
             offset = records.get_record_offset()
             where = f"{path}@{offset}"
-            if oversized:
-                _skip(on_skip, f"{where} {uri}", f"payload of {oversized / 1e6:.1f} MB, over the "
-                                                 f"{(max_bytes or 0) / 1e6:.1f} MB cap on one document (--max-doc-size)")
+            if len(body) > max_bytes:
+                _skip(on_skip, f"{where} {uri}", f"response too large (more than {max_bytes} bytes)")
                 continue
             if record.http_headers is None:
                 _skip(on_skip, f"{where} {uri}", "response record without HTTP headers")
@@ -137,34 +136,15 @@ def iter_responses(path: str | os.PathLike[str], on_skip: SkipCallback | None = 
             yield ArchivedResponse(
                 url=uri, status=status, headers=list(record.http_headers.headers), body=body,
                 date=normalize_date(record.rec_headers.get_header("WARC-Date")),
-                offset=offset,
+                offset=offset, captured=record.rec_headers.get_header("WARC-Date"),
             )
-
-
-_VI_MARKS = frozenset("\u0309\u0323\u031b\u0306")
-_WORD = re.compile(r"[^\W\d_]+")
-
-
-def vietnamese_share(text: str) -> float:
-    """Share of words carrying a Vietnamese-only letter (ả ạ ơ ư ă đ ...). Vietnamese prose scores 0.2-0.6.
-
-    >>> vietnamese_share("Ban Chấp hành Đảng bộ huyện Bắc Sơn") > 0.3
-    True
-    >>> vietnamese_share("The quick brown fox jumps over the lazy dog")
-    0.0
-    """
-    words = _WORD.findall(text[:20_000])
-    if not words:
-        return 0.0
-    marked = sum(1 for w in words if "đ" in w or "Đ" in w or _VI_MARKS & set(unicodedata.normalize("NFD", w)))
-    return marked / len(words)
 
 
 class DocumentFilter:
     """The rule, shared by the crawler and WARC ingest, for which cleaned pages become documents:
     Vietnamese text only (unless ``require_vietnamese`` is off) and one document per distinct text."""
 
-    def __init__(self, require_vietnamese: bool = True, min_vietnamese_share: float = 0.08) -> None:
+    def __init__(self, require_vietnamese: bool = True, min_vietnamese_share: float = MIN_VIETNAMESE_SHARE) -> None:
         self.require_vietnamese = require_vietnamese
         self.min_vietnamese_share = min_vietnamese_share
         self._first_url: dict[str, str] = {}
@@ -183,7 +163,7 @@ class DocumentFilter:
 
 
 def read_warc(path: str | os.PathLike[str], on_skip: SkipCallback | None = None, *,
-              max_bytes: int | None = None) -> Iterator[Document]:
+              max_bytes: int = MAX_PAGE_BYTES) -> Iterator[Document]:
     """Documents from the HTML (and plain-text) pages captured in a WARC file.
 
     The document id and url are the canonical ``WARC-Target-URI``; ``source`` is its host;
@@ -192,7 +172,7 @@ def read_warc(path: str | os.PathLike[str], on_skip: SkipCallback | None = None,
     and so are pages the crawler would not have indexed (see :class:`DocumentFilter`).
     """
     accept = DocumentFilter()
-    for resp in iter_responses(path, on_skip, max_bytes=max_bytes):
+    for resp in iter_responses(path, on_skip, max_bytes):
         where = resp.url or f"{path}@{resp.offset}"
         if resp.status != 200:
             _skip(on_skip, where, f"HTTP status {resp.status}")
@@ -209,14 +189,14 @@ def read_warc(path: str | os.PathLike[str], on_skip: SkipCallback | None = None,
 
 
 def analyze_page(url: str, headers: list[tuple[str, str]], body: bytes,
-                 capture_date: str | None = None) -> PageResult:
+                 capture_date: str | None = None, *, obey_robots: bool = True) -> PageResult:
     """Clean one captured page into a :class:`Document` and collect its links.
 
     Shared by :func:`read_warc` and the crawler so that re-reading a crawl's archive gives the
     documents the crawl gave.
     """
     from ._clean import clean_html
-    from ._encoding import decode_bytes
+    from ._encoding import charset_from_content_type, decode_bytes, sniff_declared_charset
 
     canon = canonicalize_url(url) or url
     ctype_header = next((v for k, v in headers if k.lower() == "content-type"), "")
@@ -227,7 +207,9 @@ def analyze_page(url: str, headers: list[tuple[str, str]], body: bytes,
         return PageResult(None, "binary content (NUL bytes)")
     if not body.strip():
         return PageResult(None, "empty response")
-    declared = charset_from_content_type(ctype_header) or sniff_meta_charset(body)
+    if len(body) > MAX_PAGE_BYTES:
+        return PageResult(None, f"response too large (more than {MAX_PAGE_BYTES} bytes)")
+    declared = charset_from_content_type(ctype_header) or sniff_declared_charset(body)
     try:
         text = decode_bytes(body, declared=declared)
     except InputError as exc:
@@ -241,18 +223,24 @@ def analyze_page(url: str, headers: list[tuple[str, str]], body: bytes,
         doc = Document(id=canon, title=title_from_text(text), text=text, url=canon, source=host, date=capture_date)
         return PageResult(doc, None)
     links = scan_page(text, canon)
+    directives = header_directives(headers, "vnsearch") if obey_robots else set()
+    followed = () if obey_robots and (links.nofollow or "nofollow" in directives) else links.links
+    if obey_robots and (links.noindex or "noindex" in directives):
+        where = "X-Robots-Tag header" if "noindex" in directives else "robots meta tag"
+        return PageResult(None, f"noindex ({where})", followed)
     try:
         page = clean_html(text, url=canon)
     except InputError as exc:
-        return PageResult(None, f"cannot clean ({exc})", links.links)
-    if not page.is_article or links.link_density > LIST_LINK_DENSITY:
-        return PageResult(None, "not an article (list or index page)", links.links, is_list=True,
-                          language=page.language)
+        return PageResult(None, f"cannot clean ({exc})", followed)
+    if not page.is_article:
+        # The cleaner's verdict alone, as for `vnsearch clean` and folder import.
+        return PageResult(None, f"not an article ({page.reason or 'list or index page'})", followed,
+                          is_list=True, language=page.language)
     if not page.text.strip():
-        return PageResult(None, "no text found in the page", links.links, language=page.language)
+        return PageResult(None, "no text found in the page", followed, language=page.language)
     doc = Document(id=canon, title=page.title or canon, text=page.text, url=canon,
                    source=host, date=page.date or capture_date, author=page.author)
-    return PageResult(doc, None, links.links, language=page.language)
+    return PageResult(doc, None, followed, language=page.language)
 
 
 def repair_warc(path: str | os.PathLike[str]) -> int:
@@ -331,7 +319,8 @@ class WarcWriter:
                        request_headers: list[tuple[str, str]] | None = None) -> None:
         """Append a ``response`` record (and its ``request`` record when ``request_headers`` given).
 
-        ``headers`` must describe ``body`` as stored: no chunked transfer encoding.
+        ``headers`` and ``body`` are the exchange as received (:attr:`Response.raw_body`): a body
+        still gzipped or chunked keeps the headers that say so, and readers decode it.
         """
         from warcio.statusandheaders import StatusAndHeaders
 

@@ -52,27 +52,28 @@ def start_method() -> str:
 
 
 @contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Fork with SIGINT ignored, so a Ctrl-C between fork and the initializer cannot reach a worker."""
+def _sigint_deferred() -> Iterator[None]:
+    """Hold a Ctrl-C back while workers may be forked (a new worker inherits the handler and must
+    not die of it before its initializer ignores SIGINT), then act on it as usual."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    old = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    caught: list[Any] = []
+    old = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(frame))
     try:
         yield
     finally:
         signal.signal(signal.SIGINT, old)
+        if caught and callable(old):
+            old(signal.SIGINT, caught[0])  # Python's default handler raises KeyboardInterrupt
 
 
 def _stop(executor: ProcessPoolExecutor) -> None:
-    """End the workers now (they may be busy with a long task) and the pool's threads."""
-    processes = dict(getattr(executor, "_processes", None) or {})
-    for proc in processes.values():
+    """End the workers now (they may be busy with a long task), then the pool's threads."""
+    for proc in list((getattr(executor, "_processes", None) or {}).values()):
         with contextlib.suppress(Exception):
             proc.terminate()
-    # Not waiting: the pool's feeder thread may be blocked writing to a pipe whose read end
-    # another pool's forked workers inherited; it fails once those are stopped in turn.
-    executor.shutdown(wait=False, cancel_futures=True)
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, *,
@@ -86,6 +87,13 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, *,
     """
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
                                    initializer=_init_worker, initargs=(initializer, initargs))
+    # The pool's feeder thread may block for ever writing to a pipe whose read end another
+    # pool's forked workers inherited (the analysis pool forks while the JSONL pool runs): the
+    # pool's shutdown must not wait for it. It is a daemon thread; what it holds is either
+    # delivered (the process lives on) or no longer wanted (the pool is being stopped).
+    queue = getattr(executor, "_call_queue", None)
+    if queue is not None:
+        queue.cancel_join_thread()
     pending: deque[Future[R]] = deque()
     finished = False
     try:
@@ -98,7 +106,7 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, *,
                 except StopIteration:
                     exhausted = True
                     break
-                with _sigint_ignored():
+                with _sigint_deferred():
                     pending.append(_broken_is_death(executor.submit, what, fn, item))
             if not pending:
                 break

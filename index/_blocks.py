@@ -171,6 +171,12 @@ class BlockMatcher(W3LeafMatcher):  # type: ignore[misc]
     """Whoosh's block matcher over array blocks; ``block_arrays``/``block_values`` give the
     current block whole, for readers that score a term at once."""
 
+    # The current block's bytes and decoded parts, read on demand (None: not read yet).
+    _data: Any
+    _ids: Any
+    _weights: Any
+    _values: Any
+
     def _goto(self, position: int) -> None:
         # Whoosh's _goto, reading through get() (slices of the mapped file) instead of seek()
         # and pickle.load() on a file object, which reads one opcode at a time. The block info

@@ -17,6 +17,8 @@ from whoosh.codec.whoosh3 import W3Codec, W3PostingsWriter
 
 
 class _PostingsWriter(W3PostingsWriter):  # type: ignore[misc]
+    _terminfo: Any  # Whoosh's W3TermInfo of the term being written (None between terms)
+
     def finish_postings(self) -> Any:
         terminfo = self._terminfo
         if not self.written() and len(self) <= self._inlinelimit:

@@ -32,6 +32,7 @@ from corpus import Document, is_problem, ordered_map, start_method
 from ._analysis import analyze_document, init_worker
 from ._blocks import BlockCodec
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
+from ._hooks import checkpoint
 from ._lock import LockTimeout, WaitCallback, WriteLock
 from ._meta import IndexMeta, read_meta, write_meta
 from ._schema import SCHEMA_VERSION, build_schema
@@ -171,6 +172,7 @@ class _DurableStorage(FileStorage):
                         _fsync_path(full)
                         self._synced.add(key)
             _fsync_path(self._fpath(oldname))
+            checkpoint("toc-written")
         super().rename_file(oldname, newname, safe=safe)
         if is_toc:
             _fsync_path(self.folder, directory=True)
@@ -551,6 +553,7 @@ class Index:
             segmented = self._segment_batches(stamped(), workers)
             try:
                 for batch, segment in segmented:
+                    checkpoint("segment-written")
                     replaced = [doc.id for doc in batch if doc.id in known]
                     self._commit_segment(segment, replaced)
                     report.replaced += len(replaced)
@@ -561,6 +564,7 @@ class Index:
                             del queued[doc.id]
                     progress(*stamps.popleft())
                     log.info("committed %d documents to %s", len(batch), self.path)
+                    checkpoint("batch-committed")
                 progress(seen, seen_bytes)
             except OSError as exc:
                 raise _write_error(self.path, exc) from exc

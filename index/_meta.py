@@ -8,7 +8,7 @@ import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from analyzers import ANALYZER_VERSION
+from analyzers import ANALYZER_VERSION, READABLE_ANALYZER_VERSIONS
 
 from ._errors import IndexNotFoundError
 from ._schema import SCHEMA_VERSION
@@ -26,7 +26,7 @@ class IndexMeta:
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
     def is_current(self) -> bool:
-        return self.analyzer_version == ANALYZER_VERSION and self.schema_version == SCHEMA_VERSION
+        return self.analyzer_version in READABLE_ANALYZER_VERSIONS and self.schema_version == SCHEMA_VERSION
 
 
 def read_meta(path: str | os.PathLike[str]) -> IndexMeta | None:

@@ -197,8 +197,8 @@ class FastEvaluator:
             hit = np.bincount(ids, minlength=self._doc_count) > 0
             uids = np.flatnonzero(hit).astype(np.int64)
             return Matches(uids, acc[uids])
-        uids, inverse = np.unique(ids, return_inverse=True)
-        return Matches(uids.astype(np.int64), np.bincount(inverse, weights=scores))
+        unique = np.unique(ids, return_inverse=True)  # not unpacked: mypy 1.20 crashes on numpy 2.4's stub
+        return Matches(unique[0].astype(np.int64), np.bincount(unique[1], weights=scores))
 
     # -- terms ---------------------------------------------------------------------------
 

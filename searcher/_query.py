@@ -16,6 +16,8 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from corpus import clean_text
+
 from ._errors import QuerySyntaxError
 
 FIELDS = ("title", "text", "author", "source", "url", "date", "id")
@@ -114,8 +116,9 @@ def _lex(query: str) -> list[_Tok]:
 
 
 class _Parser:
-    def __init__(self, query: str) -> None:
+    def __init__(self, query: str, match_all: bool = False) -> None:
         self.query = query
+        self.match_all = match_all
         self.toks = _lex(query)
         self.i = 0
 
@@ -124,6 +127,11 @@ class _Parser:
 
     def peek(self) -> _Tok | None:
         return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def _here(self) -> int:
+        """Where the next token starts (the query's end after the last)."""
+        tok = self.peek()
+        return tok.pos if tok is not None else len(self.query)
 
     def take(self) -> _Tok:
         tok = self.toks[self.i]
@@ -179,18 +187,16 @@ class _Parser:
                 else self.parse_unary()
             if negate:
                 must_not.append(node)
-            elif required or _is_filter(node):
+            elif required or self.match_all or _is_filter(node):
                 # Filters typed among plain words still filter: "bắc sơn source:langson.gov.vn".
                 must.append(node)
             else:
                 should.append(node)
             pending_and = False
         if pending_and:
-            pos = self.peek().pos if self.peek() else len(self.query)
-            raise self.error("AND needs something on its right", pos)
+            raise self.error("AND needs something on its right", self._here())
         if not (must or should or must_not):
-            pos = self.peek().pos if self.peek() else len(self.query)
-            raise self.error("missing search words", pos)
+            raise self.error("missing search words", self._here())
         if len(must) + len(should) + len(must_not) == 1 and (should or must):
             return (should or must)[0]
         return Bool(tuple(must), tuple(should), tuple(must_not))
@@ -343,12 +349,17 @@ def suggest_query(query: str, fix: Callable[[str], str | None]) -> str | None:
     return "".join(out) + query[last:] if changed else None
 
 
-def parse_query(query: str) -> Node:
+def parse_query(query: str, match: str = "any") -> Node:
     """Parse ``query`` into nodes; raises :class:`QuerySyntaxError` pointing at the problem.
+
+    ``match="all"`` makes every part not joined by ``OR`` required, as if joined by ``AND``.
 
     >>> parse_query("tài liệu")
     Text(text='tài liệu', field=None)
     >>> parse_query('"nông thôn"~3')
     Phrase(text='nông thôn', slop=3, field=None)
+
+    The query is cleaned first as documents are (``corpus.clean_text``: NFC, no invisible
+    characters, plain spaces).
     """
-    return _Parser(query).parse()
+    return _Parser(clean_text(query), match_all=match == "all").parse()

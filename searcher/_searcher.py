@@ -11,19 +11,22 @@ from types import TracebackType
 from typing import Any
 
 import numpy as np
+from whoosh import query as wq
 from whoosh import scoring
 
 from analyzers import VietnameseAnalyzer
-from corpus import Document
+from corpus import Document, clean_text
 from index import ConfirmCallback, DeleteReport, Index, WaitCallback
 
-from ._compile import QueryCompiler
+from ._compile import Compiled, QueryCompiler
+from ._compile import narrow as narrow_query
 from ._errors import QuerySyntaxError
 from ._fast import FastEvaluator, Matches
 from ._query import Bool, DateRange, Node, Phrase, Text, is_date, parse_query, suggest_query
-from ._results import Hit, Results
-from ._snippets import make_snippet
+from ._results import Hit, KwicLine, Results, Trend
+from ._snippets import highlight_spans, make_snippet
 from ._suggest import Suggester
+from ._synonyms import SynonymSource, Synonyms, default_synonyms, load_synonyms
 
 log = logging.getLogger(__name__)
 
@@ -53,17 +56,27 @@ class Searcher:
     ['1']
     """
 
-    def __init__(self, ix: Index, *, stopwords: Sequence[str] | None = None) -> None:
+    def __init__(self, ix: Index, *, stopwords: Sequence[str] | None = None,
+                 synonyms: SynonymSource | None = None, abbreviations: bool = True) -> None:
         self.index = ix
         self.analyzer = VietnameseAnalyzer(user_words=ix.meta.user_words, stopwords=stopwords)
+        groups = (default_synonyms() if abbreviations else []) + (load_synonyms(synonyms) if synonyms else [])
+        self.synonyms: Synonyms | None = Synonyms(groups, self.analyzer) if groups else None
         self._searcher = ix._whoosh().searcher(weighting=_weighting())
         self._suggester: Suggester | None = None
         self._fast: FastEvaluator | None = None
+        self._closed = False
 
     @classmethod
-    def open(cls, path: str | os.PathLike[str], *, stopwords: Sequence[str] | None = None) -> "Searcher":
-        """Open the index at ``path``; raises ``IndexNotFoundError`` or ``IndexVersionError``."""
-        return cls(Index.open(Path(path)), stopwords=stopwords)
+    def open(cls, path: str | os.PathLike[str], *, stopwords: Sequence[str] | None = None,
+             synonyms: SynonymSource | None = None, abbreviations: bool = True) -> "Searcher":
+        """Open the index at ``path``; raises ``IndexNotFoundError`` or ``IndexVersionError``.
+
+        ``stopwords`` replace the shipped stop-word list for queries. ``synonyms`` (a file of
+        comma-separated groups, one a line, or the groups themselves) add to the shipped
+        abbreviations (``UBND, Ủy ban nhân dân``), which ``abbreviations=False`` turns off.
+        """
+        return cls(Index.open(Path(path)), stopwords=stopwords, synonyms=synonyms, abbreviations=abbreviations)
 
     def __enter__(self) -> "Searcher":
         return self
@@ -73,7 +86,10 @@ class Searcher:
         self.close()
 
     def close(self) -> None:
-        self._searcher.close()
+        """Release the index files; closing again does nothing."""
+        if not self._closed:
+            self._closed = True
+            self._searcher.close()
 
     def refresh(self) -> None:
         """See documents committed since the searcher was opened."""
@@ -92,33 +108,33 @@ class Searcher:
 
     # -- queries ------------------------------------------------------------------------
 
-    def search(self, query: str, *, limit: int = 10, page: int = 1, source: str | None = None,
+    def search(self, query: str | None, *, limit: int = 10, page: int = 1, source: str | None = None,
                author: str | None = None, date_from: str | None = None, date_to: str | None = None,
                sort: str = "relevance", facets: Sequence[str] = (), snippets: bool = True,
-               suggest: bool = True) -> Results:
+               suggest: bool = True, accents: str = "auto", match: str = "any") -> Results:
         """Run ``query`` (see the README's query language) and return one page of results.
 
         Filters (``source``, ``author``, ``date_from``, ``date_to`` as ``YYYY[-MM[-DD]]``) narrow
-        the matches; ``sort`` is ``relevance``, ``date`` or ``-date``; ``facets`` names fields
-        (``source``, ``year``, ``author``) whose value counts over all matches are returned.
+        the matches; with no query they list the documents they select, newest first.
+        ``sort`` is ``relevance``, ``date`` or ``-date``; ``facets`` names fields (``source``,
+        ``year``, ``author``) whose value counts over all matches are returned. ``accents``:
+        ``auto`` (words typed with accents match only those accents), ``exact`` or ``any``;
+        ``match``: ``any`` word (ranked) or ``all`` words. ``total`` counts every match.
         Raises :class:`QuerySyntaxError` for a malformed query or option.
         """
         start = time.perf_counter()
         if limit < 1 or page < 1:
-            raise QuerySyntaxError("limit and page must be at least 1", query=query)
+            raise QuerySyntaxError("limit and page must be at least 1", query=query or "")
         if sort not in SORTS:
-            raise QuerySyntaxError(f"unknown sort {sort!r}", query=query, hint="Use relevance, date or -date.")
+            raise QuerySyntaxError(f"unknown sort {sort!r}", query=query or "", hint="Use relevance, date or -date.")
         for f in facets:
             if f not in FACETS:
-                raise QuerySyntaxError(f"unknown facet {f!r}", query=query, hint="Facets are: " + ", ".join(FACETS) + ".")
-        node = parse_query(query)
-        filters = _filters(source, author, date_from, date_to, query)
-        if filters:
-            node = Bool(must=(node, *filters)) if not isinstance(node, Bool) or node.should \
-                else Bool(node.must + tuple(filters), node.should, node.must_not)
-        compiled = self._compiler().compile(node)
+                raise QuerySyntaxError(f"unknown facet {f!r}", query=query or "", hint="Facets are: " + ", ".join(FACETS) + ".")
+        compiled, matches = self._select(query, source=source, author=author, date_from=date_from,
+                                         date_to=date_to, accents=accents, match=match)
+        if not (query or "").strip() and sort == "relevance":
+            sort = "-date"  # browsing: no relevance to rank by
         fast = self._evaluator()
-        matches = fast.matches(compiled.query)
         first = (page - 1) * limit
         if sort == "relevance":
             ranked = fast.top(matches, first + limit)[first:]
@@ -127,40 +143,96 @@ class Searcher:
         hits = []
         for rank, (docnum, score) in enumerate(ranked, start=first + 1):
             stored = self._searcher.stored_fields(docnum)
-            snippet, marks = ("", ())
+            snippet: str = ""
+            marks: tuple[tuple[int, int], ...] = ()
+            title = stored.get("title", "")
             if snippets:
-                snippet, marks = make_snippet(stored.get("text", "") or stored.get("title", ""), compiled.terms)
+                snippet, marks = make_snippet(stored.get("text", "") or title, compiled.terms)
             hits.append(Hit(id=stored["id"], rank=rank, score=score,
-                            title=stored.get("title", ""), snippet=snippet, highlights=marks,
+                            title=title, snippet=snippet, highlights=marks,
                             url=stored.get("url"), source=stored.get("source"), date=stored.get("date"),
-                            author=stored.get("author")))
+                            author=stored.get("author"), title_highlights=highlight_spans(title, compiled.terms)))
         facet_counts = {f: self._facet(f, matches.ids) for f in facets}
         total = len(matches)
         # Only the free words are corrected; operators, fields and dates are kept as typed.
-        suggestion = suggest_query(query, self.suggest) if suggest else None
-        return Results(query=query, total=total, hits=tuple(hits), page=page, limit=limit,
+        suggestion = suggest_query(query, self.suggest) if suggest and query else None
+        return Results(query=query or "", total=total, hits=tuple(hits), page=page, limit=limit,
                        elapsed_ms=(time.perf_counter() - start) * 1000, suggestion=suggestion,
                        facets=facet_counts)
 
-    def search_ids(self, query: str, *, limit: int = 100, syntax: bool = False) -> list[tuple[str, float]]:
+    def matching_ids(self, query: str | None, *, source: str | None = None, author: str | None = None,
+                     date_from: str | None = None, date_to: str | None = None, accents: str = "auto",
+                     match: str = "any") -> list[str]:
+        """The ids of every document ``search`` with the same arguments counts in ``total``
+        (in index order). The one place a query and filters become a set of documents: deleting by
+        query, trends and keyword-in-context all use it, so they agree with ``search``.
+        """
+        _compiled, matches = self._select(query, source=source, author=author, date_from=date_from,
+                                          date_to=date_to, accents=accents, match=match)
+        return [str(x) for x in self._evaluator().column_values("id", matches.ids)]
+
+    def trend(self, queries: Sequence[str], *, by: str = "year", source: str | None = None,
+              author: str | None = None, date_from: str | None = None, date_to: str | None = None,
+              accents: str = "auto", match: str = "any") -> Trend:
+        """Matching documents per year (``by="year"``) or month (``"month"``) for each query, with
+        their share of all documents of that period (under the same filters). Every period from
+        the first to the last dated document is present; undated documents are left out.
+
+        Each count is what ``search`` reports for the query with that period as its date filter.
+        """
+        from ._trend import trend
+
+        return trend(self, queries, by=by, source=source, author=author, date_from=date_from,
+                     date_to=date_to, accents=accents, match=match)
+
+    def kwic(self, query: str, *, width: int = 40, limit: int | None = None, source: str | None = None,
+             author: str | None = None, date_from: str | None = None, date_to: str | None = None,
+             accents: str = "auto", match: str = "any") -> list[KwicLine]:
+        """Keyword in context: every occurrence of the query's words or phrases in the matching
+        documents (oldest document first), with ``width`` characters of context each side.
+        ``match`` of each line is the text as written in the document."""
+        from ._kwic import kwic
+
+        return kwic(self, query, width=width, limit=limit, source=source, author=author,
+                    date_from=date_from, date_to=date_to, accents=accents, match=match)
+
+    def _select(self, query: str | None, *, source: str | None, author: str | None, date_from: str | None,
+                date_to: str | None, accents: str, match: str, every: bool = False) -> tuple[Compiled, Matches]:
+        """The compiled query and every live document it matches under the filters (with no
+        query: every document the filters select, or, with ``every``, all documents)."""
+        filters = _filters(source, author, date_from, date_to, query or "")
+        if not (query or "").strip():
+            if not filters and every:
+                compiled = Compiled(wq.Every())
+                return compiled, self._evaluator().matches(compiled.query)
+            if not filters:
+                raise QuerySyntaxError("the query is empty",
+                                       hint='Give some words, e.g. "nông thôn mới", or a filter such as --source.')
+            node: Node = Bool(must=tuple(filters))
+        else:
+            node = parse_query(query or "", match=match)
+        compiler = self._compiler(accents=accents, match=match)
+        compiled = compiler.compile(node)
+        if filters and (query or "").strip():
+            # The filters narrow the query's matches without changing what it matches (or how
+            # it ranks): the same words match with and without --from, so counts add up by period.
+            narrow = compiler.compile(Bool(must=tuple(filters))).query
+            compiled = Compiled(narrow_query(compiled.query, narrow), compiled.terms)
+        return compiled, self._evaluator().matches(compiled.query)
+
+    def search_ids(self, query: str, *, limit: int = 100, syntax: bool = False,
+                   accents: str = "auto") -> list[tuple[str, float]]:
         """Ranked ``(id, score)`` pairs only: the batch/evaluation path.
 
         By default the query is plain text (a natural-language question may hold stray quotes
         or dashes); ``syntax=True`` parses the query language instead.
         """
-        node = parse_query(query) if syntax else Text(query)
-        compiled = self._compiler().compile(node)
+        node = parse_query(query) if syntax else Text(clean_text(query))
+        compiled = self._compiler(accents=accents).compile(node)
         fast = self._evaluator()
         top = fast.top(fast.matches(compiled.query), limit)
         ids = fast.column_values("id", np.array([d for d, _s in top], dtype=np.int64))
         return [(doc_id, score) for doc_id, (_d, score) in zip(ids, top)]
-
-    def matching_ids(self, query: str) -> list[str]:
-        """The ids of every document ``query`` (the query language) matches: exactly the
-        documents a :meth:`search` for it counts in ``total``, in index order."""
-        compiled = self._compiler().compile(parse_query(query))
-        fast = self._evaluator()
-        return [str(i) for i in fast.column_values("id", fast.matches(compiled.query).ids)]
 
     # -- evaluation ---------------------------------------------------------------------
 
@@ -189,11 +261,12 @@ class Searcher:
             counts[key] = counts.get(key, 0) + 1
         return dict(sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])))
 
-    def _compiler(self) -> QueryCompiler:
+    def _compiler(self, accents: str = "auto", match: str = "any") -> QueryCompiler:
         fast = self._evaluator()
         fast.begin_query()
         return QueryCompiler(self.analyzer, restore=self.suggest, doc_frequency=fast.doc_frequency,
-                             doc_count=self._searcher.doc_count())
+                             doc_count=self._searcher.doc_count(), accents=accents, match=match,
+                             synonyms=self.synonyms)
 
     def suggest(self, query: str) -> str | None:
         """A corrected query drawn from the index's vocabulary, or None if nothing better is known.
@@ -203,7 +276,7 @@ class Searcher:
         if self._suggester is None:
             self._suggester = Suggester(self._searcher.reader(), self.analyzer,
                                         doc_frequency=self._evaluator().doc_frequency)
-        return self._suggester.suggest(query)
+        return self._suggester.suggest(clean_text(query))
 
     def document(self, doc_id: str) -> Document | None:
         """The stored document with this id, or None."""

@@ -11,7 +11,7 @@ import re
 import unicodedata
 from collections.abc import Iterable
 
-from analyzers import fold
+from analyzers import fold, normalize_tone_placement
 
 
 
@@ -51,10 +51,29 @@ def _pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(alts) + ")")
 
 
-def _matches(folded: str, terms: frozenset[str]) -> list[tuple[int, int]]:
-    """Spans of the words of the folded text that are among ``terms``."""
-    pattern = _pattern(terms)
-    return [m.span() for m in pattern.finditer(folded)] if pattern is not None else []
+def _matches(text: str, folded: str, terms: frozenset[str]) -> list[tuple[int, int]]:
+    """Spans of the words of ``text`` among ``terms``: folded terms are looked up in the folded
+    copy, ``=syllable`` terms (accents that must match) in a lower-cased normalised copy."""
+    accented = frozenset(t[1:] for t in terms if t.startswith("="))
+    pattern = _pattern(frozenset(t for t in terms if not t.startswith("=")))
+    spans = [m.span() for m in pattern.finditer(folded)] if pattern is not None else []
+    if accented:
+        lowered = normalize_tone_placement(text).lower()
+        exact = _pattern(accented)
+        if exact is not None and len(lowered) == len(text):
+            spans = sorted(set(spans) | {m.span() for m in exact.finditer(lowered)})
+    return spans
+
+
+def highlight_spans(text: str, terms: Iterable[str]) -> tuple[tuple[int, int], ...]:
+    """(start, end) offsets of the words of ``text`` among ``terms`` (as for :func:`make_snippet`).
+
+    >>> highlight_spans("UBND huyện Bắc Sơn", {"bac", "son"})
+    ((11, 14), (15, 18))
+    >>> highlight_spans("hình phạt, hình Phật", {"=hình", "=phạt"})
+    ((0, 4), (5, 9), (11, 15))
+    """
+    return tuple(_matches(text, fold_same_length(text), frozenset(terms)))
 
 
 def make_snippet(text: str, terms: Iterable[str], *, width: int = 220, fragments: int = 2,
@@ -75,10 +94,10 @@ def make_snippet(text: str, terms: Iterable[str], *, width: int = 220, fragments
     # opening has no match (folding a 100 kB article for every hit was most of a search).
     head = _word_bounds(text, 0, _HEAD)[1]
     folded = fold_same_length(text[:head])
-    spans = _matches(folded, pattern_terms)
+    spans = _matches(text[:head], folded, pattern_terms)
     if not spans and head < len(text):
         folded = fold_same_length(text)
-        spans = _matches(folded, pattern_terms)
+        spans = _matches(text, folded, pattern_terms)
     if not spans:
         return _cut(text, 0, width), ()
     # Score each candidate window by the number of distinct terms and matches it holds.

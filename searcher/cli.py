@@ -6,12 +6,13 @@ import json
 import logging
 import os
 import sys
-from collections.abc import Iterator
+import unicodedata
 from pathlib import Path
 from typing import Any
 
 import click
 
+from analyzers import ModelError
 from corpus import VnSearchError
 
 from ._errors import QuerySyntaxError
@@ -48,7 +49,7 @@ class _Group(click.Group):
         except QuerySyntaxError as exc:
             where = f" (at character {exc.position + 1})" if exc.position is not None else ""
             _fail(f"bad query: {exc}{where}", exc.hint, code=2)
-        except VnSearchError as exc:
+        except (VnSearchError, ModelError) as exc:
             _fail(str(exc), exc.hint, code=1)
         except KeyboardInterrupt:
             _fail("interrupted; everything committed so far is kept: run the same command again to continue",
@@ -121,8 +122,8 @@ def _resolve_search_index(index_path: Path | None, quiet: bool) -> Path:
     if not quiet:
         click.echo(f"No index at {default} yet: searching the bundled sample archive "
                    "(index your own documents with: vnsearch index PATH...).", err=True)
-    with _progress("Building the sample index", 388, quiet) as bar:
-        task = bar.add_task("sample", total=388)
+    with _progress("Building the sample index", None, quiet) as bar:
+        task = bar.add_task("sample", total=None)
         return ensure_sample_index(on_progress=lambda n, _b: bar.update(task, completed=n))
 
 
@@ -139,93 +140,220 @@ Query language (Vietnamese with or without accents, NFC or NFD):
   title:"Bắc Sơn"  author:"Lộc Huệ"  source:xquad-vi  url:https://...   fields
   date:2020-01-01..2020-06-30  (also date:2020, date:..2019)              date ranges
   kinh*                       prefix wildcard
+  UBND, TP.HCM, GD&ĐT         abbreviations also find their full forms, and back
   A query that starts with "-" goes after --:  vnsearch search -- "-word other words"
+Typed with accents, words match those accents only (--accents any: all spellings).
+Without a query, the filters list their documents, newest first.
 
 \b
 Examples:
   vnsearch search "bac son"
   vnsearch search "nông thôn" --from 2020-01-01 --facet source --format json | jq .total
+  vnsearch search "nông thôn mới Bắc Sơn" --match all
+  vnsearch search --source baochinhphu.vn --sort -date
+  vnsearch search "hình phạt" --format csv --bom > ket-qua.csv
   vnsearch search --queries queries.jsonl --run run.txt --limit 100
 """
 
 
-@main.command(help=SEARCH_HELP)
-@click.argument("query", required=False)
-@INDEX_OPTION
-@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 10_000), help="Results per page.")
-@click.option("--page", default=1, show_default=True, type=click.IntRange(1), help="Page of results.")
-@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
-@click.option("--source", help="Only documents from this source.")
-@click.option("--author", help="Only documents by this author (accents optional).")
-@click.option("--from", "date_from", metavar="DATE", help="Only documents dated on or after DATE (YYYY[-MM[-DD]]).")
-@click.option("--to", "date_to", metavar="DATE", help="Only documents dated on or before DATE.")
-@click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance", show_default=True)
-@click.option("--facet", "facets", multiple=True, type=click.Choice(["source", "year", "author"]),
-              help="Count matches by this field (repeatable).")
-@click.option("--stopwords", "stopwords_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
-              help="Your own stop-word list (one word a line) instead of the shipped one; no reindex needed.")
-@click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path),
-              help='Batch mode: a JSONL file of {"id","text"} queries (plain text, no query syntax).')
-@click.option("--run", "run_file", type=click.Path(dir_okay=False, path_type=Path),
-              help="Batch mode: write a TREC run file here (default: standard output).")
-@click.pass_obj
-def search(obj: dict[str, Any], query: str | None, index_path: Path | None, limit: int, page: int, fmt: str,
-           source: str | None, author: str | None, date_from: str | None, date_to: str | None, sort: str,
-           facets: tuple[str, ...], stopwords_file: Path | None, queries_file: Path | None,
-           run_file: Path | None) -> None:
+def _filter_options(f: Any) -> Any:
+    """--source/--author/--from/--to and the accent, match and synonym options, shared by
+    search, trend and kwic (so a count in one is a count in the others)."""
+    options = [
+        click.option("--source", help="Only documents from this source."),
+        click.option("--author", help="Only documents by this author (accents optional)."),
+        click.option("--from", "date_from", metavar="DATE", help="Only documents dated on or after DATE (YYYY[-MM[-DD]])."),
+        click.option("--to", "date_to", metavar="DATE", help="Only documents dated on or before DATE."),
+        click.option("--accents", type=click.Choice(["exact", "any"]), default=None,
+                     help="exact: match accents as typed; any: ignore them (default: exact when typed with accents)."),
+        click.option("--match", "match", type=click.Choice(["any", "all"]), default="any", show_default=True,
+                     help="all: only documents holding every word (or a form of it)."),
+        click.option("--stopwords", "stopwords_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                     help="Your own stop-word list (one word a line) instead of the shipped one; no reindex needed."),
+        click.option("--synonyms", "synonyms_file", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+                     help="More abbreviations/synonyms: one group a line, forms separated by commas."),
+        INDEX_OPTION,
+    ]
+    for option in reversed(options):
+        f = option(f)
+    return f
+
+
+def _open_searcher(obj: dict[str, Any], opts: dict[str, Any]) -> Any:
+    """The searcher the filter options name (the sample archive until an index exists)."""
     from analyzers import load_stopwords
 
     from ._searcher import Searcher
 
-    if queries_file is None and not query:
-        raise QuerySyntaxError("the query is empty", hint='Give a query, e.g. vnsearch search "nông thôn mới".')
-    path = _resolve_search_index(index_path, obj["quiet"])
-    stopwords = sorted(load_stopwords(stopwords_file)) if stopwords_file else None
-    with Searcher.open(path, stopwords=stopwords) as s:
+    stopwords = sorted(load_stopwords(opts["stopwords_file"])) if opts["stopwords_file"] else None
+    return Searcher.open(_resolve_search_index(opts["index_path"], obj["quiet"]), stopwords=stopwords,
+                         synonyms=opts["synonyms_file"])
+
+
+def _query_options(opts: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of Searcher.search/trend/kwic among the parsed options."""
+    keys = ("source", "author", "date_from", "date_to", "match")
+    return {k: opts[k] for k in keys} | {"accents": opts["accents"] or "auto"}
+
+
+@main.command(help=SEARCH_HELP)
+@click.argument("query", required=False)
+@click.option("-n", "--limit", default=10, show_default=True, type=click.IntRange(1, 10_000), help="Results per page.")
+@click.option("--page", default=1, show_default=True, type=click.IntRange(1), help="Page of results.")
+@click.option("-f", "--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
+@click.option("--bom", is_flag=True, help="Start CSV with a byte-order mark, so Excel reads it as UTF-8.")
+@click.option("--sort", type=click.Choice(["relevance", "date", "-date"]), default="relevance", show_default=True,
+              help="Order (without a query: newest first).")
+@click.option("--facet", "facets", multiple=True, type=click.Choice(["source", "year", "author"]),
+              help="Count matches by this field (repeatable).")
+@click.option("--queries", "queries_file", type=click.Path(dir_okay=False, path_type=Path),
+              help='Batch mode: a JSONL file of {"id","text"} queries (plain text, no query syntax).')
+@click.option("--run", "run_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Batch mode: write a TREC run file here (default: standard output).")
+@_filter_options
+@click.pass_obj
+def search(obj: dict[str, Any], query: str | None, limit: int, page: int, fmt: str, bom: bool, sort: str,
+           facets: tuple[str, ...], queries_file: Path | None, run_file: Path | None, **opts: Any) -> None:
+    with _open_searcher(obj, opts) as s:
         if queries_file is not None:
             _batch(s, queries_file, run_file, 100 if limit == 10 else limit, obj["quiet"])
             return
-        assert query is not None
-        results = s.search(query, limit=limit, page=page, source=source, author=author, date_from=date_from,
-                           date_to=date_to, sort=sort, facets=facets)
-    from ._render import render_results
-
-    render_results(results, fmt)
+        results = s.search(query, limit=limit, page=page, sort=sort, facets=facets, **_query_options(opts))
+    _render_results(results, fmt, bom)
 
 
-def _read_queries(path: Path) -> Iterator[tuple[str, str]]:
-    from corpus import InputError
+def _render_results(results: Any, fmt: str, bom: bool) -> None:
+    """Print results: the text formats as ``_render`` writes them; ``table`` as a rich table on
+    a terminal, else as plain text (pipes; ``NO_COLOR`` is honoured by rich)."""
+    from ._render import format_results, results_header
 
-    try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}") from exc
-    for lineno, line in enumerate(lines, 1):
-        if not line.strip():
-            continue
-        try:
-            rec = json.loads(line)
-            yield str(rec["id"]), str(rec["text"])
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise InputError(f"{path}:{lineno}: not a {{\"id\", \"text\"}} JSON object",
-                             hint="Each line must look like {\"id\": \"q1\", \"text\": \"...\"}.") from exc
+    console = _console()
+    if fmt != "table" or not console.is_terminal:
+        click.echo(format_results(results, "text" if fmt == "table" else fmt, bom=bom), nl=False)
+        return
+    from rich.table import Table
+    from rich.text import Text
+
+    console.print(results_header(results), style="bold", markup=False)
+    if not results.hits:
+        return
+    table = Table(show_lines=True, expand=True)
+    table.add_column("#", justify="right", no_wrap=True)
+    table.add_column("title / snippet", ratio=4)
+    table.add_column("source · date", ratio=1)
+    for h in results.hits:
+        snippet = Text(h.snippet)
+        for a, b in h.highlights:
+            snippet.stylize("bold yellow", a, b)
+        title = Text(h.title, style="bold")
+        for a, b in h.title_highlights:
+            title.stylize("bold yellow", a, b)
+        cell = Text.assemble(title, "\n", snippet, (f"\n{h.id}", "dim"))
+        table.add_row(str(h.rank), cell, " · ".join(x for x in (h.source, h.date, h.author) if x))
+    console.print(table)
 
 
 def _batch(s: Any, queries_file: Path, run_file: Path | None, limit: int, quiet: bool) -> None:
-    queries = list(_read_queries(queries_file))
-    out = open(run_file, "w", encoding="utf-8") if run_file else sys.stdout
-    try:
-        with _progress("Queries", len(queries), quiet or run_file is None) as bar:
-            task = bar.add_task("q", total=len(queries))
-            for qid, text in queries:
-                for rank, (doc_id, score) in enumerate(s.search_ids(text, limit=limit), 1):
-                    out.write(f"{qid} Q0 {doc_id} {rank} {score:.4f} vnsearch\n")
-                bar.advance(task)
-    finally:
-        if run_file:
-            out.close()
+    from ._batch import read_queries, write_run
+
+    queries = read_queries(queries_file)
+    with _progress("Queries", len(queries), quiet or run_file is None) as bar, \
+            (open(run_file, "w", encoding="utf-8") if run_file else _Stdout()) as out:
+        task = bar.add_task("q", total=len(queries))
+        write_run(s, queries, out, limit=limit, on_query=lambda n: bar.update(task, completed=n))
     if run_file and not quiet:
         click.echo(f"Wrote {len(queries)} queries' results to {run_file}", err=True)
+
+
+class _Stdout:
+    """Standard output as a context manager that is not closed on exit."""
+
+    def __enter__(self) -> Any:
+        return sys.stdout
+
+    def __exit__(self, *exc: Any) -> None:
+        sys.stdout.flush()
+
+
+@main.command()
+@click.argument("queries", nargs=-1, required=True)
+@click.option("--by", type=click.Choice(["year", "month"]), default="year", show_default=True)
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--bom", is_flag=True, help="Start CSV with a byte-order mark, so Excel reads it as UTF-8.")
+@click.option("--plot", "plot_file", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also draw a line chart to FILE.png or FILE.svg (needs: pip install 'vnsearch[plot]').")
+@_filter_options
+@click.pass_obj
+def trend(obj: dict[str, Any], queries: tuple[str, ...], by: str, fmt: str, bom: bool, plot_file: Path | None,
+          **opts: Any) -> None:
+    """Matching documents per year or month for each query, and their share of that period.
+
+    \b
+    Examples:
+        vnsearch trend "nông thôn mới" "chuyển đổi số"
+        vnsearch trend UBND --by month --from 2020 --format csv --bom > ubnd.csv
+        vnsearch trend "hình phạt" --plot hinh-phat.png
+    """
+    from ._render import format_trend, trend_rows
+
+    with _open_searcher(obj, opts) as s:
+        result = s.trend(list(queries), by=by, **_query_options(opts))
+    if plot_file is not None:
+        result.plot(plot_file)
+    if fmt != "table":
+        click.echo(format_trend(result, fmt, bom=bom), nl=False)
+        return
+    console = _console()
+    for heading, rows in trend_rows(result):
+        console.print(heading, style="bold", markup=False)
+        for counts, bar in rows:
+            console.print(counts, end="", markup=False)
+            console.print(bar, style="cyan", markup=False)
+
+
+@main.command()
+@click.argument("query")
+@click.option("--width", type=click.IntRange(0, 500), default=40, show_default=True,
+              help="Characters of context on each side.")
+@click.option("-n", "--limit", type=click.IntRange(1), default=None, help="At most this many lines (default: all).")
+@click.option("-f", "--format", "fmt", type=click.Choice(["table", "json", "jsonl", "csv"]), default="table",
+              show_default=True)
+@click.option("--bom", is_flag=True, help="Start CSV with a byte-order mark, so Excel reads it as UTF-8.")
+@_filter_options
+@click.pass_obj
+def kwic(obj: dict[str, Any], query: str, width: int, limit: int | None, fmt: str, bom: bool, **opts: Any) -> None:
+    """Keyword in context: every occurrence of the query's words or phrase, one a line.
+
+    \b
+    Examples:
+        vnsearch kwic '"hình phạt"' --width 50
+        vnsearch kwic UBND --from 2020 --format csv --bom > ubnd.csv
+    """
+    with _open_searcher(obj, opts) as s:
+        lines = s.kwic(query, width=width, limit=limit, **_query_options(opts))
+    if fmt != "table":
+        from ._render import format_kwic
+
+        click.echo(format_kwic(lines, fmt, bom=bom), nl=False)
+        return
+    _kwic_table(lines, width)
+
+
+def _kwic_table(lines: Any, width: int) -> None:
+    """Left context right-aligned, the match highlighted, right context, the document's id."""
+    from rich.cells import cell_len
+    from rich.text import Text
+
+    console = _console()
+    for x in lines:
+        left, match, right = (unicodedata.normalize("NFC", t) for t in (x.left, x.match, x.right))
+        line = Text(" " * max(0, width - cell_len(left)) + left + " ")
+        line.append(match, style="bold yellow")
+        line.append(" " + right + " " * max(0, width - cell_len(right)) + "  ")
+        line.append(f"{x.id} {x.date or ''}".rstrip(), style="dim")
+        console.print(line, soft_wrap=True)
+    _console(stderr=True).print(f"{len(lines)} occurrence{'s' if len(lines) != 1 else ''}",
+                                style="bold", markup=False)
 
 
 @main.command()
@@ -249,15 +377,17 @@ def show(obj: dict[str, Any], doc_id: str, index_path: Path | None, fmt: str) ->
     if doc is None:
         raise IndexNotFoundError(f"no document with id {doc_id!r} in the index",
                                  hint="Find ids with: vnsearch search QUERY --format json")
+    _print_document(doc, fmt)
+
+
+def _print_document(doc: Any, fmt: str) -> None:
+    """A whole document: JSON, or its metadata lines, a blank line and its text."""
     if fmt == "json":
         click.echo(json.dumps(doc.as_dict(), ensure_ascii=False, indent=2))
         return
-    for key in ("id", "title", "url", "source", "date", "author"):
-        value = getattr(doc, key)
-        if value:
-            click.echo(f"{key}: {value}")
-    click.echo("")
-    click.echo(doc.text)
+    meta = [f"{key}: {getattr(doc, key)}" for key in ("id", "title", "url", "source", "date", "author")
+            if getattr(doc, key)]
+    click.echo("\n".join(meta) + "\n\n" + doc.text)
 
 
 # -- indexing ----------------------------------------------------------------------------
@@ -376,11 +506,7 @@ def _print_report(report: Any, path: Path, quiet: bool = False) -> None:
             click.echo("Removed (not in the sources any more):" if not report.dry_run
                        else "Would remove (not in the sources any more):", err=True)
             _print_ids(report.removed_ids)
-    shown = report.skipped if not quiet else report.problems  # problems are errors: shown even with -q
-    for where, why in shown[:20]:
-        click.echo(f"  skipped {where}: {why}", err=True)
-    if len(shown) > 20:
-        click.echo(f"  … and {len(shown) - 20} more", err=True)
+    _print_list("skipped", report.skipped if not quiet else report.problems)  # problems are errors: shown even with -q
 
 
 # -- cleaning ----------------------------------------------------------------------------
@@ -389,38 +515,28 @@ def _print_report(report: Any, path: Path, quiet: bool = False) -> None:
 @main.command()
 @click.argument("source")
 @click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
-def clean(source: str, fmt: str) -> None:
+@click.option("--timeout", type=float, default=20.0, show_default=True, help="Seconds to wait for a server's answer.")
+@click.option("--user-agent", help="User-Agent header for a URL.")
+def clean(source: str, fmt: str, timeout: float, user_agent: str | None) -> None:
     """Show what the cleaner keeps of a page (a file or an http(s) URL).
+
+    A URL is fetched under the crawler's rules: redirects stay on its host, pages over the size
+    cap are refused.
 
     \b
     Examples:
         vnsearch clean saved/article.html
         vnsearch clean https://example.gov.vn/tin-tuc/bai-viet.html --format json
     """
-    from corpus import InputError, clean_html, clean_plain_text
+    from corpus import clean_source
 
-    if source.startswith(("http://", "https://")):
-        from corpus import fetch_url
-
-        data, url, content_type = fetch_url(source)
-        page = clean_html(data, url=url, content_type=content_type)
-    else:
-        p = Path(source)
-        try:
-            data = p.read_bytes()
-        except OSError as exc:
-            raise InputError(f"cannot read {p}: {exc.strerror or exc}", hint="Check the path.") from exc
-        if p.suffix.lower() == ".txt":
-            from corpus import decode_bytes
-
-            page = clean_plain_text(decode_bytes(data))
-        else:
-            page = clean_html(data, url=None)
+    page = clean_source(source, timeout=timeout, user_agent=user_agent)
     if fmt == "json":
         click.echo(json.dumps(page.as_dict(), ensure_ascii=False, indent=2))
         return
     click.echo(f"title:  {page.title}\ndate:   {page.date or '-'}\nauthor: {page.author or '-'}\n"
-               f"language: {page.language or '-'}\narticle: {'yes' if page.is_article else 'no'}\n")
+               f"language: {page.language or '-'}\narticle: {'yes' if page.is_article else 'no'}"
+               + (f" ({page.reason})" if page.reason else "") + "\n")
     click.echo(page.text)
 
 
@@ -570,16 +686,11 @@ def export(index_path: Path | None, output: Path | None) -> None:
     Example:
         vnsearch export -o backup.jsonl && vnsearch index backup.jsonl --index new-index
     """
+    from corpus import write_jsonl
     from index import export as stored_documents
 
-    out = open(output, "w", encoding="utf-8") if output else sys.stdout
-    try:
-        for doc in stored_documents(_index_or_default(index_path)):
-            rec = {k: v for k, v in doc.as_dict().items() if v is not None and k != "content_hash"}
-            out.write(json.dumps(rec, ensure_ascii=False) + "\n")
-    finally:
-        if output:
-            out.close()
+    with click.open_file(str(output) if output else "-", "w", encoding="utf-8") as out:
+        write_jsonl(stored_documents(_index_or_default(index_path)), out)
 
 
 # -- crawling ----------------------------------------------------------------------------
@@ -588,62 +699,87 @@ def export(index_path: Path | None, output: Path | None) -> None:
 @main.command()
 @click.argument("urls", nargs=-1, required=True)
 @click.option("--state", "state_dir", type=click.Path(file_okay=False, path_type=Path), default=Path("vnsearch-crawl"),
-              show_default=True, help="Crawl folder (WARC archive and journal); rerun to resume.")
+              show_default=True, help="Crawl folder (WARC archive and journal); rerun to resume or retry failures.")
 @INDEX_OPTION
 @click.option("--jsonl", "jsonl_out", type=click.Path(dir_okay=False, path_type=Path),
               help="Write documents to this JSONL file instead of the index.")
-@click.option("--scope", type=click.Choice(["host", "prefix"]), default="host", show_default=True)
+@click.option("--scope", type=click.Choice(["host", "prefix"]), default="host", show_default=True,
+              help="host: the seed's scheme, host and port; prefix: and under the seed's folder.")
+@click.option("--allow-host", "allow_hosts", multiple=True, metavar="HOST[:PORT]",
+              help="Another host the crawl may request (repeatable).")
 @click.option("--max-depth", type=click.IntRange(0), default=5, show_default=True)
 @click.option("--max-pages", type=click.IntRange(1), default=1000, show_default=True)
-@click.option("--delay", type=float, default=1.0, show_default=True, help="Seconds between requests to one host.")
-@click.option("--timeout", type=float, default=20.0, show_default=True, help="Seconds to wait for a server's answer.")
+@click.option("--delay", type=click.FloatRange(0), default=1.0, show_default=True,
+              help="Seconds between requests to one host (a longer robots.txt Crawl-delay wins).")
+@click.option("--timeout", type=click.FloatRange(0, min_open=True), default=20.0, show_default=True,
+              help="Seconds to wait for a server's answer.")
+@click.option("--max-time", type=click.FloatRange(0, min_open=True), default=60.0, show_default=True,
+              help="Seconds one download may take in all.")
+@click.option("--retries", type=click.IntRange(0), default=2, show_default=True,
+              help="Extra attempts after a network error or 5xx (failures are retried by the next run too).")
 @click.option("--user-agent", help="User-Agent header (put your contact in it).")
-@click.option("--no-robots", is_flag=True, help="Ignore robots.txt (only for sites you own).")
+@click.option("--no-robots", is_flag=True, help="Ignore robots.txt and robots meta tags (only for sites you own).")
+@click.option("--refresh", is_flag=True, help="Revisit a crawled site: fetch only new or changed pages.")
 @click.pass_obj
 def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_path: Path | None,
-          jsonl_out: Path | None, scope: str, max_depth: int, max_pages: int, delay: float, timeout: float,
-          user_agent: str | None, no_robots: bool) -> None:
+          jsonl_out: Path | None, scope: str, allow_hosts: tuple[str, ...], max_depth: int, max_pages: int,
+          delay: float, timeout: float, max_time: float, retries: int, user_agent: str | None, no_robots: bool,
+          refresh: bool) -> None:
     """Crawl web sites politely, keep every page in a WARC file, index the articles.
 
     \b
-    Example:
+    Examples:
         vnsearch crawl https://huyen.example.gov.vn/ --max-pages 200 --index ~/archive-index
+        vnsearch crawl https://huyen.example.gov.vn/ --refresh     # later: new and changed pages
     """
     import dataclasses
 
     from corpus import CrawlOptions
-    from corpus import crawl as start_crawl
-    from index import Index
 
-    options = CrawlOptions(scope=scope, max_depth=max_depth, max_pages=max_pages, delay=delay,  # type: ignore[arg-type]
-                           obey_robots=not no_robots, read_timeout=timeout,
-                           connect_timeout=min(10.0, timeout), total_timeout=max(3 * timeout, timeout + 1))
+    from ._core import crawl_into
+
+    options = CrawlOptions(scope=scope, allow_hosts=allow_hosts, max_depth=max_depth,  # type: ignore[arg-type]
+                           max_pages=max_pages, delay=delay, read_timeout=timeout, total_timeout=max_time,
+                           retries=retries, obey_robots=not no_robots, refresh=refresh)
     if user_agent:
         options = dataclasses.replace(options, user_agent=user_agent)
     with _progress("Crawling", None, obj["quiet"]) as bar:
-        task = bar.add_task("crawl", total=None)
-
-        def on_event(event: Any) -> None:
-            c = event.counts
-            bar.update(task, completed=c.fetched, description=(
-                f"fetched {c.fetched} · queued {c.pending} · articles {c.documents} · "
-                f"skipped {c.skipped} · errors {c.errors}"))
-
-        with start_crawl(list(urls), state_dir, options, on_event=on_event) as crawler:
-            if jsonl_out is not None:
-                with open(jsonl_out, "w", encoding="utf-8") as out:
-                    for doc in crawler:
-                        out.write(json.dumps(doc.as_dict(), ensure_ascii=False) + "\n")
-                report = None
-            else:
-                ix = Index.open_or_create(_index_or_default(index_path))
-                report = ix.add_documents(crawler, on_wait=_on_wait(obj["quiet"]))
-        crawl_report = crawler.report
+        run = crawl_into(list(urls), state_dir, options, on_event=_crawl_progress(bar),
+                         index_path=None if jsonl_out else _index_or_default(index_path), jsonl_path=jsonl_out,
+                         on_wait=_on_wait(obj["quiet"]))
     if not obj["quiet"]:
-        c = crawl_report.counts
-        click.echo(f"Crawl {state_dir}: {c.fetched} fetched, {c.documents} articles, {c.skipped} skipped, "
-                   f"{c.errors} errors; archive {crawl_report.warc_path}", err=True)
-        for url, why in crawl_report.skipped[:20]:
-            click.echo(f"  skipped {url}: {why}", err=True)
-        if report is not None:
-            _print_report(report, _index_or_default(index_path))
+        _print_crawl(run)
+    if run.crawl.nothing_fetched:
+        _fail(f"nothing could be fetched ({len(run.crawl.failed)} URL(s) failed)",
+              "The site may be down: run the same command again later to retry.", code=1)
+
+
+def _crawl_progress(bar: Any) -> Any:
+    task = bar.add_task("crawl", total=None)
+
+    def on_event(event: Any) -> None:
+        c = event.counts
+        bar.update(task, completed=c.fetched, description=(
+            f"fetched {c.fetched} · queued {c.pending} · articles {c.documents} · "
+            f"skipped {c.skipped} · failed {c.errors}"))
+    return on_event
+
+
+def _print_crawl(run: Any) -> None:
+    report, c = run.crawl, run.crawl.counts
+    click.echo(f"Crawl {report.state_dir}: {c.fetched} fetched, {c.documents} articles, {c.skipped} skipped, "
+               f"{c.errors} failed (kept for the next run), {c.unchanged} unchanged, "
+               f"{c.out_of_scope} links out of scope; archive {report.warc_path}", err=True)
+    _print_list("skipped", report.skipped)
+    _print_list("failed", report.failed)
+    if run.index is not None:
+        _print_report(run.index, run.index_path)
+    elif run.jsonl_path is not None:
+        click.echo(f"Wrote {run.written} documents to {run.jsonl_path}", err=True)
+
+
+def _print_list(label: str, items: list[tuple[str, str]], limit: int = 20) -> None:
+    for where, why in items[:limit]:
+        click.echo(f"  {label} {where}: {why}", err=True)
+    if len(items) > limit:
+        click.echo(f"  … and {len(items) - limit} more", err=True)

@@ -12,14 +12,13 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex
 
 from analyzers import VietnameseAnalyzer
-from corpus import read_jsonl
 from index._analysis import analyze_document
 from index._blocks import BlockCodec, BlockMatcher, decode_arrays, decode_values, encode_block
 from index._codec import VnCodec
 from index._schema import build_schema
+from real_text import wiki_documents
 from searcher._fast import FastEvaluator
 
-SAMPLE = Path(__file__).parents[1] / "corpus" / "data" / "sample" / "sample.jsonl.gz"
 
 
 @pytest.mark.parametrize("compression", [0, 3])
@@ -60,7 +59,7 @@ def _build(path: Path, codec: object, docs: list) -> FileIndex:
 @pytest.fixture(scope="module")
 def indexes(tmp_path_factory: pytest.TempPathFactory) -> tuple[FileIndex, FileIndex]:
     # Long posting lists need many documents; every third sample document keeps it quick.
-    docs = list(read_jsonl(SAMPLE))[::3]
+    docs = list(wiki_documents())[::3]
     return (_build(tmp_path_factory.mktemp("w3"), VnCodec(), docs),
             _build(tmp_path_factory.mktemp("blocks"), BlockCodec(), docs))
 
@@ -98,7 +97,7 @@ def test_positions_and_long_lists_are_in_array_blocks(indexes: tuple[FileIndex, 
 def test_the_segment_builder_writes_array_blocks(tmp_path: Path) -> None:
     from index._segments import build_segment
 
-    docs = list(read_jsonl(SAMPLE))[::5]
+    docs = list(wiki_documents())[::5]
     analyzer = VietnameseAnalyzer()
     schema = build_schema()
     searchers = []

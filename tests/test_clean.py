@@ -95,10 +95,18 @@ def test_vni_encoded_page_is_decoded() -> None:
     assert "Skip to main content" not in page.text and "Trang chủ" not in page.text
 
 
+def test_page_in_undeclared_non_vietnamese_encoding_is_decoded_and_marked() -> None:
+    # Detected by charset_normalizer (corpus/_encoding.py's fallback), and not taken for Vietnamese.
+    title = "日本語のテキストです。検索エンジン"
+    html = f"<html><head><title>{title}</title></head><body><p>{title * 20}</p></body></html>"
+    page = clean_html(html.encode("shift_jis"))
+    assert page.title == title and page.language != "vi"
+
+
 def test_page_in_unknown_encoding_raises() -> None:
-    html = "<html><body><p>" + "日本語のテキストです。検索エンジン" * 20 + "</p></body></html>"
+    html = b"<html><body><p>" + bytes(range(1, 256)) * 8 + b"</p></body></html>"
     with pytest.raises(InputError, match="encoding"):
-        clean_html(html.encode("shift_jis"))
+        clean_html(html)
 
 
 def test_empty_page_is_not_an_article() -> None:
@@ -153,3 +161,44 @@ def test_content_hash_is_sha1_of_the_json_of_the_fields(text: str) -> None:
     d = Document(id="x-1", title="Tiêu đề \"có\" ngoặc", text=text, url="https://a.vn/1", author="Nguyễn Văn An")
     payload = json.dumps([d.id, d.title, d.text, d.url, d.source, d.date, d.author], ensure_ascii=False)
     assert d.content_hash == hashlib.sha1(payload.encode("utf-8")).hexdigest()
+
+
+def test_one_article_or_list_verdict_whichever_way_a_page_arrives(tmp_path: Path) -> None:
+    """dantri_article.html is 57% link text: crawl and WARC import once called it a list page
+    while `clean` and folder import kept it. Every path now takes the cleaner's verdict."""
+    import sys
+
+    from corpus import clean_source, read_documents
+    from corpus._crawl import CrawlOptions, crawl
+    from corpus._warc import read_warc
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from crawl_site import Page, SiteServer
+
+    title = "Giá vàng giảm, vẫn cao hơn thế giới gần 20 triệu đồng/lượng"
+    folder = tmp_path / "saved"
+    folder.mkdir()
+    for name in ("dantri_article.html", "vnexpress_list.html"):
+        (folder / name).write_bytes((PAGES / name).read_bytes())
+    verdicts = {"clean": [clean_source(folder / name).is_article for name in ("dantri_article.html",
+                                                                             "vnexpress_list.html")],
+                "folder": sorted(d.title for d in read_documents([folder]))}
+    pages = {"/": Page(body=b'<html><body><a href="/bai">x</a><a href="/muc">y</a></body></html>'),
+             "/bai": Page(body=(PAGES / "dantri_article.html").read_bytes()),
+             "/muc": Page(body=(PAGES / "vnexpress_list.html").read_bytes())}
+    options = CrawlOptions(delay=0, use_sitemaps=False, obey_robots=False, retries=0)
+    with SiteServer(pages=pages) as site:
+        crawler = crawl([site.url("/")], tmp_path / "state", options)
+        verdicts["crawl"] = [d.title for d in crawler]
+    verdicts["warc"] = [d.title for d in read_warc(crawler.report.warc_path)]
+    assert verdicts == {"clean": [True, False], "folder": [title], "crawl": [title], "warc": [title]}
+    reasons = dict(crawler.report.skipped)
+    assert reasons[site.url("/muc")].startswith("not an article (list page")
+
+
+def test_layout_only_lines_are_not_paragraphs() -> None:
+    title, paragraphs = _seed_article()
+    html = SMALL_ARTICLE.format(title=title, paragraphs="".join(f"<p>{p}</p><p>|</p><p>* * *</p>" for p in paragraphs))
+    page = clean_html(html)
+    assert page.is_article and len(page.paragraphs) == len(paragraphs)
+    assert all(re.search(r"\w", p) for p in page.paragraphs)

@@ -2,7 +2,10 @@
 
 The segmenter never calls crfsuite; these tests keep it honest: the parsed weights are the
 model's, and the labels equal ``pycrfsuite.Tagger.tag`` on pyvi's own features, item for
-item, on thousands of real lines and on long sequences.
+item, on the real lines shipped in ``tests/data`` (thousands more with ``../shared``) and on
+long sequences. The reference side uses nothing of ours: pyvi's model is unpickled by pickle
+and sklearn-crfsuite (which hands the model file to pycrfsuite), and the tokens come from
+pyvi's own regular expression (``ViTokenizer.sylabelize``).
 """
 
 from __future__ import annotations
@@ -10,34 +13,38 @@ from __future__ import annotations
 import os
 import re
 import tempfile
+import unicodedata
 from pathlib import Path
 
 import pytest
 
+import pycrfsuite
+from pyvi import ViTokenizer as pyvi_tokenizer
+
 from analyzers._crf import parse_model
-from analyzers._segment import (
-    _TOKEN_RE,
-    Segmenter,
-    _is_space,
-    _load_model,
-    _spans,
-    _tokens,
-)
-from real_text import DATA, needs_data, real_lines
+from analyzers._segment import Segmenter, _is_space, _load_model, _spans, _tokens
+from real_text import DATA, needs_data, real_lines, shipped_lines
 
-pycrfsuite = pytest.importorskip("pycrfsuite")
-pyvi_tokenizer = pytest.importorskip("pyvi.ViTokenizer")
-
+PYVI_CRF = pyvi_tokenizer.ViTokenizer.model  # pyvi's pickle, unpickled by pickle and sklearn-crfsuite
 
 
 @pytest.fixture(scope="module")
-def tagger() -> "pycrfsuite.Tagger":
-    tagger = pycrfsuite.Tagger()
-    tagger.open_inmemory(_load_model()[0])
-    return tagger
+def tagger() -> pycrfsuite.Tagger:
+    return PYVI_CRF.tagger_
 
 
-def _dump(tagger: "pycrfsuite.Tagger") -> str:
+def pyvi_tokens(text: str) -> list[str]:
+    """pyvi's syllable tokens, by pyvi's own regular expression (``text`` is NFC)."""
+    return pyvi_tokenizer.ViTokenizer.sylabelize(text)[1]
+
+
+def test_model_bytes_are_the_ones_sklearn_crfsuite_unpickles() -> None:
+    # Our stand-in unpickler takes the same crfsuite model file out of pyvi's pickle as the
+    # real classes do (sklearn-crfsuite writes it to a file for pycrfsuite).
+    assert _load_model()[0] == Path(PYVI_CRF.modelfile.name).read_bytes()
+
+
+def _dump(tagger: pycrfsuite.Tagger) -> str:
     # Tagger.info() cannot parse this model's dump (an attribute trips its regex), so read
     # crfsuite's text dump ourselves.
     fd, path = tempfile.mkstemp()
@@ -49,8 +56,8 @@ def _dump(tagger: "pycrfsuite.Tagger") -> str:
         os.unlink(path)
 
 
-def test_parsed_weights_match_crfsuite_dump(tagger: "pycrfsuite.Tagger") -> None:
-    model = parse_model(_load_model()[0])
+def test_parsed_weights_match_crfsuite_dump(tagger: pycrfsuite.Tagger) -> None:
+    model = parse_model(Path(PYVI_CRF.modelfile.name).read_bytes())
     assert sorted(model.labels) == ["B_W", "I_W"]
     assert model.labels == tuple(tagger.labels())
     dump = _dump(tagger)
@@ -76,30 +83,39 @@ def test_parsed_weights_match_crfsuite_dump(tagger: "pycrfsuite.Tagger") -> None
     assert len(model.state) == 6335
 
 
-def _pyvi_labels(tagger: "pycrfsuite.Tagger", tokens: list[str]) -> list[str]:
+def _pyvi_labels(tagger: pycrfsuite.Tagger, tokens: list[str]) -> list[str]:
     return tagger.tag(pyvi_tokenizer.ViTokenizer.sent2features(tokens, False))
 
 
-@needs_data
-def test_viterbi_labels_equal_crfsuite_on_real_lines(tagger: "pycrfsuite.Tagger") -> None:
+def _assert_labels_equal(tagger: pycrfsuite.Tagger, lines: list[str]) -> None:
     seg = Segmenter(cache_size=0)
-    lines = real_lines()
-    sample = lines[::2]
-    assert len(sample) > 6000
     mismatches = []
-    for line in sample:
-        tokens = [m.group() for m in _TOKEN_RE.finditer(line)]
+    for line in lines:
+        tokens = pyvi_tokens(line)
         if tokens and seg._labels(tokens) != _pyvi_labels(tagger, tokens):
             mismatches.append(line)
-    assert not mismatches, f"{len(mismatches)} of {len(sample)} differ, first: {mismatches[0]!r}"
+    assert not mismatches, f"{len(mismatches)} of {len(lines)} differ, first: {mismatches[0]!r}"
+
+
+def test_viterbi_labels_equal_crfsuite_on_shipped_lines(tagger: pycrfsuite.Tagger) -> None:
+    lines = [unicodedata.normalize("NFC", line) for line in shipped_lines()]
+    assert len(lines) > 700
+    _assert_labels_equal(tagger, lines)
 
 
 @needs_data
-def test_viterbi_labels_equal_crfsuite_on_long_sequences(tagger: "pycrfsuite.Tagger") -> None:
+def test_viterbi_labels_equal_crfsuite_on_real_lines(tagger: pycrfsuite.Tagger) -> None:
+    sample = real_lines()[::2]
+    assert len(sample) > 6000
+    _assert_labels_equal(tagger, sample)
+
+
+@needs_data
+def test_viterbi_labels_equal_crfsuite_on_long_sequences(tagger: pycrfsuite.Tagger) -> None:
     # Many lines run together: sequences of 500 to 3,000 tokens, where scores grow large and
     # rounding has the most room to differ.
     seg = Segmenter(cache_size=0)
-    tokens = [m.group() for line in real_lines()[:4000] for m in _TOKEN_RE.finditer(line)]
+    tokens = [token for line in real_lines()[:4000] for token in pyvi_tokens(line)]
     checked = 0
     for size in (500, 1200, 3000):
         for lo in range(0, min(len(tokens), 40 * size), 7 * size):
@@ -113,7 +129,7 @@ def test_viterbi_labels_equal_crfsuite_on_long_sequences(tagger: "pycrfsuite.Tag
 def test_batch_scoring_equals_one_sequence_at_a_time() -> None:
     # Sequences scored together (separators between them) label as when scored alone.
     seg = Segmenter(cache_size=0)
-    seqs = [[m.group() for m in _TOKEN_RE.finditer(line)] for line in real_lines()[:300]]
+    seqs = [pyvi_tokens(line) for line in real_lines()[:300]]
     seqs = [s for s in seqs if s]
     labels, _starts, firsts, _low = seg._tag(seqs)
     for seq, q in zip(seqs, firsts):
@@ -121,7 +137,7 @@ def test_batch_scoring_equals_one_sequence_at_a_time() -> None:
         assert names == seg._labels(seq)
 
 
-def test_labels_of_awkward_tokens(tagger: "pycrfsuite.Tagger") -> None:
+def test_labels_of_awkward_tokens(tagger: pycrfsuite.Tagger) -> None:
     seg = Segmenter()
     for line in [
         "TP. HCM, Tp. Hà Nội và ThS. Nguyễn Văn A gửi thư tới a.b@gmail.com ==> xem https://x.vn/a",
@@ -130,11 +146,24 @@ def test_labels_of_awkward_tokens(tagger: "pycrfsuite.Tagger") -> None:
         "Học_sinh : : ; ; ...",
         "nul \x00 byte \x00",
     ]:
-        tokens = [m.group() for m in _TOKEN_RE.finditer(line)]
+        tokens = pyvi_tokens(line)
         assert seg._labels(tokens) == _pyvi_labels(tagger, tokens), line
 
 
-def test_fast_tokens_and_spans_equal_the_pattern() -> None:
+def _pyvi_spans(line: str, offset: int) -> list[tuple[int, int]]:
+    """Where pyvi's tokens lie in ``line``: in order, only whitespace between them."""
+    spans = []
+    pos = 0
+    for token in pyvi_tokens(line):
+        start = line.index(token, pos)
+        assert line[pos:start].strip() == "", (line, token)
+        spans.append((offset + start, offset + start + len(token)))
+        pos = start + len(token)
+    assert line[pos:].strip() == ""
+    return spans
+
+
+def test_fast_tokens_and_spans_equal_pyvi() -> None:
     lines = [
         "TP. HCM, Tp. Hà Nội và ThS. Nguyễn Văn A gửi thư tới a.b@gmail.com ==> xem https://x.vn/a-b",
         "  khoảng\u00a0trắng\u3000và\ttab  \u2028 ở đầu và cuối  ",
@@ -142,6 +171,7 @@ def test_fast_tokens_and_spans_equal_the_pattern() -> None:
         "nul\x00byte và \ud800 lone surrogate",
         "a",
     ]
+    lines += [unicodedata.normalize("NFC", line) for line in shipped_lines()]
     if DATA.is_dir():
         lines += real_lines()[::5]
     text = "\n".join(lines)
@@ -152,15 +182,12 @@ def test_fast_tokens_and_spans_equal_the_pattern() -> None:
         pos += len(line) + 1
     token_lists = [_tokens(line) for line in lines]
     for line, tokens in zip(lines, token_lists):
-        assert tokens == [m.group() for m in _TOKEN_RE.finditer(line)], line
-    expected = [
-        [m.span() for m in _TOKEN_RE.finditer(text, s, s + len(line))]
-        for s, line in zip(starts, lines)
-    ]
+        assert tokens == pyvi_tokens(line), line
+    expected = [_pyvi_spans(line, s) for s, line in zip(starts, lines)]
     assert _spans(text, starts, token_lists, 0) == expected
     # The first lines' spans relative to their line.
     relative = _spans(text, starts, token_lists, 3)
-    assert relative[:3] == [[m.span() for m in _TOKEN_RE.finditer(line)] for line in lines[:3]]
+    assert relative[:3] == [_pyvi_spans(line, 0) for line in lines[:3]]
     assert relative[3:] == expected[3:]
 
 

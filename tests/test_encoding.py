@@ -134,10 +134,18 @@ def test_declared_non_vietnamese_charset_is_used() -> None:
     assert decode_bytes(data, declared="gbk") == "中文搜索引擎测试文本"
 
 
+@pytest.mark.parametrize(("text", "codec"), [
+    ("中文搜索引擎测试文本，这是一段中文。" * 5, "gbk"),
+    ("日本語のテキストです。検索エンジン" * 5, "shift_jis"),
+    ("Привет, как дела? Это проверка поисковой системы." * 3, "koi8-r"),
+])
+def test_undeclared_non_vietnamese_encodings_fall_back_on_charset_normalizer(text: str, codec: str) -> None:
+    assert decode_bytes(text.encode(codec)) == text
+
+
 @pytest.mark.parametrize("data", [
-    ("中文搜索引擎测试文本，这是一段中文。" * 5).encode("gbk"),
-    ("日本語のテキストです。検索エンジン" * 5).encode("shift_jis"),
     bytes(range(256)) * 4,
+    b"\x89PNG\r\n\x1a\n" + bytes(range(1, 256)) * 3,
 ])
 def test_undeterminable_bytes_raise_input_error(data: bytes) -> None:
     with pytest.raises(InputError, match="cannot determine the text encoding") as info:

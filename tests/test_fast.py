@@ -1,7 +1,7 @@
 """The numpy evaluator (searcher/_fast.py) against Whoosh's own search, on real Vietnamese text.
 
-The index is built from every other document of the bundled sample archive (Vietnamese
-Wikipedia and XQuAD-vi paragraphs, sources in corpus/data/sample/SOURCES.md) in several
+The index is built from every other document of tests/real_text.py's ``wiki_documents()``
+(Vietnamese Wikipedia and XQuAD-vi paragraphs from ../shared/data, CC BY-SA) in several
 segments, with replaced documents (so segments carry deletions). For every query the evaluator
 must give the same matching documents as Whoosh, the same BM25F scores, and the same top 20.
 """
@@ -9,19 +9,17 @@ must give the same matching documents as Whoosh, the same BM25F scores, and the 
 from __future__ import annotations
 
 from dataclasses import replace
-from pathlib import Path
 
 import numpy as np
 import pytest
 from whoosh import query as wq
 
-from corpus import read_jsonl
 from index import Index
 from searcher import Searcher
+from real_text import wiki_documents
 from searcher._fast import FastEvaluator, Matches, _chain
 from searcher._query import parse_query
 
-SAMPLE = Path(__file__).parents[1] / "corpus" / "data" / "sample" / "sample.jsonl.gz"
 
 QUERIES = [
     "nông thôn mới", "bắc sơn", "bac son", "super bowl", "Warsaw", "sông", "hoà bình", "hòa bình",
@@ -35,7 +33,7 @@ QUERIES = [
 
 @pytest.fixture(scope="module")
 def s(tmp_path_factory: pytest.TempPathFactory):
-    docs = list(read_jsonl(SAMPLE))[::2]
+    docs = list(wiki_documents())[::2]
     path = tmp_path_factory.mktemp("fast-index")
     ix = Index.create(path)
     ix.add_documents(docs, workers=1, batch_size=50)

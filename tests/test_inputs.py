@@ -296,4 +296,4 @@ def test_a_warc_record_over_the_cap_is_skipped_and_the_next_one_kept(tmp_path: P
     docs, skipped = _read(warc, max_bytes=1_000_000)
     assert [d.title[:8] for d in docs] == ["Chiến sự"]
     assert len(skipped) == 1 and skipped[0][0].endswith("https://example.vn/huge")
-    assert skipped[0][1] == "payload of 3.2 MB, over the 1.0 MB cap on one document (--max-doc-size)"
+    assert skipped[0][1] == "response too large (more than 1000000 bytes)"

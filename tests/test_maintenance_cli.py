@@ -40,7 +40,12 @@ def test_export_then_index_gives_the_same_results(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "backup.jsonl"
     assert runner.invoke(main, ["export", "--index", str(ix), "-o", str(out)]).exit_code == 0
-    assert len(out.read_text(encoding="utf-8").splitlines()) == 3
+    lines = out.read_text(encoding="utf-8").splitlines()
+    assert len(lines) == 3
+    # corpus.write_jsonl's rule, as for crawl --jsonl: no content_hash, no empty fields.
+    assert all("content_hash" not in rec and None not in rec.values() for rec in map(json.loads, lines))
+    to_stdout = runner.invoke(main, ["export", "--index", str(ix)])
+    assert to_stdout.exit_code == 0 and to_stdout.stdout.splitlines() == lines
     copy = tmp_path / "copy"
     result = runner.invoke(main, ["index", str(out), "--index", str(copy), "--workers", "1"])
     assert result.exit_code == 0, result.output

@@ -176,12 +176,19 @@ def test_unaccented_queries_find_accented_text(s: Searcher) -> None:
     assert all_ids(s, '"nong thon"') == NONG_THON
 
 
-def test_accented_query_ranks_exact_accents_above_folded_matches(s: Searcher) -> None:
-    # bác, bạc and Bắc all fold to "bac".
+def test_accented_query_matches_only_its_accents_unless_told_any(s: Searcher) -> None:
+    # bác, bạc and Bắc all fold to "bac": typed with accents, only "bác" matches.
     bac = ids(s.search("bác", limit=100))
-    assert set(bac[:2]) == {"xq-vi-26-04", "xq-vi-36-03"}  # "bác sĩ"
-    assert set(bac[2:]) >= BACSON  # "Bắc Sơn" matches only folded, below
+    assert set(bac) == {"xq-vi-26-04", "xq-vi-36-03"}  # "bác sĩ"
+    assert s.search("bác").total == 2
+    # accents="any": every "bac" matches, the exact accents ranked first.
+    loose = ids(s.search("bác", limit=100, accents="any"))
+    assert set(loose[:2]) == {"xq-vi-26-04", "xq-vi-36-03"}
+    assert set(loose[2:]) >= BACSON
     assert ids(s.search("bạc", limit=100))[0] == "xq-vi-08-03"  # "cờ bạc"
+    # accents="exact" typed without accents: only unaccented "bac" (there is none).
+    assert s.search("bac", accents="exact").total == 0
+    assert s.search("bac").total >= 5
 
 
 def test_nfd_document_found_by_nfc_query_and_back(s: Searcher) -> None:
@@ -337,3 +344,22 @@ def test_parser_keeps_phrase_slop_and_fields() -> None:
     assert parse_query('"nông thôn"~3') == Phrase("nông thôn", 3)
     assert parse_query('title:"Bắc Sơn"') == Phrase("Bắc Sơn", 1, "title")
     assert parse_query("url:https://a.vn/x:y") == Text("https://a.vn/x:y", "url")
+
+
+def test_queries_are_cleaned_as_documents_are(s: Searcher) -> None:
+    # Invisible characters and odd spaces (pasted from a web page) are removed by the same
+    # corpus.clean_text as documents get, in parsed and in plain-text queries alike.
+    plain = all_ids(s, "nông thôn")
+    assert plain
+    assert all_ids(s, "n\u00adông\u00a0th\u200bôn") == plain
+    assert all_ids(s, '"nông\u3000thôn"') == all_ids(s, '"nông thôn"')
+    assert [i for i, _ in s.search_ids("n\u00adông\u202fthôn", limit=50)] == [i for i, _ in s.search_ids("nông thôn", limit=50)]
+
+
+def test_closing_a_searcher_twice_is_harmless(tmp_path: Path) -> None:
+    Index.create(tmp_path).add_documents(read_jsonl(FIXTURE), workers=1)
+    with Searcher.open(tmp_path) as s:
+        hits = s.search("nông thôn").hits
+        s.close()
+    s.close()
+    assert hits and hits[0].title  # plain values outlive the searcher

@@ -2,15 +2,26 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 import pickle
+import shutil
+import subprocess
+import sys
 import unicodedata
+from pathlib import Path
 
 import pytest
 
-from analyzers._segment import _TOKEN_RE, Segmenter
-from real_text import needs_data, real_lines
+from pyvi import ViTokenizer as pyvi_tokenizer
 
-pyvi_tokenizer = pytest.importorskip("pyvi.ViTokenizer")
+from analyzers import ANALYZER_VERSION
+from analyzers._model import MODEL_ID
+from analyzers._segment import Segmenter
+from corpus import Document
+from index import Index, IndexVersionError
+from index._meta import read_meta, write_meta
+from real_text import needs_data, real_lines, shipped_lines
 
 
 # The opening of the seed article (../shared/data/seed/bacson_2020-06-12.txt, public news text).
@@ -43,6 +54,18 @@ def _assert_identical(seg: Segmenter, lines: list[str]) -> None:
         != (theirs := pyvi_tokenizer.tokenize(line))
     ]
     assert not mismatches, f"{len(mismatches)} of {len(lines)} differ, first: {mismatches[0]}"
+
+
+def pyvi_tokens(text: str) -> list[str]:
+    """pyvi's own syllable tokens (its regular expression, not ours)."""
+    return pyvi_tokenizer.ViTokenizer.sylabelize(text)[1]
+
+
+def test_identical_to_pyvi_on_shipped_real_lines(seg: Segmenter) -> None:
+    # The analyzer hands the segmenter NFC text; the fixture documents include one stored in NFD.
+    lines = [unicodedata.normalize("NFC", line) for line in shipped_lines()]
+    assert len(lines) > 700
+    _assert_identical(seg, lines)
 
 
 @needs_data
@@ -79,8 +102,7 @@ def test_identical_to_pyvi_on_awkward_tokens(seg: Segmenter) -> None:
 def test_spans_are_pyvi_tokens_in_order(seg: Segmenter) -> None:
     words = seg.segment(BAC_SON)
     spans = [span for word in words for span in word]
-    tokens = [m.group() for m in _TOKEN_RE.finditer(BAC_SON)]
-    assert [BAC_SON[s:e] for s, e in spans] == tokens
+    assert [BAC_SON[s:e] for s, e in spans] == pyvi_tokens(BAC_SON)
     # Strictly increasing, and nothing but whitespace is left between tokens.
     ends = [0] + [e for _, e in spans]
     for (s, e), previous_end in zip(spans, ends):
@@ -190,7 +212,7 @@ def test_long_line_cut_at_sentence_ends_keeps_offsets() -> None:
     limit = 60
     seg = Segmenter(max_syllables=limit)
     words = seg.segment(text)
-    tokens = [m.group() for m in _TOKEN_RE.finditer(text)]
+    tokens = pyvi_tokens(text)
     assert len(tokens) > 20 * limit
     assert [text[s:e] for w in words for s, e in w] == tokens
 
@@ -208,7 +230,8 @@ def test_long_line_without_punctuation_is_hard_cut() -> None:
     text = " ".join(["hội nghị sơ kết công tác lãnh đạo"] * 50)  # 400 syllables, no stops
     limit = 99
     words = Segmenter(max_syllables=limit).segment(text)
-    spans = [m.span() for m in _TOKEN_RE.finditer(text)]
+    spans = [span for w in Segmenter(max_syllables=1000).segment(text) for span in w]
+    assert [text[s:e] for s, e in spans] == text.split() == pyvi_tokens(text)
     assert [text[s:e] for w in words for s, e in w] == text.split()
 
     # Cuts every 99 syllables; each piece is segmented as if it stood alone.
@@ -240,3 +263,63 @@ def test_shared_between_threads() -> None:
     seg = Segmenter(cache_size=3)  # tiny cache: constant eviction while threads race
     with ThreadPoolExecutor(max_workers=4) as pool:
         assert list(pool.map(seg.segment, lines)) == expected
+
+
+def test_indexing_and_searching_leave_nothing_in_the_temp_folder(tmp_path: Path) -> None:
+    # sklearn-crfsuite unpickles pyvi's model into a model*.crfsuite temp file, left behind by
+    # any process that does not exit cleanly; the segmenter reads the model bytes without it.
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    code = (
+        "import os, sys, tempfile\n"
+        "from corpus import Document\n"
+        "from index import Index\n"
+        "from searcher import Searcher\n"
+        "Index.create(sys.argv[1]).add_documents([Document(id='1', title='Bắc Sơn', text='Tài liệu lưu trữ')], workers=1)\n"
+        "with Searcher.open(sys.argv[1]) as s:\n"
+        "    assert s.search_ids('tài liệu', limit=1)\n"
+        "print(sorted(os.listdir(tempfile.gettempdir())))\n"
+    )
+    root = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, "-c", code, str(tmp_path / "ix")], cwd=root, capture_output=True,
+                          text=True, env={**os.environ, "TMPDIR": str(temp)})
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"  # nothing while the process runs
+    assert os.listdir(temp) == []  # nor after it
+
+
+def test_a_changed_model_file_is_refused_with_one_line(tmp_path: Path) -> None:
+    # A copy of pyvi whose word list differs by one line, first on the path: loading the
+    # segmenter (here through `vnsearch search`) must stop with one clear line, not segment
+    # differently against an index built with the real model.
+    import pyvi
+
+    fake = tmp_path / "site" / "pyvi"
+    shutil.copytree(Path(pyvi.__file__).parent, fake)
+    words = fake / "models" / "words.txt"
+    words.write_bytes(words.read_bytes() + "nông thôn mới\n".encode())
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(fake.parent), str(root)]),
+           "VNSEARCH_INDEX": str(tmp_path / "ix")}
+    Index.create(tmp_path / "ix")
+    proc = subprocess.run([sys.executable, "-c", "from searcher.cli import main; main()", "search", "nông thôn"], cwd=root, env=env,
+                          capture_output=True, text=True)
+    assert proc.returncode == 1, proc.stderr
+    first, *rest = proc.stderr.strip().split("\n")
+    assert first.startswith("Error: pyvi's model file") and "words.txt" in first and "sha256 differs" in first
+    assert rest == ["Install the pyvi version vnsearch pins: pip install --force-reinstall vnsearch"]
+
+
+def test_the_model_hash_is_recorded_in_the_index_and_checked(tmp_path: Path) -> None:
+    assert MODEL_ID in ANALYZER_VERSION
+    path = tmp_path / "ix"
+    Index.create(path).add_documents([Document(id="1", title="Bắc Sơn", text="tài liệu")], workers=1)
+    assert read_meta(path).analyzer_version == ANALYZER_VERSION
+    other_model = ANALYZER_VERSION.replace(MODEL_ID, "pyvi-0.1.1-000000000000")
+    write_meta(path, dataclasses.replace(read_meta(path), analyzer_version=other_model))
+    with pytest.raises(IndexVersionError) as err:
+        Index.open(path)
+    assert "reindex" in (err.value.hint or "")
+    # Indexes from before the hash was recorded ("vi-1") were built with this same model.
+    write_meta(path, dataclasses.replace(read_meta(path), analyzer_version="vi-1"))
+    assert Index.open(path).doc_count() == 1

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from corpus import CleanedPage, Document
-from corpus._fetch import canonicalize_url, scan_page
+from corpus._urls import canonicalize_url, scan_page
 from corpus._warc import WarcWriter, analyze_page, iter_responses, read_warc, repair_warc
 
 DATA = Path(__file__).parent / "data" / "site"
@@ -196,7 +196,7 @@ def test_scan_page_resolves_links_and_measures_link_text() -> None:
             f"<p>{XQ['xq-vi-16-00']}</p>")
     links = scan_page(page, "http://example.vn/")
     assert links.links == ("http://example.vn/tin-tuc/bai-1", "http://example.vn/bai-2")
-    assert links.link_density < 0.1
+    assert not links.noindex and not links.nofollow
 
 
 def test_document_round_trips_through_dict(tmp_path: Path) -> None:
@@ -205,3 +205,42 @@ def test_document_round_trips_through_dict(tmp_path: Path) -> None:
     _write_sample(path)
     doc = next(read_warc(path))
     assert Document.from_dict(json.loads(json.dumps(doc.as_dict()))) == doc
+
+
+def test_crawl_archives_the_exchange_as_received_with_its_request(tmp_path: Path) -> None:
+    """Response records hold the headers and the still-encoded, chunked body as they came off the
+    wire; warcio reads them back (undoing both) and the request record is linked to its response."""
+    import sys
+
+    from warcio.archiveiterator import ArchiveIterator
+
+    from corpus._crawl import CrawlOptions, crawl
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from crawl_site import Page, SiteServer
+
+    body = _article("Rừng nhiệt đới Amazon", XQ["xq-vi-16-00"] + " " + XQ["xq-vi-16-01"])
+    pages = {"/": Page(body=b'<html><body><a href="/bai">x</a></body></html>'),
+             "/bai": Page(body=body, encoding="gzip", chunked=True)}
+    with SiteServer(pages=pages) as site:
+        crawler = crawl([site.url("/")], tmp_path, CrawlOptions(delay=0, use_sitemaps=False, obey_robots=False))
+        docs = list(crawler)
+        wire = site.wire["/bai"]
+    assert wire.startswith(b"64\r\n\x1f\x8b")  # chunk framing around gzip: what the server sent
+    records = {}
+    with open(crawler.report.warc_path, "rb") as fh:
+        for record in ArchiveIterator(fh):
+            uri = record.rec_headers.get_header("WARC-Target-URI")
+            if uri == site.url("/bai"):
+                headers = dict(record.http_headers.headers)
+                records[record.rec_type] = (record.rec_headers, headers, record.raw_stream.read())
+    rec_headers, headers, raw = records["response"]
+    assert raw == wire
+    assert headers["Content-Encoding"] == "gzip" and headers["Transfer-Encoding"] == "chunked"
+    assert "Content-Length" not in headers  # the server sent none; none is invented
+    request_headers, sent, _ = records["request"]
+    assert request_headers.get_header("WARC-Concurrent-To") == rec_headers.get_header("WARC-Record-ID")
+    assert sent["Accept-Encoding"] == "gzip, deflate" and sent["Host"] == f"127.0.0.1:{site.port}"
+    # Read back (warcio undoes chunking and gzip), the archive gives the crawl's documents.
+    assert [r.body for r in iter_responses(crawler.report.warc_path) if r.url.endswith("/bai")] == [body]
+    assert list(read_warc(crawler.report.warc_path)) == docs and len(docs) == 1
