@@ -14,6 +14,7 @@ import io
 import json
 import logging
 import os
+import stat
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
@@ -88,8 +89,9 @@ def read_jsonl(path: str | os.PathLike[str], on_skip: SkipCallback | None = None
     """
     path = Path(path)
     try:
-        if workers > 1 and path.stat().st_size < _PARALLEL_MIN_BYTES:
-            workers = 1  # a small file: starting processes would cost more than they save
+        info = path.stat()
+        if workers > 1 and stat.S_ISREG(info.st_mode) and info.st_size < _PARALLEL_MIN_BYTES:
+            workers = 1  # a small file: starting processes would cost more than they save (a pipe may be long)
         raw = open(path, "rb")
     except OSError as exc:
         _skip(on_skip, str(path), f"cannot read ({exc.strerror or exc})")
