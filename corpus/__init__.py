@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from ._encoding import decode_bytes
     from ._pages import clean_source, fetch_page
     from ._warc import WarcWriter, read_warc
-    from ._workers import WorkerDiedError, ordered_map, start_method
+    from ._workers import BackgroundJob, WorkerDiedError, ordered_map, start_method
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -33,7 +33,7 @@ _LAZY = {
     "CrawlCounts": "_crawl", "CrawlError": "_crawl", "CrawlEvent": "_crawl", "Crawler": "_crawl",
     "CrawlOptions": "_crawl", "CrawlReport": "_crawl", "crawl": "_crawl",
     "decode_bytes": "_encoding", "WarcWriter": "_warc", "read_warc": "_warc",
-    "WorkerDiedError": "_workers", "ordered_map": "_workers", "start_method": "_workers",
+    "WorkerDiedError": "_workers", "BackgroundJob": "_workers", "ordered_map": "_workers", "start_method": "_workers",
     "clean_source": "_pages", "fetch_page": "_pages",
 }
 
@@ -47,6 +47,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 __all__ = [
+    "BackgroundJob",
     "CleanedPage",
     "CrawlCounts",
     "CrawlError",

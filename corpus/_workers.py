@@ -20,7 +20,7 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 from ._errors import VnSearchError
 
@@ -129,3 +129,37 @@ def _broken_is_death(call: Callable[..., R], what: str, *args: Any) -> R:
         raise WorkerDiedError(
             f"{what} ended abruptly (killed, perhaps by the out-of-memory killer); everything "
             "committed so far is kept: run the same command again to continue") from exc
+
+
+class BackgroundJob(Generic[R]):
+    """``fn(*args)`` in a process of its own (a merge while an import goes on), with the same
+    guarantees as :func:`ordered_map`: its death is a :class:`WorkerDiedError`, not a wait for
+    ever; it ignores Ctrl-C and dies with its parent; :meth:`abort` ends it at once."""
+
+    def __init__(self, fn: Callable[..., R], *args: Any, initializer: Callable[..., None] | None = None,
+                 initargs: tuple[Any, ...] = (), what: str = "a worker process") -> None:
+        self._what = what
+        self._executor = ProcessPoolExecutor(max_workers=1, mp_context=_context(),
+                                             initializer=_init_worker, initargs=(initializer, initargs))
+        queue = getattr(self._executor, "_call_queue", None)
+        if queue is not None:
+            queue.cancel_join_thread()  # as in ordered_map
+        with _sigint_deferred():
+            self._future = self._executor.submit(fn, *args)
+
+    def ready(self) -> bool:
+        """True once the call has ended (done, failed or died)."""
+        return self._future.done()
+
+    def result(self) -> R:
+        """The call's result (waits for it); the process is then ended either way."""
+        try:
+            value = _broken_is_death(self._future.result, self._what)
+        except BaseException:
+            self.abort()
+            raise
+        self._executor.shutdown(wait=True)
+        return value
+
+    def abort(self) -> None:
+        _stop(self._executor)

@@ -11,8 +11,9 @@ from ._analysis import syllable_pairs
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
 from ._index import ConfirmCallback, DeleteReport, Index, IndexReport, MatchFinder, ProgressCallback
 from ._lock import WaitCallback
-from ._meta import IndexMeta
-from ._ops import export, import_sources, optimize, reindex, stats
+from ._merge import MergePolicy, MergeProgress
+from ._meta import FORMAT_VERSION, IndexMeta
+from ._ops import OptimizeReport, StageCallback, export, import_sources, optimize, reindex, stats
 from ._schema import SCHEMA_VERSION, STORED_FIELDS
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
@@ -20,6 +21,7 @@ logging.getLogger(__name__).addHandler(logging.NullHandler())
 __all__ = [
     "ConfirmCallback",
     "DeleteReport",
+    "FORMAT_VERSION",
     "Index",
     "IndexLockedError",
     "IndexMeta",
@@ -28,9 +30,13 @@ __all__ = [
     "IndexVersionError",
     "IndexWriteError",
     "MatchFinder",
+    "MergePolicy",
+    "MergeProgress",
+    "OptimizeReport",
     "ProgressCallback",
     "SCHEMA_VERSION",
     "STORED_FIELDS",
+    "StageCallback",
     "WaitCallback",
     "export",
     "import_sources",

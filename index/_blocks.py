@@ -167,6 +167,22 @@ def decode_values(data: bytes, count: int, fixedsize: int | None) -> tuple[Any, 
     return tuple(values[base + a:base + b] for a, b in zip(offsets, offsets[1:]))
 
 
+def decode_raw_values(data: bytes, count: int, fixedsize: int | None) -> tuple[bytes, np.ndarray]:
+    """A block's values as one string and each posting's length (for merges, which copy them)."""
+    flags, _ids, _weights, values = _parts(data)
+    if fixedsize == 0 or not values:
+        return b"", np.zeros(count, dtype=np.int64)
+    if flags & (_VALUES_U8 | _VALUES_U16):
+        values = np.frombuffer(values, dtype="u1" if flags & _VALUES_U8 else "<u2").astype(">u4").tobytes()
+    elif flags & _COMPRESSED:
+        values = zlib.decompress(values)
+    if fixedsize is not None and fixedsize > 0:
+        return values, np.full(count, fixedsize, dtype=np.int64)
+    offsets = np.frombuffer(values, dtype="<u4", count=count + 1).astype(np.int64)
+    base = 4 * (count + 1)
+    return values[base + int(offsets[0]):base + int(offsets[-1])], np.diff(offsets)
+
+
 class BlockMatcher(W3LeafMatcher):  # type: ignore[misc]
     """Whoosh's block matcher over array blocks; ``block_arrays``/``block_values`` give the
     current block whole, for readers that score a term at once."""
@@ -215,6 +231,11 @@ class BlockMatcher(W3LeafMatcher):  # type: ignore[misc]
         if self._data is None:
             self._read_data()
         return decode_values(self._data, self._blocklength, self._fixedsize)
+
+    def block_raw_values(self) -> tuple[bytes, np.ndarray]:
+        if self._data is None:
+            self._read_data()
+        return decode_raw_values(self._data, self._blocklength, self._fixedsize)
 
     def _read_ids(self) -> None:
         self._ids = tuple(self.block_arrays()[0].tolist())

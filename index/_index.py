@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import W3Segment
@@ -27,14 +28,15 @@ from whoosh.reading import SegmentReader
 from whoosh.writing import IndexWriter as _WhooshWriter
 
 from analyzers import ANALYZER_VERSION, VietnameseAnalyzer
-from corpus import Document, is_problem, ordered_map, start_method
+from corpus import BackgroundJob, Document, is_problem, ordered_map, start_method
 
 from ._analysis import analyze_document, init_worker
 from ._blocks import BlockCodec
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
 from ._hooks import checkpoint
 from ._lock import LockTimeout, WaitCallback, WriteLock
-from ._meta import IndexMeta, read_meta, write_meta
+from ._meta import FORMAT_VERSION, OLDEST_READABLE_FORMAT, IndexMeta, read_meta, write_meta
+from ._merge import DEFAULT_POLICY, MergePolicy, MergeProgress, merge_in_worker, merge_segments, merge_stage
 from ._schema import SCHEMA_VERSION, build_schema
 from ._segments import SegmentTask, delete_segment_files, run_segment_task, segment_in_worker
 
@@ -107,10 +109,16 @@ _OPEN_RETRIES = 20
 
 
 def _check_version(path: Path, meta: IndexMeta) -> None:
+    if meta.format_version > FORMAT_VERSION:
+        raise IndexVersionError(
+            f"the index at {path} has format {meta.format_version}, written by a newer vnsearch; "
+            f"this one reads formats {OLDEST_READABLE_FORMAT} to {FORMAT_VERSION}",
+            hint="Upgrade vnsearch (pip install -U vnsearch) to search it.")
     if not meta.is_current():
         raise IndexVersionError(
             f"the index at {path} was built with analyzer {meta.analyzer_version} / schema "
-            f"{meta.schema_version}; this vnsearch uses {ANALYZER_VERSION} / {SCHEMA_VERSION}",
+            f"{meta.schema_version} / format {meta.format_version}; this vnsearch uses {ANALYZER_VERSION} / "
+            f"{SCHEMA_VERSION} / {FORMAT_VERSION}",
             hint=f"Rebuild it with: vnsearch reindex --index {path}")
 
 
@@ -318,6 +326,9 @@ class Index:
     def __init__(self, path: Path, whoosh_ix: Any, meta: IndexMeta) -> None:
         self.path = path
         self.meta = meta
+        self.merge_policy: MergePolicy = DEFAULT_POLICY
+        """Which segments imports merge after each commit (see :class:`index._merge.MergePolicy`)."""
+        self._merge_running: _BackgroundMerge | None = None
         self._ix = whoosh_ix
         self._lock: WriteLock | None = None
 
@@ -384,7 +395,7 @@ class Index:
         return int(self._ix.doc_count())
 
     def segment_count(self) -> int:
-        """Segments the latest commit lists (1 after ``optimize``, 0 for an empty index)."""
+        """Segments in the last commit (the merge policy keeps it logarithmic in the size)."""
         return len(TOC.read(self._ix.storage, INDEX_NAME).segments)
 
     def ids(self) -> list[str]:
@@ -565,17 +576,17 @@ class Index:
                     progress(*stamps.popleft())
                     log.info("committed %d documents to %s", len(batch), self.path)
                     checkpoint("batch-committed")
+                self._finish_merges()
                 progress(seen, seen_bytes)
             except OSError as exc:
                 raise _write_error(self.path, exc) from exc
             finally:
+                self._abort_merge()  # a merge still running when the import stopped early
                 segmented.close()  # ends the pool and removes uncommitted segments if we stopped early
                 close = getattr(documents, "close", None)
                 if close is not None:
                     close()  # a reader's own worker processes end now, not when it is collected
                 shutil.rmtree(os.path.join(self.path, INDEX_NAME + ".tmp"), ignore_errors=True)
-            if report.added or report.replaced:
-                self._merge_small_segments()
             if prune:
                 gone = sorted(set(known) - seen_ids)
                 if gone and (confirm_prune is None or confirm_prune(gone)):
@@ -669,16 +680,94 @@ class Index:
         TOC(toc.schema, segments, generation).write(storage, INDEX_NAME)
         keep = {seg.segment_id() for seg in segments} | storage.unlisted
         _clean_superseded(storage, generation, keep)
+        self._apply_merge_policy()
 
-    def _merge_small_segments(self) -> None:
-        """Once per import: if :data:`SMALL_SEGMENTS` or more segments hold fewer than
-        :data:`SMALL_SEGMENT_DOCS` documents each, merge those into one, in this process: they
-        are small. A run of small imports would otherwise add a segment each, for ever; a big
-        import's batches are left alone. (Whoosh's ``MERGE_SMALL`` is no use here: from about
-        17 segments of any size its Fibonacci rule merges them all.)"""
+    def _apply_merge_policy(self) -> None:
+        """After an import's commit: commit the background merge if it has finished, and start
+        the next one the policy asks for. Merges run in a process of their own while the import
+        goes on (:class:`_BackgroundMerge`); one at a time."""
+        running = self._merge_running
+        if running is not None:
+            if not running.ready():
+                return
+            self._merge_running = None
+            self._commit_merged(running.sources, running.result(), running.deleted_at_start)
         toc = TOC.read(self._ix.storage, INDEX_NAME)
-        if len([s for s in toc.segments if s.doc_count_all() < SMALL_SEGMENT_DOCS]) >= SMALL_SEGMENTS:
-            self._commit(lambda writer: None, mergetype=_merge_small)
+        plan = self.merge_policy.plan([seg.doc_count() for seg in toc.segments])
+        if plan is not None:
+            self._merge_running = _BackgroundMerge(self, [toc.segments[i] for i in plan])
+
+    def _finish_merges(self) -> None:
+        """At the end of an import: wait for the running merge and commit it, then merge in
+        this process until the policy is satisfied."""
+        running = self._merge_running
+        if running is not None:
+            self._merge_running = None
+            self._commit_merged(running.sources, running.result(), running.deleted_at_start)
+        while True:
+            toc = TOC.read(self._ix.storage, INDEX_NAME)
+            plan = self.merge_policy.plan([seg.doc_count() for seg in toc.segments])
+            if plan is None:
+                return
+            self._merge_and_commit({toc.segments[i].segment_id() for i in plan})
+
+    def _abort_merge(self) -> None:
+        running, self._merge_running = self._merge_running, None
+        if running is not None:
+            running.abort()
+
+    def _merge_and_commit(self, chosen: set[str], on_progress: MergeProgress | None = None) -> None:
+        """Merge the segments with ids in ``chosen`` into a new one, in this process (written
+        unlisted, without re-analysis), then commit it (:meth:`_commit_merged`)."""
+        assert self._lock is not None, "write_lock() must be held"
+        storage = self._ix.storage
+        toc = TOC.read(storage, INDEX_NAME)
+        sources = [seg for seg in toc.segments if seg.segment_id() in chosen]
+        segid = W3Segment._random_id()
+        name = f"{INDEX_NAME}_{segid}"
+        storage.unlisted.add(name)
+        try:
+            merged = merge_segments(storage, toc.schema, sources, INDEX_NAME, segid, on_progress)
+        except BaseException:
+            delete_segment_files(storage, name)
+            storage.unlisted.discard(name)
+            raise
+        self._commit_merged(sources, merged, {seg.segment_id(): set(seg.deleted_docs()) for seg in sources})
+
+    def _commit_merged(self, sources: list[Segment], merged: Segment, deleted_at_start: dict[str, set[int]]) -> None:
+        """Commit a TOC that lists ``merged`` in place of ``sources`` (where the first of them
+        was). Documents of the sources deleted since the merge read them (``deleted_at_start``:
+        segment id -> deleted document numbers then) are deleted in ``merged`` too. Until the
+        TOC's rename, readers and a crash see the last commit; the merged segment is an orphan."""
+        assert self._lock is not None, "write_lock() must be held"
+        storage = self._ix.storage
+        toc = TOC.read(storage, INDEX_NAME)
+        current = {seg.segment_id(): seg for seg in toc.segments}
+        offset = 0
+        for src in sources:
+            before = deleted_at_start[src.segment_id()]
+            live = np.setdiff1d(np.arange(src.doc_count_all()), np.fromiter(before, np.int64, len(before)))
+            since = set(current[src.segment_id()].deleted_docs()) - before
+            for docnum in np.searchsorted(live, sorted(since)).tolist():
+                merged.delete_document(offset + docnum)
+            offset += len(live)
+        chosen = {src.segment_id() for src in sources}
+        segments: list[Segment] = []
+        placed = False
+        for seg in toc.segments:
+            if seg.segment_id() not in chosen:
+                segments.append(seg)
+            elif not placed:
+                placed = True
+                if merged.doc_count():
+                    segments.append(merged)  # in place of the first source: documents keep their order
+        merge_stage("committing")
+        generation = toc.generation + 1
+        storage.unlisted.discard(merged.segment_id())
+        TOC(toc.schema, segments, generation).write(storage, INDEX_NAME)
+        _clean_superseded(storage, generation, {seg.segment_id() for seg in segments} | storage.unlisted)
+        merge_stage("committed")
+        log.info("merged %d segments of %s", len(sources), self.path)
 
     def _delete_ids(self, ids: Iterable[str]) -> int:
         count = 0
@@ -730,28 +819,70 @@ class Index:
         self._ix = _open_whoosh(self.path)
         return report
 
-    def optimize(self, *, lock_timeout: float = 60.0, on_wait: WaitCallback | None = None) -> None:
-        """Merge every segment into one and drop deleted documents (faster searches)."""
+    def optimize(self, *, lock_timeout: float = 60.0, on_wait: WaitCallback | None = None,
+                 on_progress: MergeProgress | None = None) -> None:
+        """Merge every segment into one and drop deleted documents (faster searches), without
+        re-analysis; ``on_progress(done, total)`` counts documents. Searches keep working and
+        see the last commit until the merged segment is committed."""
         with self.write_lock(lock_timeout, on_wait):
-            self._commit(lambda writer: None, optimize=True)
+            segments = TOC.read(self._ix.storage, INDEX_NAME).segments
+            if len(segments) > 1 or (segments and segments[0].has_deletions()):
+                try:
+                    self._merge_and_commit({seg.segment_id() for seg in segments}, on_progress)
+                finally:  # the per-document writer's scratch folder (no workers use it now)
+                    shutil.rmtree(os.path.join(self.path, INDEX_NAME + ".tmp"), ignore_errors=True)
         self._ix = _open_whoosh(self.path)
 
 
-SMALL_SEGMENT_DOCS = 50
-SMALL_SEGMENTS = 4
+def _init_merge_worker(lock_fd: int | None) -> None:
+    # As _init_pool_worker: the inherited lock descriptor is closed (SIGINT and the parent's
+    # death are handled by corpus's BackgroundJob).
+    if lock_fd is not None:
+        with contextlib.suppress(OSError):
+            os.close(lock_fd)
 
 
-def _merge_small(writer: Any, segments: list[Any], limit: int = SMALL_SEGMENT_DOCS) -> list[Any]:
-    """A Whoosh merge policy: merge the segments of fewer than ``limit`` documents, if there
-    are at least SMALL_SEGMENTS of them."""
-    small = [s for s in segments if s.doc_count_all() < limit]
-    if len(small) < SMALL_SEGMENTS:
-        return segments
-    for seg in small:
-        reader = SegmentReader(writer.storage, writer.schema, seg)
-        writer.add_reader(reader)
-        reader.close()
-    return [s for s in segments if s.doc_count_all() >= limit]
+class _BackgroundMerge:
+    """A merge written by a process of its own while an import goes on committing batches (the
+    importing process only commits it). It reads the sources as they were when it started;
+    deletions made meanwhile are carried over at commit (:meth:`Index._commit_merged`)."""
+
+    def __init__(self, index: "Index", sources: list[Segment]) -> None:
+        storage = index._ix.storage
+        self.sources = sources
+        self.deleted_at_start = {seg.segment_id(): set(seg.deleted_docs()) for seg in sources}
+        self.segid = W3Segment._random_id()
+        self.name = f"{INDEX_NAME}_{self.segid}"
+        self._storage = storage
+        storage.unlisted.add(self.name)
+        lock_fd = index._lock.fd if (index._lock is not None and start_method() == "fork") else None
+        # A process that dies (the out-of-memory killer) is a WorkerDiedError, never a wait for ever.
+        self._job: BackgroundJob[Segment] = BackgroundJob(
+            merge_in_worker, str(index.path), index._ix.schema, sources, INDEX_NAME, self.segid,
+            initializer=_init_merge_worker, initargs=(lock_fd,), what="a merging process")
+
+    def ready(self) -> bool:
+        return self._job.ready()
+
+    def result(self) -> Segment:
+        """The merged segment (waits for it); on failure its files are removed and the error raised."""
+        try:
+            return self._job.result()
+        except BaseException:
+            self.abort()
+            raise
+
+    def abort(self) -> None:
+        self._job.abort()
+        delete_segment_files(self._storage, self.name)
+        self._storage.unlisted.discard(self.name)
+
+
+def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
+    """The Whoosh merge type of commits through a Whoosh writer (deletions): merge nothing.
+    Segments are merged by :class:`index._merge.MergePolicy` as imports commit, and by
+    ``optimize``, at the array level (Whoosh's own merges re-add every posting one by one)."""
+    return segments
 
 
 BATCH_TEXT_LIMIT = 6_000_000

@@ -15,6 +15,15 @@ from ._schema import SCHEMA_VERSION
 
 META_FILE = "vnsearch.json"
 
+FORMAT_VERSION = 1
+"""The on-disk format of the index folder (``docs/FORMAT.md``), recorded in ``vnsearch.json``.
+Indexes written before the key existed are format 1. Raise it whenever a reader of the previous
+version could not read what this one writes, and keep a small index of each version in
+``tests/data/indexes/``."""
+
+OLDEST_READABLE_FORMAT = 1
+"""Indexes of an older format must be rebuilt (``vnsearch reindex``) before they are searched."""
+
 
 @dataclass(frozen=True)
 class IndexMeta:
@@ -22,11 +31,13 @@ class IndexMeta:
 
     analyzer_version: str = ANALYZER_VERSION
     schema_version: int = SCHEMA_VERSION
+    format_version: int = FORMAT_VERSION
     user_words: tuple[str, ...] = ()
     created: str = field(default_factory=lambda: _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"))
 
     def is_current(self) -> bool:
-        return self.analyzer_version in READABLE_ANALYZER_VERSIONS and self.schema_version == SCHEMA_VERSION
+        return (self.analyzer_version in READABLE_ANALYZER_VERSIONS and self.schema_version == SCHEMA_VERSION
+                and self.format_version == FORMAT_VERSION)
 
 
 def read_meta(path: str | os.PathLike[str]) -> IndexMeta | None:
@@ -54,7 +65,9 @@ def read_meta(path: str | os.PathLike[str]) -> IndexMeta | None:
     if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
         raise _damaged(meta_path, 'has a "user_words" that is not a list of strings')
     data["user_words"] = tuple(words)
-    known = {k: data[k] for k in ("analyzer_version", "schema_version", "user_words", "created") if k in data}
+    data.setdefault("format_version", 1)  # written before the key existed
+    known = {k: data[k] for k in ("analyzer_version", "schema_version", "format_version", "user_words", "created")
+             if k in data}
     return IndexMeta(**known)
 
 

@@ -6,8 +6,10 @@ import glob
 import logging
 import os
 import shutil
+import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +18,7 @@ from corpus import MAX_DOC_BYTES, Document, InputError, VnSearchError, read_docu
 from ._index import (ConfirmCallback, Index, IndexReport, ProgressCallback, _write_error, preview_import,
                      reindex_temp_path, swap_in)
 from ._lock import WaitCallback
+from ._merge import MergeProgress
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +80,7 @@ def stats(path: str | os.PathLike[str]) -> dict[str, Any]:
     away), ``sources`` (``{source: count}``, most documents first), ``without_source``,
     ``date_from``/``date_to`` (``None`` if no document has a date), ``size_bytes`` (every file
     in the folder), ``segments``, ``generation`` (number of commits), ``analyzer_version``,
-    ``schema_version``, ``current`` (both match this vnsearch), ``user_words`` (a count),
+    ``schema_version``, ``format_version``, ``current`` (all three match this vnsearch), ``user_words`` (a count),
     ``created``. Works on an index of another version.
 
     >>> import tempfile
@@ -96,7 +99,7 @@ def stats(path: str | os.PathLike[str]) -> dict[str, Any]:
         documents = int(reader.doc_count())
         deleted = int(reader.doc_count_all()) - documents
         generation = int(reader.generation() or 0)
-        segments = len(reader.leaf_readers()) if documents or deleted else 0
+        segments = ix.segment_count() if documents or deleted else 0
         # Segment by segment: Whoosh's multi-segment column reader misaligns documents when a
         # segment has no value at all for a column (e.g. a first import without sources).
         for leaf, _offset in (reader.leaf_readers() if documents else ()):
@@ -122,16 +125,33 @@ def stats(path: str | os.PathLike[str]) -> dict[str, Any]:
         "generation": generation,
         "analyzer_version": ix.meta.analyzer_version,
         "schema_version": ix.meta.schema_version,
+        "format_version": ix.meta.format_version,
         "current": ix.meta.is_current(),
         "user_words": len(ix.meta.user_words),
         "created": ix.meta.created,
     }
 
 
-def optimize(path: str | os.PathLike[str], *, lock_timeout: float = 60.0,
-             on_wait: WaitCallback | None = None) -> None:
-    """Merge the index's segments into one, dropping deleted documents. Searches keep working."""
-    Index.open(path).optimize(lock_timeout=lock_timeout, on_wait=on_wait)
+@dataclass(frozen=True)
+class OptimizeReport:
+    """What ``optimize`` did: segments before and after, live documents, wall-clock seconds."""
+
+    segments_before: int
+    segments_after: int
+    documents: int
+    seconds: float
+
+
+def optimize(path: str | os.PathLike[str], *, lock_timeout: float = 60.0, on_wait: WaitCallback | None = None,
+             on_progress: MergeProgress | None = None) -> OptimizeReport:
+    """Merge the index's segments into one, dropping deleted documents, without re-analysis.
+    Searches keep working and see the last commit. ``on_progress(done, total)`` counts
+    documents; ``seconds`` includes any wait for the write lock."""
+    start = time.perf_counter()
+    ix = Index.open(path)
+    before = ix.segment_count()
+    ix.optimize(lock_timeout=lock_timeout, on_wait=on_wait, on_progress=on_progress)
+    return OptimizeReport(before, ix.segment_count(), ix.doc_count(), time.perf_counter() - start)
 
 
 def export(path: str | os.PathLike[str]) -> Iterator[Document]:
@@ -143,9 +163,14 @@ def export(path: str | os.PathLike[str]) -> Iterator[Document]:
     yield from Index.open(path, check_version=False).documents()
 
 
+StageCallback = Callable[[str, int], None]
+"""Called as ``on_stage(name, total_documents)`` when a stage of ``reindex`` starts: ``"import"``
+(analysing the stored documents again), then ``"merge"`` (merging the new segments into one)."""
+
+
 def reindex(path: str | os.PathLike[str], *, workers: int | None = None, batch_size: int = 500,
             lock_timeout: float = 60.0, on_wait: WaitCallback | None = None,
-            on_progress: ProgressCallback | None = None) -> IndexReport:
+            on_progress: ProgressCallback | None = None, on_stage: StageCallback | None = None) -> IndexReport:
     """Rebuild the index at ``path`` from its own stored documents with this vnsearch's analyzer
     and schema (and the index's user words), then swap the new index into place.
 
@@ -153,8 +178,11 @@ def reindex(path: str | os.PathLike[str], *, workers: int | None = None, batch_s
     searches; the old index's write lock is held throughout, so no import is lost in between.
     A crash before the swap leaves the old index untouched (the next reindex starts over); the
     swap itself is atomic on Linux and otherwise repaired by the next ``Index.open``.
-    ``report.added`` is the number of documents in the rebuilt index.
+    ``report.added`` is the number of documents in the rebuilt index; ``report.seconds`` the
+    whole rebuild, merge and swap included. ``on_progress`` is called as ``(documents, bytes)``
+    while documents are analysed, then as ``(documents merged, 0)`` (see ``on_stage``).
     """
+    start = time.perf_counter()
     p = Path(path)
     old = Index.open(p, check_version=False)
     tmp = reindex_temp_path(p)
@@ -163,9 +191,13 @@ def reindex(path: str | os.PathLike[str], *, workers: int | None = None, batch_s
             shutil.rmtree(leftover, ignore_errors=True)  # from a reindex that crashed
         try:
             new = Index.create(tmp, user_words=old.meta.user_words)
+            if on_stage is not None:
+                on_stage("import", old.doc_count())
             report = new.add_documents(old.documents(), workers=workers, batch_size=batch_size,
                                        on_progress=on_progress)
-            new.optimize()
+            if on_stage is not None:
+                on_stage("merge", new.doc_count())
+            new.optimize(on_progress=(lambda done, _total: on_progress(done, 0)) if on_progress else None)
             swap_in(tmp, p)
         except OSError as exc:
             shutil.rmtree(tmp, ignore_errors=True)
@@ -173,5 +205,6 @@ def reindex(path: str | os.PathLike[str], *, workers: int | None = None, batch_s
         except VnSearchError:
             shutil.rmtree(tmp, ignore_errors=True)
             raise
-    log.info("reindexed %s: %d documents", p, report.added)
+    report.seconds = time.perf_counter() - start
+    log.info("reindexed %s: %d documents in %.1f s", p, report.added, report.seconds)
     return report

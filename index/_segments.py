@@ -166,10 +166,34 @@ class SegmentBuilder:
             postings.append((docnum, weight, vbytes or b""))
         return total
 
-    def finish(self) -> Segment:
-        """Write the postings, close the files, assemble the compound file; returns the segment."""
+    def copy_document(self, stored: dict[str, Any], lengths: dict[str, int], columns: dict[str, Any]) -> None:
+        """Add one document copied from another segment (a merge): its ``stored`` fields, its
+        field ``lengths`` as that segment's reader gives them, and its raw ``columns`` values.
+        Its postings are given to :meth:`finish`."""
+        schema = self.schema
+        perdoc = self._perdoc
+        docnum = self.docnum
+        perdoc.start_doc(docnum)
+        for name in sorted(set(stored) | set(lengths)):
+            length = lengths.get(name, 0)
+            if length:
+                self._lengths.setdefault(name, {})[docnum] = length
+            perdoc.add_field(name, schema[name], stored.get(name), length)
+        for name, value in columns.items():
+            perdoc.add_column_value(name, schema[name].column_type, value)
+        perdoc.finish_doc()
+        self.docnum += 1
+
+    def finish(self, merged: Iterable[tuple[str, "_Postings"]] = (),
+               fieldlengths: dict[str, int] | None = None) -> Segment:
+        """Write the postings, close the files, assemble the compound file; returns the segment.
+
+        A merge gives the postings of the copied documents as ``merged``, each field's in one
+        or more chunks of ascending terms, and the fields' exact total lengths."""
         segment = self.segment
         self._perdoc.close()
+        if fieldlengths is not None:
+            segment._fieldlengths = dict(fieldlengths)
         segment.set_doc_count(self.docnum)
         fieldwriter = self.codec.field_writer(self.storage, segment)
         try:
@@ -189,6 +213,12 @@ class SegmentBuilder:
                         self._write_field_fast(fieldwriter, name, postings)
                     else:
                         self._write_field(fieldwriter, name, postings)
+            for name, chunk in merged:
+                if chunk.btexts:
+                    if fast:
+                        self._write_field_fast(fieldwriter, name, chunk)
+                    else:
+                        self._write_field(fieldwriter, name, chunk)
         finally:
             fieldwriter.close()
         self._postings.clear()

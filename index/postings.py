@@ -77,7 +77,7 @@ def read_entry(reader: Any, fieldname: str, info: Any, values: list[bytes] | Non
         n = m._blocklength
         ids_parts.append(np.cumsum(np.asarray(deltas, dtype=np.int64)))
         if values is not None:
-            values.extend(m._data[2])
+            values.extend(_block_values(m._data[2], n, reader.schema[fieldname].format.fixed_value_size()))
         if weights is None:
             w_parts.append(np.ones(n))
         elif isinstance(weights, float):
@@ -88,6 +88,17 @@ def read_entry(reader: Any, fieldname: str, info: Any, values: list[bytes] | Non
     if not ids_parts:
         return _NO_IDS, _NO_WEIGHTS
     return np.concatenate(ids_parts), np.concatenate(w_parts)
+
+
+def _block_values(raw: Any, count: int, fixedsize: int | None) -> list[bytes]:
+    """One bytes value per posting from a Whoosh 3 block's values: a tuple, one string of
+    fixed-size values, or None (no values)."""
+    if raw is None or fixedsize == 0:
+        return [b""] * count
+    if isinstance(raw, bytes):
+        size = fixedsize or 0
+        return [raw[i * size:(i + 1) * size] for i in range(count)] if size > 0 else [b""] * count
+    return list(raw)
 
 
 def read_matcher(reader: Any, fieldname: str, btext: bytes,
@@ -120,3 +131,25 @@ def field_lengths(reader: Any, fieldname: str, doc_count: int) -> np.ndarray:
                        dtype=np.float64)
     out[out == 0] = 1  # Whoosh's scorer reads a missing length as 1
     return out
+
+
+def block_maxima(reader: Any, fieldname: str, info: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Per posting block of a term in one segment: the last document number of each block and
+    the largest weight in it (``(last_ids, max_weights)``, int64 and float64), read from the
+    block headers without decoding any posting. Upper bounds for dynamic pruning: every
+    posting of block ``i`` has an id in ``(last_ids[i - 1], last_ids[i]]`` and a weight of at
+    most ``max_weights[i]``. A term with inlined postings is one block."""
+    if info.is_inlined():
+        ids_t, weights_t, _values = info.inlined_postings()
+        if not ids_t:
+            return _NO_IDS, _NO_WEIGHTS
+        return np.array([ids_t[-1]], dtype=np.int64), np.array([max(weights_t)], dtype=np.float64)
+    terms = reader._terms
+    m = terms._codec.postings_reader(terms._postfile, info, reader.schema[fieldname].format)
+    last: list[int] = []
+    maxima: list[float] = []
+    while not m._atend:
+        last.append(m._maxid)
+        maxima.append(m._maxweight)
+        m._next_block()
+    return np.array(last, dtype=np.int64), np.array(maxima, dtype=np.float64)

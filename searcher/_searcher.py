@@ -130,16 +130,24 @@ class Searcher:
         for f in facets:
             if f not in FACETS:
                 raise QuerySyntaxError(f"unknown facet {f!r}", query=query or "", hint="Facets are: " + ", ".join(FACETS) + ".")
-        compiled, matches = self._select(query, source=source, author=author, date_from=date_from,
-                                         date_to=date_to, accents=accents, match=match)
         if not (query or "").strip() and sort == "relevance":
             sort = "-date"  # browsing: no relevance to rank by
+        compiled = self._compile(query, source=source, author=author, date_from=date_from,
+                                 date_to=date_to, accents=accents, match=match)
         fast = self._evaluator()
         first = (page - 1) * limit
-        if sort == "relevance":
-            ranked = fast.top(matches, first + limit)[first:]
+        matches: Matches | None = None
+        if sort == "relevance" and not facets:
+            # Only one page is shown: the evaluator prunes what cannot reach it (the count stays exact).
+            best, found = fast.search(compiled.query, first + limit)
+            ranked, total = best[first:], int(found or 0)
         else:
-            ranked = [(d, 0.0) for d in self._by_date(matches, reverse=sort == "-date")[first:first + limit]]
+            matches = fast.matches(compiled.query)
+            total = len(matches)
+            if sort == "relevance":
+                ranked = fast.top(matches, first + limit)[first:]
+            else:
+                ranked = [(d, 0.0) for d in self._by_date(matches, reverse=sort == "-date")[first:first + limit]]
         hits = []
         for rank, (docnum, score) in enumerate(ranked, start=first + 1):
             stored = self._searcher.stored_fields(docnum)
@@ -152,8 +160,7 @@ class Searcher:
                             title=title, snippet=snippet, highlights=marks,
                             url=stored.get("url"), source=stored.get("source"), date=stored.get("date"),
                             author=stored.get("author"), title_highlights=highlight_spans(title, compiled.terms)))
-        facet_counts = {f: self._facet(f, matches.ids) for f in facets}
-        total = len(matches)
+        facet_counts = {f: self._facet(f, matches.ids) for f in facets if matches is not None}
         # Only the free words are corrected; operators, fields and dates are kept as typed.
         suggestion = suggest_query(query, self.suggest) if suggest and query else None
         return Results(query=query or "", total=total, hits=tuple(hits), page=page, limit=limit,
@@ -200,11 +207,17 @@ class Searcher:
                 date_to: str | None, accents: str, match: str, every: bool = False) -> tuple[Compiled, Matches]:
         """The compiled query and every live document it matches under the filters (with no
         query: every document the filters select, or, with ``every``, all documents)."""
+        compiled = self._compile(query, source=source, author=author, date_from=date_from,
+                                 date_to=date_to, accents=accents, match=match, every=every)
+        return compiled, self._evaluator().matches(compiled.query)
+
+    def _compile(self, query: str | None, *, source: str | None, author: str | None, date_from: str | None,
+                 date_to: str | None, accents: str, match: str, every: bool = False) -> Compiled:
+        """The compiled query under the filters (see :meth:`_select`)."""
         filters = _filters(source, author, date_from, date_to, query or "")
         if not (query or "").strip():
             if not filters and every:
-                compiled = Compiled(wq.Every())
-                return compiled, self._evaluator().matches(compiled.query)
+                return Compiled(wq.Every())
             if not filters:
                 raise QuerySyntaxError("the query is empty",
                                        hint='Give some words, e.g. "nông thôn mới", or a filter such as --source.')
@@ -218,7 +231,7 @@ class Searcher:
             # it ranks): the same words match with and without --from, so counts add up by period.
             narrow = compiler.compile(Bool(must=tuple(filters))).query
             compiled = Compiled(narrow_query(compiled.query, narrow), compiled.terms)
-        return compiled, self._evaluator().matches(compiled.query)
+        return compiled
 
     def search_ids(self, query: str, *, limit: int = 100, syntax: bool = False,
                    accents: str = "auto") -> list[tuple[str, float]]:
@@ -230,7 +243,7 @@ class Searcher:
         node = parse_query(query) if syntax else Text(clean_text(query))
         compiled = self._compiler(accents=accents).compile(node)
         fast = self._evaluator()
-        top = fast.top(fast.matches(compiled.query), limit)
+        top, _total = fast.search(compiled.query, limit, total=False)
         ids = fast.column_values("id", np.array([d for d, _s in top], dtype=np.int64))
         return [(doc_id, score) for doc_id, (_d, score) in zip(ids, top)]
 

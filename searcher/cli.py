@@ -99,13 +99,16 @@ INDEX_OPTION = click.option(
     help="Index folder (default: $VNSEARCH_INDEX, else the per-user data folder).")
 
 
-def _progress(label: str, total: int | None, quiet: bool) -> Any:
-    """A rich progress bar on stderr, or a no-op when quiet or not on a terminal."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+def _progress(label: str, total: int | None, quiet: bool, eta: bool = False) -> Any:
+    """A rich progress bar on stderr (with the time left if ``eta``), or a no-op when quiet or
+    not on a terminal."""
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
 
     console = _console(stderr=True)
-    return Progress(TextColumn(f"[bold]{label}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-                    console=console, disable=quiet or not console.is_terminal, transient=True)
+    columns = [TextColumn("[bold]{task.description}" if eta else f"[bold]{label}"), BarColumn(),
+               MofNCompleteColumn(), TimeElapsedColumn()] + ([TimeRemainingColumn()] if eta else [])
+    return Progress(*columns, console=console, disable=quiet or not console.is_terminal, transient=True)
 
 
 def _resolve_search_index(index_path: Path | None, quiet: bool) -> Path:
@@ -649,9 +652,11 @@ def reindex(obj: dict[str, Any], index_path: Path | None, workers: int | None, l
     from index import reindex as rebuild
 
     path = _index_or_default(index_path)
-    with _progress("Reindexing", None, obj["quiet"]) as bar:
-        task = bar.add_task("reindex", total=None)
+    stages = {"import": "Reindexing", "merge": "Merging"}
+    with _progress("Reindexing", None, obj["quiet"], eta=True) as bar:
+        task = bar.add_task("Reindexing", total=None)
         report = rebuild(path, workers=workers, on_wait=_on_wait(obj["quiet"]), lock_timeout=lock_timeout,
+                         on_stage=lambda name, total: bar.reset(task, total=total, description=stages[name]),
                          on_progress=lambda n, _b: bar.update(task, completed=n))
     if not obj["quiet"]:
         _print_report(report, path)
@@ -671,9 +676,13 @@ def optimize(obj: dict[str, Any], index_path: Path | None, lock_timeout: float) 
     from index import optimize as merge
 
     path = _index_or_default(index_path)
-    merge(path, on_wait=_on_wait(obj["quiet"]), lock_timeout=lock_timeout)
+    with _progress("Merging", None, obj["quiet"], eta=True) as bar:
+        task = bar.add_task("Merging", total=None)
+        report = merge(path, on_wait=_on_wait(obj["quiet"]), lock_timeout=lock_timeout,
+                       on_progress=lambda done, total: bar.update(task, completed=done, total=total))
     if not obj["quiet"]:
-        click.echo(f"Optimized {path}.", err=True)
+        click.echo(f"Optimized {path}: segments {report.segments_before} -> {report.segments_after}, "
+                   f"{report.documents} documents, in {report.seconds:.1f} s.", err=True)
 
 
 @main.command()

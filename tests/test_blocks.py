@@ -116,3 +116,33 @@ def test_the_segment_builder_writes_array_blocks(tmp_path: Path) -> None:
         assert expected and [(h.docnum, h.score) for h in b.search(q, limit=None)] == expected, q
     for s in searchers:
         s.close()
+
+
+def test_block_maxima_bound_every_posting_of_their_block(tmp_path: Path) -> None:
+    from import_worker import load_documents
+
+    from index import Index
+    from index.postings import block_maxima, entry, has_entries, read_entry
+
+    ix = Index.create(tmp_path / "ix")
+    ix.add_documents(load_documents(400), workers=1, batch_size=400)
+    checked_blocks = 0
+    with FileIndex(FileStorage(str(ix.path)), indexname="MAIN").reader() as reader:  # as Whoosh reads it
+        (leaf, _offset), = reader.leaf_readers()
+        assert has_entries(leaf)
+        frequent = [("text", t) for _n, t in leaf.most_frequent_terms("text", 3)]
+        for fieldname, btext in [("syl", "của".encode()), ("syl", "năm".encode()), ("fold", b"nam"),
+                                 ("pairs", b"super_bowl"), *frequent]:
+            btext = btext if isinstance(btext, bytes) else btext.encode()
+            info = entry(leaf, fieldname, btext)
+            assert info is not None, (fieldname, btext)
+            ids, weights = read_entry(leaf, fieldname, info, None)
+            last, maxima = block_maxima(leaf, fieldname, info)
+            assert last[-1] == ids[-1] and np.all(np.diff(last) > 0)
+            block_of = np.searchsorted(last, ids)  # the block whose range holds each posting
+            assert np.all(weights <= maxima[block_of] + 1e-6)
+            for b in range(len(last)):  # the maximum is reached in its block
+                assert np.isclose(weights[block_of == b].max(), maxima[b], rtol=1e-6)
+            checked_blocks += len(last)
+            assert np.isclose(maxima.max(), info.max_weight(), rtol=1e-6)
+    assert checked_blocks > 10  # long lists span several blocks

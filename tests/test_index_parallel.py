@@ -22,7 +22,7 @@ from whoosh.reading import IndexReader
 from analyzers import VietnameseAnalyzer
 from corpus import Document
 from import_worker import load_documents
-from index import Index, stats
+from index import Index, export, stats
 from index import _index as index_impl
 from index import _segments
 from index._analysis import Pairs, analyze_document
@@ -333,16 +333,20 @@ def _listed_segments(path: Path) -> list[Any]:
 
 def test_small_imports_do_not_pile_up_segments(tmp_path: Path) -> None:
     path = tmp_path / "ix"
-    docs = _docs(60)
+    docs = _docs(50)
     Index.create(path)
-    for i in range(0, 60, 6):  # ten small imports: every fourth folds the small segments together
-        Index.open(path).add_documents(docs[i:i + 6], workers=1)
-    s = stats(path)
-    assert s["documents"] == 60 and s["segments"] < 5
-    # A big import's batches are not small: one segment each, none merged, however many.
+    counts = []
+    for i in range(0, 50, 2):  # 25 small imports: nothing merged up to 20 segments, then ten become one
+        Index.open(path).add_documents(docs[i:i + 2], workers=1)
+        counts.append(stats(path)["segments"])
+    assert counts == list(range(1, 21)) + [12, 13, 14, 15, 16]
+    assert sorted(d.id for d in export(path)) == sorted(d.id for d in docs)
+    # A big import merges as it commits too (with two workers): 23 batches of 40, ten of them
+    # merged once the 21st is committed, so never more than 20.
     big = tmp_path / "big"
-    Index.create(big).add_documents(_docs(900), workers=2, batch_size=50)
-    assert stats(big)["segments"] == 18
+    Index.create(big).add_documents(_docs(900), workers=2, batch_size=40)
+    assert stats(big)["segments"] == 14
+    assert sorted(d.id for d in export(big)) == sorted(d.id for d in _docs(900))
 
 
 def test_progress_counts_committed_documents_not_read_ones(tmp_path: Path) -> None:

@@ -278,6 +278,15 @@ def test_the_shipped_list_covers_the_common_abbreviations() -> None:
         assert abbr in forms, abbr
 
 
+def test_every_shipped_group_has_one_abbreviation_and_full_forms_of_several_words() -> None:
+    # A comma inside a full form ("Phòng, chống tham nhũng") splits it into groups of their own:
+    # "Phòng" would then find every PCTN document. Every form is either written solid with capitals
+    # (an abbreviation) or has several words.
+    for group in default_synonyms():
+        for form in group:
+            assert " " in form.strip() or sum(c.isupper() for c in form) >= 2, (form, group)
+
+
 @pytest.mark.parametrize("typed, first, other", [
     ("UBND", "ubnd-short", "ubnd-long"), ("Ủy ban nhân dân", "ubnd-long", "ubnd-short"),
     ("uy ban nhan dan", "ubnd-long", "ubnd-short"), ("TP.HCM", "hcm-1", "hcm-2"),

@@ -1,0 +1,205 @@
+"""Merges without re-analysis, and the merge policy that imports apply as they commit."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from corpus import Document
+from index import Index, export
+from index import _index as index_impl
+from index._merge import MergePolicy
+from searcher import Searcher
+
+FIXTURE = Path(__file__).parent / "data" / "fixture_docs.jsonl"
+QUERIES = ["Bắc Sơn", "bac son", '"nông thôn mới"', "Norman", "kinh*", "tài liệu", "năm 2020", '"bac son"',
+           "nong thon", "source:xquad-vi", "date:2016..2019", "author:huệ"]
+
+
+def documents() -> list[Document]:
+    return [Document.from_dict(json.loads(line)) for line in FIXTURE.read_text(encoding="utf-8").splitlines()]
+
+
+def answers(path: Path, digits: int = 9) -> dict[str, list[tuple[str, float]]]:
+    with Searcher.open(path) as s:
+        return {q: [(i, round(score, digits)) for i, score in s.search_ids(q, limit=100, syntax=True)]
+                for q in QUERIES}
+
+
+def test_optimize_merges_without_analysing_and_answers_as_one_fresh_segment(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    docs = documents()
+    fresh = Index.create(tmp_path / "fresh")
+    fresh.add_documents(docs, workers=1, batch_size=100)
+    merged = Index.create(tmp_path / "merged")
+    merged.merge_policy = MergePolicy(merge_factor=100)  # keep the batches apart until optimize
+    merged.add_documents(docs, workers=1, batch_size=7)
+    assert merged.segment_count() == 4
+
+    def no_analysis(*args: object, **kwargs: object) -> None:
+        raise AssertionError("a merge must not analyse documents again")
+
+    monkeypatch.setattr(index_impl, "analyze_document", no_analysis)
+    seen: list[tuple[int, int]] = []
+    merged.optimize(on_progress=lambda done, total: seen.append((done, total)))
+    assert merged.segment_count() == 1
+    assert seen[-1] == (len(docs), len(docs)) and seen == sorted(seen)
+    expected = answers(tmp_path / "fresh")
+    assert any(expected.values())
+    assert answers(tmp_path / "merged") == expected  # same postings, lengths, statistics: same scores
+    assert list(export(tmp_path / "merged")) == list(export(tmp_path / "fresh")) == docs
+
+
+def test_a_merge_drops_deleted_documents(tmp_path: Path) -> None:
+    docs = documents()
+    ix = Index.create(tmp_path / "ix")
+    ix.merge_policy = MergePolicy(merge_factor=100)
+    ix.add_documents(docs, workers=1, batch_size=7)
+    gone = {docs[0].id, docs[9].id, docs[-1].id}
+    assert sorted(ix.delete(gone).deleted) == sorted(gone)
+    ix.optimize()
+    kept = [d for d in docs if d.id not in gone]
+    assert list(export(ix.path)) == kept
+    assert ix.doc_count() == len(kept) and ix.segment_count() == 1
+    fresh = Index.create(tmp_path / "fresh")
+    fresh.add_documents(kept, workers=1, batch_size=100)
+    # Field-length totals lose the deleted documents' lengths as their one-byte lengths say,
+    # so scores may move in the third digit; the matches and their order do not.
+    ours, theirs = answers(ix.path, 2), answers(fresh.path, 2)
+    assert {q: [i for i, _ in r] for q, r in ours.items()} == {q: [i for i, _ in r] for q, r in theirs.items()}
+
+
+def test_imports_merge_as_they_commit_and_keep_the_segment_count_logarithmic(tmp_path: Path) -> None:
+    docs = documents()
+    ix = Index.create(tmp_path / "ix")
+    ix.merge_policy = MergePolicy(merge_factor=3, min_docs=2, max_segments=3)
+    counts = []
+    for k in range(0, len(docs), 2):  # twelve small imports of 2 documents, then one of 1
+        ix.add_documents(docs[k:k + 2], workers=1)
+        counts.append(ix.segment_count())
+    # Never more than 3 segments once a commit's merges are done, and merges happened.
+    assert max(counts) <= 3 and counts[:4] == [1, 2, 3, 2], counts
+    # Merges may bring segments of different ages together, so the documents' order in the
+    # index changes; what they hold and how they score does not.
+    assert sorted(export(ix.path), key=lambda d: d.id) == sorted(docs, key=lambda d: d.id)
+    fresh = Index.create(tmp_path / "fresh")
+    fresh.add_documents(docs, workers=1, batch_size=100)
+    assert {q: dict(r) for q, r in answers(ix.path).items()} == {q: dict(r) for q, r in answers(fresh.path).items()}
+
+
+def test_the_default_policy_keeps_100k_documents_in_at_most_20_segments() -> None:
+    policy = MergePolicy()
+    sizes: list[int] = []
+    most = merged_docs = 0
+    for _batch in range(200):  # 100,000 documents in the import's default batches of 500
+        sizes.append(500)
+        while (plan := policy.plan(sizes)) is not None:
+            merged = sum(sizes[i] for i in plan)
+            merged_docs += merged
+            sizes = [s for i, s in enumerate(sizes) if i not in plan]
+            sizes.insert(plan[0], merged)
+        most = max(most, len(sizes))
+        if len(sizes) * 500 == sum(sizes):
+            assert merged_docs == 0  # nothing merged while the batches fit in the budget
+    assert sum(sizes) == 100_000
+    assert len(sizes) <= 20 and most <= 20, sizes
+    assert merged_docs <= 2 * 100_000  # each document merged about log10(200) times at most
+
+
+def test_the_optimize_command_reports_what_it_merged_and_how_long_it_took(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from searcher.cli import main
+
+    ix = Index.create(tmp_path / "ix")
+    ix.merge_policy = MergePolicy(merge_factor=100)
+    ix.add_documents(documents(), workers=1, batch_size=10)
+    result = CliRunner().invoke(main, ["optimize", "--index", str(ix.path)])
+    assert result.exit_code == 0, result.output
+    assert "segments 3 -> 1, 25 documents, in " in result.output
+    assert Index.open(ix.path).segment_count() == 1
+
+
+@pytest.mark.parametrize("fixedsize", [None, 4, 0])
+def test_array_blocks_are_read_for_all_blocks_at_once_as_one_at_a_time(fixedsize: int | None) -> None:
+    import pickle
+    import random
+
+    import numpy as np
+    from whoosh.filedb.structfile import BufferFile
+
+    from index._blocks import framed_block
+    from index._merge import _read_array_blocks
+
+    rng = random.Random(7)
+    runs, expected = [], []
+    for term in range(6):  # small and huge gaps (4-byte, compressed ids), unit and other weights
+        step = [3, 300, 70_000][term % 3]
+        ids = sorted(rng.sample(range(step * 300), 300))
+        weights = [1.0] * 300 if term % 2 else [float(rng.randint(1, 70_000)) for _ in ids]
+        if fixedsize == 4:
+            values = [int(w).to_bytes(4, "big") for w in weights]
+        elif fixedsize is None:
+            values = [pickle.dumps([rng.randint(0, 9) for _ in range(rng.randint(1, 4))], 2) for _ in ids]
+        else:
+            values = []
+        blocks = []
+        for a in range(0, 300, 128):
+            blocks.append(framed_block(ids[a:a + 128], weights[a:a + 128], values[a:a + 128], fixedsize, 3,
+                                       max(weights[a:a + 128]), 1, 9, last=a + 128 >= 300))
+        runs.append(b"W3Bl" + b"".join(blocks))
+        expected.append((ids, weights, values if fixedsize != 0 else [b""] * 300))
+    data = b"XXXX" + b"".join(runs)
+    offsets = np.cumsum([4] + [len(r) for r in runs[:-1]])
+    lengths = np.array([len(r) for r in runs])
+    ids, weights, vbytes, vlens, counts = _read_array_blocks(BufferFile(memoryview(data)), offsets, lengths, fixedsize)
+    assert counts.tolist() == [300] * 6
+    assert ids.tolist() == [i for e in expected for i in e[0]]
+    assert np.allclose(weights, [w for e in expected for w in e[1]])
+    ends = np.cumsum(vlens)
+    assert [vbytes[e - n:e] for e, n in zip(ends.tolist(), vlens.tolist())] == [v for e in expected for v in e[2]]
+
+
+def test_segments_of_whoosh_s_own_layout_merge_too(tmp_path: Path) -> None:
+    """Segments that Whoosh's writers wrote (pickled blocks of ``VnCodec``, inlined postings
+    pickled by Whoosh), as older vnsearch versions left them, merge like the builder's."""
+    from analyzers import VietnameseAnalyzer
+    from index._analysis import analyze_document
+    from index._codec import VnCodec
+
+    docs = documents()
+    ix = Index.create(tmp_path / "old")
+    analyzer = VietnameseAnalyzer()
+    with ix.write_lock():
+        for part in (docs[:12], docs[12:]):
+            writer = ix._whoosh().writer(codec=VnCodec(), _lk=False)  # a segment as older vnsearch wrote them
+            for doc in part:
+                writer.add_document(**analyze_document(analyzer, doc))
+            writer.commit(merge=False)
+    assert ix.segment_count() == 2
+    before = answers(ix.path, 6)
+    ix.optimize()
+    assert ix.segment_count() == 1
+    assert sorted(export(ix.path), key=lambda d: d.id) == sorted(docs, key=lambda d: d.id)
+    # Whoosh's writer keeps the exact field-length totals too: the scores stay the same.
+    assert answers(ix.path, 6) == before and any(before.values())
+
+
+def test_reindex_reports_its_stages_and_progress_to_the_end(tmp_path: Path) -> None:
+    from index import reindex
+
+    docs = documents()
+    ix = Index.create(tmp_path / "ix")
+    ix.merge_policy = MergePolicy(merge_factor=100)
+    ix.add_documents(docs, workers=1, batch_size=10)
+    events: list[tuple[str, int]] = []
+    report = reindex(ix.path, workers=1, batch_size=10,
+                     on_stage=lambda name, total: events.append((name, total)),
+                     on_progress=lambda done, _bytes: events.append(("progress", done)))
+    stages = [e for e in events if e[0] != "progress"]
+    assert stages == [("import", len(docs)), ("merge", len(docs))]
+    merging = events[events.index(("merge", len(docs))) + 1:]
+    assert merging and merging[-1] == ("progress", len(docs))  # the merge counts up to every document
+    assert report.added == len(docs) and Index.open(ix.path).segment_count() == 1
