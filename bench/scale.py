@@ -300,14 +300,7 @@ def segment_count(path: Path) -> int:
     from index import Index
 
     ix = Index.open(path)
-    if hasattr(ix, "segment_count"):
-        return int(ix.segment_count())
-    # TODO(issue 12): drop this fallback once Index.segment_count() lands. Until then the count is
-    # the number of segments listed in the Whoosh table of contents of the latest generation.
-    from whoosh.index import TOC
-
-    whoosh_ix = ix.whoosh_index
-    return len(TOC.read(whoosh_ix.storage, whoosh_ix.indexname).segments)
+    return ix.segment_count()
 
 
 def vn_doc_count(path: Path) -> int:

@@ -46,6 +46,12 @@ ProgressCallback = Callable[[int, int], None]
 """Called as ``on_progress(documents_seen, bytes_seen)`` while an import runs."""
 
 
+DEFAULT_BATCH_SIZE = 5_000
+"""Documents a batch (a new segment) holds at most by default. Paragraph-sized documents (1-2 kB)
+then fill a batch to about :data:`BATCH_TEXT_LIMIT`, as long articles do: an import of 100,000
+paragraphs writes about 20 segments instead of 200, so the merge policy has little to merge
+(``python bench/scale.py``), while a worker still holds at most about 6 MB of text."""
+
 @dataclass
 class IndexReport:
     """What an import did."""
@@ -494,7 +500,7 @@ class Index:
             raise
 
     def add_documents(self, documents: Iterable[Document], *, workers: int | None = None,
-                      batch_size: int = 500, lock_timeout: float = 60.0,
+                      batch_size: int = DEFAULT_BATCH_SIZE, lock_timeout: float = 60.0,
                       on_progress: ProgressCallback | None = None, prune: bool = False,
                       on_wait: WaitCallback | None = None, dry_run: bool = False,
                       confirm_prune: ConfirmCallback | None = None) -> IndexReport:

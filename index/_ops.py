@@ -15,8 +15,8 @@ from typing import Any
 
 from corpus import MAX_DOC_BYTES, Document, InputError, VnSearchError, read_documents
 
-from ._index import (ConfirmCallback, Index, IndexReport, ProgressCallback, _write_error, preview_import,
-                     reindex_temp_path, swap_in)
+from ._index import (DEFAULT_BATCH_SIZE, ConfirmCallback, Index, IndexReport, ProgressCallback, _write_error,
+                     preview_import, reindex_temp_path, swap_in)
 from ._lock import WaitCallback
 from ._merge import MergeProgress
 
@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 def import_sources(path: str | os.PathLike[str], sources: Sequence[str | os.PathLike[str]], *,
                    user_words_file: str | os.PathLike[str] | None = None, workers: int | None = None,
-                   batch_size: int = 500, lock_timeout: float = 60.0, prune: bool = False,
+                   batch_size: int = DEFAULT_BATCH_SIZE, lock_timeout: float = 60.0, prune: bool = False,
                    dry_run: bool = False, source: str | None = None, max_doc_bytes: int = MAX_DOC_BYTES,
                    on_progress: ProgressCallback | None = None, on_wait: WaitCallback | None = None,
                    confirm_prune: ConfirmCallback | None = None) -> IndexReport:
@@ -168,7 +168,7 @@ StageCallback = Callable[[str, int], None]
 (analysing the stored documents again), then ``"merge"`` (merging the new segments into one)."""
 
 
-def reindex(path: str | os.PathLike[str], *, workers: int | None = None, batch_size: int = 500,
+def reindex(path: str | os.PathLike[str], *, workers: int | None = None, batch_size: int = DEFAULT_BATCH_SIZE,
             lock_timeout: float = 60.0, on_wait: WaitCallback | None = None,
             on_progress: ProgressCallback | None = None, on_stage: StageCallback | None = None) -> IndexReport:
     """Rebuild the index at ``path`` from its own stored documents with this vnsearch's analyzer

@@ -426,7 +426,7 @@ CONFIRM_OVER = 10
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @INDEX_OPTION
 @click.option("--workers", type=click.IntRange(1), default=None, help="Analysis processes (default: every core).")
-@click.option("--batch-size", type=click.IntRange(1), default=500, show_default=True,
+@click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True,
               help="Documents per batch (one segment each; a batch also ends at 6 MB of text).")
 @click.option("--user-words", type=click.Path(dir_okay=False, path_type=Path),
               help="Words and names to keep whole (one a line), stored with a NEW index.")
