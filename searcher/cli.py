@@ -729,11 +729,12 @@ def export(index_path: Path | None, output: Path | None) -> None:
 @click.option("--user-agent", help="User-Agent header (put your contact in it).")
 @click.option("--no-robots", is_flag=True, help="Ignore robots.txt and robots meta tags (only for sites you own).")
 @click.option("--refresh", is_flag=True, help="Revisit a crawled site: fetch only new or changed pages.")
+@LOCK_TIMEOUT_OPTION
 @click.pass_obj
 def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_path: Path | None,
           jsonl_out: Path | None, scope: str, allow_hosts: tuple[str, ...], max_depth: int, max_pages: int,
           delay: float, timeout: float, max_time: float, retries: int, user_agent: str | None, no_robots: bool,
-          refresh: bool) -> None:
+          refresh: bool, lock_timeout: float) -> None:
     """Crawl web sites politely, keep every page in a WARC file, index the articles.
 
     \b
@@ -755,7 +756,7 @@ def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_pat
     with _progress("Crawling", None, obj["quiet"]) as bar:
         run = crawl_into(list(urls), state_dir, options, on_event=_crawl_progress(bar),
                          index_path=None if jsonl_out else _index_or_default(index_path), jsonl_path=jsonl_out,
-                         on_wait=_on_wait(obj["quiet"]))
+                         on_wait=_on_wait(obj["quiet"]), lock_timeout=lock_timeout)
     if not obj["quiet"]:
         _print_crawl(run)
     if run.crawl.nothing_fetched:

@@ -243,3 +243,10 @@ def test_the_lock_error_names_an_option_the_command_has(tmp_path: Path) -> None:
             assert result.exit_code == 1 and "--lock-timeout" in result.output, (command, result.output)
             help_text = runner.invoke(main, [command[0], "--help"]).output
             assert "--lock-timeout" in help_text
+
+
+@pytest.mark.parametrize("command", ["index", "delete", "optimize", "reindex", "crawl"])
+def test_every_command_that_takes_the_write_lock_has_the_option_its_error_names(command: str) -> None:
+    # IndexLockedError's hint says "pass a longer --lock-timeout": each writer must have it.
+    result = CliRunner().invoke(main, [command, "--help"])
+    assert result.exit_code == 0 and "--lock-timeout" in result.output
