@@ -204,6 +204,16 @@ def test_a_scanned_pdf_is_skipped_with_that_reason() -> None:
     assert docs == [] and skipped[0][1].startswith("PDF without a text layer")
 
 
+def test_clean_reads_a_pdf_as_the_import_does_and_names_why_a_scan_gives_nothing() -> None:
+    result = CliRunner().invoke(main, ["clean", str(OFFICE / "vanban.pdf"), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    page = json.loads(result.output)
+    assert page["title"] == "Thông báo kết luận hội nghị sơ kết nông thôn mới" and page["date"] == "2020-06-12"
+    assert "ỦY BAN NHÂN DÂN HUYỆN BẮC SƠN" in page["text"]
+    scan = CliRunner().invoke(main, ["clean", str(OFFICE / "scan.pdf")])
+    assert scan.exit_code == 1 and "PDF without a text layer" in scan.output and "Traceback" not in scan.output
+
+
 def test_a_docx_gives_its_text_title_and_the_date_of_the_document(tmp_path: Path) -> None:
     import docx
 
