@@ -11,9 +11,10 @@ import importlib
 import logging
 from typing import TYPE_CHECKING, Any
 
-from ._document import Document, clean_text, normalize_date, write_jsonl
+from ._document import TITLE_MAX_CHARS, Document, clean_text, normalize_date, title_from_text, write_jsonl
 from ._errors import InputError, VnSearchError
-from ._readers import SkipCallback, fetch_url, read_documents, read_file, read_jsonl
+from ._readers import (MAX_DOC_BYTES, SkipCallback, fetch_url, file_id, is_problem, read_documents, read_file,
+                       read_jsonl)
 
 if TYPE_CHECKING:
     from ._clean import CleanedPage, clean_html, clean_plain_text
@@ -21,6 +22,7 @@ if TYPE_CHECKING:
     from ._encoding import decode_bytes
     from ._pages import clean_source, fetch_page
     from ._warc import WarcWriter, read_warc
+    from ._workers import BackgroundJob, WorkerDiedError, ordered_map, start_method
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
@@ -31,6 +33,7 @@ _LAZY = {
     "CrawlCounts": "_crawl", "CrawlError": "_crawl", "CrawlEvent": "_crawl", "Crawler": "_crawl",
     "CrawlOptions": "_crawl", "CrawlReport": "_crawl", "crawl": "_crawl",
     "decode_bytes": "_encoding", "WarcWriter": "_warc", "read_warc": "_warc",
+    "WorkerDiedError": "_workers", "BackgroundJob": "_workers", "ordered_map": "_workers", "start_method": "_workers",
     "clean_source": "_pages", "fetch_page": "_pages",
 }
 
@@ -44,6 +47,7 @@ def __getattr__(name: str) -> Any:
     return value
 
 __all__ = [
+    "BackgroundJob",
     "CleanedPage",
     "CrawlCounts",
     "CrawlError",
@@ -53,9 +57,12 @@ __all__ = [
     "Crawler",
     "Document",
     "InputError",
+    "MAX_DOC_BYTES",
     "SkipCallback",
+    "TITLE_MAX_CHARS",
     "VnSearchError",
     "WarcWriter",
+    "WorkerDiedError",
     "clean_html",
     "clean_plain_text",
     "clean_source",
@@ -64,10 +71,15 @@ __all__ = [
     "decode_bytes",
     "fetch_page",
     "fetch_url",
+    "file_id",
+    "is_problem",
     "normalize_date",
+    "ordered_map",
     "read_documents",
     "read_file",
     "read_jsonl",
     "read_warc",
+    "start_method",
+    "title_from_text",
     "write_jsonl",
 ]

@@ -94,13 +94,20 @@ def clean_html(html: bytes | str, url: str | None = None, *, content_type: str |
     html = re.sub(r"^\s*<\?xml[^>]*\?>", "", clean_text(html))
     if not html.strip():
         raise InputError("the page is empty", hint="Check that the file is a saved web page.")
+    # huge_tree: libxml2 otherwise stops at 256 nested elements and drops the rest of the page.
+    parser = lxml_html.HTMLParser(huge_tree=True)
     try:
-        tree = lxml_html.document_fromstring(html)
+        tree = lxml_html.document_fromstring(html, parser=parser)
     except (ValueError, lxml_html.etree.ParserError) as exc:
         raise InputError(f"the page cannot be parsed as HTML ({exc})") from exc
 
-    extracted = trafilatura.bare_extraction(html, url=url, with_metadata=True, include_comments=False,
-                                            include_tables=True, include_images=False)
+    options: dict[str, Any] = dict(url=url, with_metadata=True, include_comments=False, include_tables=True,
+                                   include_images=False)
+    extracted = trafilatura.bare_extraction(html, **options)
+    if not getattr(extracted, "text", None) and tree.text_content().strip():
+        # trafilatura's own parse hit the depth limit: hand it a tree parsed without one (a fresh
+        # parse, as it prunes the tree it is given).
+        extracted = trafilatura.bare_extraction(lxml_html.document_fromstring(html, parser=parser), **options)
     title = _collapse(getattr(extracted, "title", None) or _fallback_title(tree))
     body = getattr(extracted, "text", None) or ""
     # Lines without a letter or digit ("|" between menu items) are layout, not text.

@@ -70,9 +70,9 @@ def normalize_date(value: Any) -> str | None:
     text = str(value).strip()
     m = re.match(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})", text)
     if m:
-        day, month, year = (int(g) for g in m.groups())
+        d, mo, y = (int(g) for g in m.groups())
         try:
-            return _dt.date(year, month, day).isoformat()
+            return _dt.date(y, mo, d).isoformat()
         except ValueError:
             return None
     m = _DATE_RE.match(text)
@@ -146,12 +146,58 @@ class Document:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> "Document":
-        """Build a document from a JSONL record; unknown keys are ignored."""
+        """Build a document from a JSONL record; unknown keys are ignored.
+
+        Raises ``ValueError`` naming the field for a value of the wrong type: ``id`` must be a
+        string or an integer, the other fields strings (or null, or absent).
+
+        >>> Document.from_dict({"id": 7, "text": "Bắc Sơn"}).id
+        '7'
+        >>> Document.from_dict({"id": "a", "source": ["x", "y"]})
+        Traceback (most recent call last):
+        ValueError: field "source" must be a string, not a list
+        """
         known = {f.name for f in dataclasses.fields(cls)} - {"content_hash"}
-        values = {k: data[k] for k in known if k in data}
-        if "id" in values and not isinstance(values["id"], str):
-            values["id"] = str(values["id"])
+        values = {k: data[k] for k in known if k in data and data[k] is not None}
+        doc_id = values.get("id")
+        if isinstance(doc_id, int) and not isinstance(doc_id, bool):
+            values["id"] = str(doc_id)
+        elif doc_id is None or doc_id == "":
+            raise ValueError('no "id"')
+        for name, value in values.items():
+            if not isinstance(value, str):
+                raise ValueError(f'field "{name}" must be a string{" or an integer" if name == "id" else ""}, '
+                                 f"not {_JSON_TYPES.get(type(value), type(value).__name__)}")
         return cls(**values)
+
+
+_JSON_TYPES = {list: "a list", dict: "an object", bool: "true/false", int: "a number", float: "a number"}
+
+TITLE_MAX_CHARS = 200
+"""The longest title :func:`title_from_text` gives."""
+_SENTENCE_END = re.compile(r"[.!?…:;](?=\s)")
+
+
+def title_from_text(text: str, limit: int = TITLE_MAX_CHARS) -> str:
+    """The title of a plain text: its first non-empty line, if it is at most ``limit``
+    characters; else its first two sentences (or its first, or a cut at a word boundary with
+    "…", whichever fits ``limit``).
+    One rule for local text files and crawled text pages.
+
+    >>> title_from_text("\\n  Hội nghị sơ kết  \\nNgày 12/6/2020, huyện Bắc Sơn tổ chức hội nghị.")
+    'Hội nghị sơ kết'
+    >>> title_from_text("Câu một. " * 40)
+    'Câu một. Câu một.'
+    """
+    line = next((" ".join(row.split()) for row in text.splitlines() if row.strip()), "")
+    line = clean_text(line)
+    if len(line) <= limit:
+        return line
+    ends = [m.end() for m in _SENTENCE_END.finditer(line, 0, limit)]
+    if ends:
+        return line[:ends[min(1, len(ends) - 1)]].strip()
+    cut = line.rfind(" ", 0, limit)
+    return line[:cut if cut > limit // 2 else limit - 1].rstrip() + "…"
 
 
 def write_jsonl(documents: Iterable[Document], out: IO[str]) -> int:

@@ -175,6 +175,11 @@ def _decode_single_byte(data: bytes, declared: str | None) -> str:
         except UnicodeDecodeError:
             continue
     scores = {name: syllable_score(text) for name, text in readings.items()}
+    # A Vietnamese reading must read clearly as Vietnamese to win; otherwise the bytes are more
+    # likely Western text (a short French text reads as a few odd "syllables" in TCVN3).
+    for name in ("cp1258", "tcvn3", "vni"):
+        if name in scores and name != declared and "cp1252" in scores and not _clearly_vietnamese(scores[name]):
+            del readings[name], scores[name]
     best = max(scores, key=lambda name: (scores[name].value, name == declared))
     if declared in readings and declared != best and scores[declared].value >= scores[best].value:
         best = declared
@@ -186,6 +191,10 @@ def _decode_single_byte(data: bytes, declared: str | None) -> str:
             raise InputError("cannot determine the text encoding", hint=_HINT)
         return other
     return readings[best]
+
+
+def _clearly_vietnamese(score: SyllableScore) -> bool:
+    return score.valid >= 2 * max(1, score.invalid)
 
 
 def _detect_other(data: bytes) -> str | None:

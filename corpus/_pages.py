@@ -80,6 +80,10 @@ def clean_source(source: str | os.PathLike[str], *, max_bytes: int = MAX_PAGE_BY
             return clean_plain_text(decode_bytes(resp.body, charset_from_content_type(content_type)))
         return clean_html(resp.body, url=resp.url, content_type=content_type)
     path = Path(source)
+    from ._readers import OFFICE_SUFFIXES
+
+    if path.suffix.lower() in OFFICE_SUFFIXES:
+        return _clean_office(path, max_bytes)
     try:
         size = path.stat().st_size
         if size > max_bytes:
@@ -91,3 +95,18 @@ def clean_source(source: str | os.PathLike[str], *, max_bytes: int = MAX_PAGE_BY
     if path.suffix.lower() == ".txt":
         return clean_plain_text(decode_bytes(data))
     return clean_html(data, url=None)
+
+
+def _clean_office(path: Path, max_bytes: int) -> CleanedPage:
+    """A PDF or Word file as the import reads it (:func:`read_file`): its text, title and date,
+    or the reason it gives no document (a scanned PDF, a damaged file) as an ``InputError``."""
+    from ._clean import CleanedPage
+    from ._readers import read_file
+
+    reasons: list[str] = []
+    docs = list(read_file(path, on_skip=lambda _where, why: reasons.append(why), max_bytes=max_bytes))
+    if not docs:
+        raise InputError(f"{path}: {reasons[0] if reasons else 'no text'}; skipped")
+    doc = docs[0]
+    paragraphs = tuple(p for p in doc.text.split("\n\n") if p.strip())
+    return CleanedPage(title=doc.title, text=doc.text, paragraphs=paragraphs, date=doc.date, author=doc.author)

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
-from ._document import Document, normalize_date
+from ._document import Document, normalize_date, title_from_text
 from ._encoding import charset_from_content_type, sniff_declared_charset
 from ._errors import InputError
 from ._http import MAX_PAGE_BYTES
@@ -106,6 +106,11 @@ def iter_responses(path: str | os.PathLike[str], on_skip: SkipCallback | None = 
             try:
                 # Transfer and content encodings are removed here, in bounded reads (a bomb stops at the cap).
                 body = record.content_stream().read(max_bytes + 1)
+                if len(body) > max_bytes:
+                    # Read the rest of the record through, undecoded and unkept: the check
+                    # below then tells a record that is merely too large from a cut one.
+                    while record.raw_stream.read(1 << 20):
+                        pass
             except (EOFError, zlib.error, ValueError, OSError) as exc:
                 _skip(on_skip, f"{path}@{fh.tell()} {uri}",
                       f"truncated or corrupt WARC record ({exc}); reading stops")
@@ -157,7 +162,8 @@ class DocumentFilter:
         return f"duplicate content of {first}" if first != url else None
 
 
-def read_warc(path: str | os.PathLike[str], on_skip: SkipCallback | None = None) -> Iterator[Document]:
+def read_warc(path: str | os.PathLike[str], on_skip: SkipCallback | None = None, *,
+              max_bytes: int = MAX_PAGE_BYTES) -> Iterator[Document]:
     """Documents from the HTML (and plain-text) pages captured in a WARC file.
 
     The document id and url are the canonical ``WARC-Target-URI``; ``source`` is its host;
@@ -166,7 +172,7 @@ def read_warc(path: str | os.PathLike[str], on_skip: SkipCallback | None = None)
     and so are pages the crawler would not have indexed (see :class:`DocumentFilter`).
     """
     accept = DocumentFilter()
-    for resp in iter_responses(path, on_skip):
+    for resp in iter_responses(path, on_skip, max_bytes):
         where = resp.url or f"{path}@{resp.offset}"
         if resp.status != 200:
             _skip(on_skip, where, f"HTTP status {resp.status}")
@@ -214,7 +220,7 @@ def analyze_page(url: str, headers: list[tuple[str, str]], body: bytes,
         lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
         if not lines:
             return PageResult(None, "no text found")
-        doc = Document(id=canon, title=lines[0][:300], text=text, url=canon, source=host, date=capture_date)
+        doc = Document(id=canon, title=title_from_text(text), text=text, url=canon, source=host, date=capture_date)
         return PageResult(doc, None)
     links = scan_page(text, canon)
     directives = header_directives(headers, "vnsearch") if obey_robots else set()

@@ -9,16 +9,18 @@ import logging
 
 from ._analysis import syllable_pairs
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
-from ._index import Index, IndexReport, ProgressCallback
+from ._index import ConfirmCallback, DeleteReport, Index, IndexReport, MatchFinder, ProgressCallback
 from ._lock import WaitCallback
 from ._merge import MergePolicy, MergeProgress
 from ._meta import FORMAT_VERSION, IndexMeta
-from ._ops import OptimizeReport, StageCallback, export, optimize, reindex, stats
-from ._schema import SCHEMA_VERSION, STORED_FIELDS, build_schema
+from ._ops import OptimizeReport, StageCallback, export, import_sources, optimize, reindex, stats
+from ._schema import SCHEMA_VERSION, STORED_FIELDS
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "ConfirmCallback",
+    "DeleteReport",
     "FORMAT_VERSION",
     "Index",
     "IndexLockedError",
@@ -27,6 +29,7 @@ __all__ = [
     "IndexReport",
     "IndexVersionError",
     "IndexWriteError",
+    "MatchFinder",
     "MergePolicy",
     "MergeProgress",
     "OptimizeReport",
@@ -35,8 +38,8 @@ __all__ = [
     "STORED_FIELDS",
     "StageCallback",
     "WaitCallback",
-    "build_schema",
     "export",
+    "import_sources",
     "optimize",
     "reindex",
     "stats",

@@ -8,11 +8,9 @@ import ctypes
 import errno
 import glob
 import logging
-import multiprocessing
 import os
 import re
 import shutil
-import signal
 import sys
 import time
 from collections.abc import Callable, Generator, Iterable, Iterator
@@ -26,12 +24,11 @@ from whoosh.codec.base import Segment
 from whoosh.codec.whoosh3 import W3Segment
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, clean_files
-from whoosh.query import Query as WhooshQuery
 from whoosh.reading import SegmentReader
 from whoosh.writing import IndexWriter as _WhooshWriter
 
 from analyzers import ANALYZER_VERSION, VietnameseAnalyzer
-from corpus import Document
+from corpus import BackgroundJob, Document, is_problem, ordered_map, start_method
 
 from ._analysis import analyze_document, init_worker
 from ._blocks import BlockCodec
@@ -66,11 +63,48 @@ class IndexReport:
     skipped: list[tuple[str, str]] = field(default_factory=list)
     bytes: int = 0
     seconds: float = 0.0
+    removed_ids: list[str] = field(default_factory=list)
+    """The ids ``prune`` removed (or, with ``dry_run``, would remove), sorted."""
+    dry_run: bool = False
+    """Nothing was written: the counts say what the import would do."""
+
+    @property
+    def problems(self) -> list[tuple[str, str]]:
+        """The skips that are input problems (damaged, unreadable, mistyped ...), not merely
+        inputs that hold no document (list pages, empty files); see ``corpus.is_problem``."""
+        return [(where, why) for where, why in self.skipped if is_problem(why)]
 
     def as_dict(self) -> dict[str, Any]:
         return {"added": self.added, "replaced": self.replaced, "unchanged": self.unchanged,
-                "removed": self.removed, "skipped": [{"where": w, "reason": r} for w, r in self.skipped],
-                "bytes": self.bytes, "seconds": round(self.seconds, 3)}
+                "removed": self.removed, "removed_ids": list(self.removed_ids),
+                "skipped": [{"where": w, "reason": r} for w, r in self.skipped],
+                "bytes": self.bytes, "seconds": round(self.seconds, 3), "dry_run": self.dry_run}
+
+
+@dataclass
+class DeleteReport:
+    """What a delete did (or, with ``dry_run``, would do)."""
+
+    deleted: list[str] = field(default_factory=list)
+    """Ids of the documents deleted (would be deleted), in the order asked or found."""
+    not_found: list[str] = field(default_factory=list)
+    """Ids asked for that the index does not hold."""
+    dry_run: bool = False
+    cancelled: bool = False
+    """``confirm`` said no: nothing was deleted."""
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"deleted": list(self.deleted), "not_found": list(self.not_found),
+                "dry_run": self.dry_run, "cancelled": self.cancelled}
+
+
+MatchFinder = Callable[["Index", str], list[str]]
+"""``find(index, query)``: the ids of the live documents of ``index`` that ``query`` matches.
+The searcher provides the one that compiles queries as searches do (``searcher.matching_ids``);
+the index cannot import it (imports point from searcher to index)."""
+
+ConfirmCallback = Callable[[list[str]], bool]
+"""Called with the ids about to be deleted (write lock held); False cancels the delete."""
 
 
 INDEX_NAME = "MAIN"
@@ -273,15 +307,10 @@ _IN_FLIGHT_PER_WORKER = 2
 def _init_pool_worker(user_words: tuple[str, ...], lock_fd: int | None) -> None:
     # A forked worker inherits the parent's descriptor of the write lock: if the parent is
     # killed, the worker would keep the index locked. Closing our copy does not unlock it.
+    # (SIGINT and the parent's death are handled by corpus's ordered_map.)
     if lock_fd is not None:
         with contextlib.suppress(OSError):
             os.close(lock_fd)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):  # die with the parent instead of idling forever
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    # Ctrl-C reaches the whole process group: the parent stops the import cleanly and ends the
-    # pool; workers printing their own KeyboardInterrupt tracebacks would only bury its message.
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
     init_worker(user_words)
 
 
@@ -359,9 +388,8 @@ class Index:
 
     # -- reading ------------------------------------------------------------------------
 
-    @property
-    def whoosh_index(self) -> Any:
-        """The underlying Whoosh index (for the searcher stage)."""
+    def _whoosh(self) -> FileIndex:
+        """The underlying Whoosh index: for this package and the searcher stage only."""
         return self._ix
 
     def analyzer(self) -> VietnameseAnalyzer:
@@ -369,11 +397,16 @@ class Index:
         return VietnameseAnalyzer(user_words=self.meta.user_words)
 
     def doc_count(self) -> int:
+        """Live documents (deleted ones not counted)."""
         return int(self._ix.doc_count())
 
     def segment_count(self) -> int:
         """Segments in the last commit (the merge policy keeps it logarithmic in the size)."""
         return len(TOC.read(self._ix.storage, INDEX_NAME).segments)
+
+    def ids(self) -> list[str]:
+        """The ids of every live document, in index order."""
+        return list(self.content_hashes())
 
     def content_hashes(self) -> dict[str, str]:
         """``{id: content_hash}`` of every live document, read from columns (no stored fields).
@@ -469,7 +502,8 @@ class Index:
     def add_documents(self, documents: Iterable[Document], *, workers: int | None = None,
                       batch_size: int = DEFAULT_BATCH_SIZE, lock_timeout: float = 60.0,
                       on_progress: ProgressCallback | None = None, prune: bool = False,
-                      on_wait: WaitCallback | None = None) -> IndexReport:
+                      on_wait: WaitCallback | None = None, dry_run: bool = False,
+                      confirm_prune: ConfirmCallback | None = None) -> IndexReport:
         """Add or replace documents, committing every ``batch_size`` documents (or sooner, every
         :data:`BATCH_TEXT_LIMIT` bytes of text).
 
@@ -480,12 +514,16 @@ class Index:
         processes (default: every core; with 1, in this process), while this process commits
         the finished batches in order. With ``prune=True``, once every document has been read,
         the documents of the index that were not among them are deleted
-        (``report.removed``); an import that fails part-way prunes nothing.
+        (``report.removed``, ``report.removed_ids``) unless ``confirm_prune(ids)`` says no;
+        an import that fails part-way prunes nothing. With ``dry_run``, the documents are read
+        and counted (added, replaced, unchanged, pruned) and nothing is written.
 
         The write lock is held for the whole import: a second import waits up to
         ``lock_timeout`` seconds (calling ``on_wait``), then raises ``IndexLockedError``.
         A crash loses at most the batches not yet committed; running the import again completes it.
         """
+        if dry_run:
+            return preview_import(documents, self.content_hashes(), prune)
         start = time.perf_counter()
         report = IndexReport()
         seen = 0
@@ -551,11 +589,15 @@ class Index:
             finally:
                 self._abort_merge()  # a merge still running when the import stopped early
                 segmented.close()  # ends the pool and removes uncommitted segments if we stopped early
+                close = getattr(documents, "close", None)
+                if close is not None:
+                    close()  # a reader's own worker processes end now, not when it is collected
                 shutil.rmtree(os.path.join(self.path, INDEX_NAME + ".tmp"), ignore_errors=True)
             if prune:
                 gone = sorted(set(known) - seen_ids)
-                if gone:
+                if gone and (confirm_prune is None or confirm_prune(gone)):
                     report.removed = self._delete_ids(gone)
+                    report.removed_ids = gone
                     log.info("pruned %d documents not seen in this import from %s", report.removed, self.path)
         self._ix = _open_whoosh(self.path)
         report.bytes = seen_bytes
@@ -584,44 +626,41 @@ class Index:
             # TOC's rename must include its files.
             storage.unlisted.discard(f"{INDEX_NAME}_{t.segid}")
 
-        pending: collections.deque[tuple[SegmentTask, Any]] = collections.deque()
+        pending: list[SegmentTask] = []  # handed out, not yet committed
+
+        def tasks() -> Iterator[SegmentTask]:
+            for batch in batches:
+                t = task(batch)
+                pending.append(t)
+                yield t
+
         try:
             if workers == 1:
                 analyzer = self.analyzer()
-                for batch in batches:
-                    t = task(batch)
-                    pending.append((t, None))
+                for t in tasks():
                     # analyze_document is looked up here on each call (tests count the calls)
                     segment = run_segment_task(
                         t, lambda doc: analyze_document(analyzer, doc, pairs_as_lists=False), storage)
-                    pending.popleft()
-                    done(t)
-                    yield batch, segment
-                return
-            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-            ctx = multiprocessing.get_context(method)
-            lock_fd = self._lock.fd if (self._lock is not None and method == "fork") else None
-            with ctx.Pool(workers, initializer=_init_pool_worker, initargs=(self.meta.user_words, lock_fd)) as pool:
-                for batch in batches:
-                    t = task(batch)
-                    pending.append((t, pool.apply_async(segment_in_worker, (t,))))
-                    if len(pending) >= _IN_FLIGHT_PER_WORKER * workers:
-                        t, job = pending[0]
-                        segment = job.get()
-                        pending.popleft()
-                        done(t)
-                        yield t.documents, segment
-                while pending:
-                    t, job = pending[0]
-                    segment = job.get()
-                    pending.popleft()
+                    pending.remove(t)
                     done(t)
                     yield t.documents, segment
+                return
+            lock_fd = self._lock.fd if (self._lock is not None and start_method() == "fork") else None
+            segments = ordered_map(segment_in_worker, tasks(), workers, initializer=_init_pool_worker,
+                                   initargs=(self.meta.user_words, lock_fd), ahead=_IN_FLIGHT_PER_WORKER,
+                                   what="an analysis process")
+            try:
+                for segment in segments:
+                    t = pending.pop(0)
+                    done(t)
+                    yield t.documents, segment
+            finally:
+                segments.close()  # terminates the workers if we stopped early
         finally:
             # Stopped early (an error, Ctrl-C, a closed generator): the pool is gone; what the
             # workers wrote for uncommitted batches is unlisted, so remove it now rather than
             # at the next import.
-            for t, _job in pending:
+            for t in pending:
                 delete_segment_files(storage, f"{INDEX_NAME}_{t.segid}")
                 done(t)
 
@@ -747,27 +786,44 @@ class Index:
         self._commit(work, mergetype=_merge_small)
         return count
 
-    def delete(self, ids: Iterable[str], *, lock_timeout: float = 60.0,
-               on_wait: WaitCallback | None = None) -> int:
-        """Delete documents by id in one commit; returns how many were deleted."""
-        with self.write_lock(lock_timeout, on_wait):
-            count = self._delete_ids(ids)
+    def delete(self, ids: Iterable[str], *, dry_run: bool = False, confirm: ConfirmCallback | None = None,
+               lock_timeout: float = 60.0, on_wait: WaitCallback | None = None) -> DeleteReport:
+        """Delete documents by id in one commit.
+
+        The report lists the ids deleted and those the index does not hold. With ``dry_run``
+        nothing is written (the report says what would go); ``confirm`` is asked, with the
+        write lock held, before anything is deleted.
+        """
+        wanted = list(dict.fromkeys(ids))
+        return self._delete_found(lambda live: wanted, dry_run, confirm, lock_timeout, on_wait)
+
+    def delete_matching(self, query: str, find: MatchFinder, *, dry_run: bool = False,
+                        confirm: ConfirmCallback | None = None, lock_timeout: float = 60.0,
+                        on_wait: WaitCallback | None = None) -> DeleteReport:
+        """Delete every document ``query`` matches, as ``find`` finds them (use
+        ``searcher.matching_ids``, which matches exactly what a search for ``query`` does).
+
+        The write lock is held from finding to deleting, so no import slips in between. With
+        ``dry_run`` nothing is written; ``confirm`` is asked before anything is deleted.
+        """
+        return self._delete_found(lambda live: find(self, query), dry_run, confirm, lock_timeout, on_wait)
+
+    def _delete_found(self, targets: Callable[[set[str]], list[str]], dry_run: bool,
+                      confirm: ConfirmCallback | None, lock_timeout: float,
+                      on_wait: WaitCallback | None) -> DeleteReport:
+        with self.write_lock(lock_timeout, on_wait):  # reopens the latest commit
+            live = set(self.ids())
+            wanted = targets(live)
+            report = DeleteReport(deleted=[i for i in wanted if i in live],
+                                  not_found=[i for i in wanted if i not in live], dry_run=dry_run)
+            if dry_run or not report.deleted:
+                return report
+            if confirm is not None and not confirm(report.deleted):
+                report.deleted, report.cancelled = [], True
+                return report
+            self._delete_ids(report.deleted)
         self._ix = _open_whoosh(self.path)
-        return count
-
-    def delete_by_query(self, query: WhooshQuery, *, lock_timeout: float = 60.0,
-                        on_wait: WaitCallback | None = None) -> int:
-        """Delete every document matching a Whoosh query object in one commit; returns the count."""
-        count = 0
-
-        def work(writer: _WhooshWriter) -> None:
-            nonlocal count
-            count = int(writer.delete_by_query(query))
-
-        with self.write_lock(lock_timeout, on_wait):
-            self._commit(work, mergetype=_merge_small)
-        self._ix = _open_whoosh(self.path)
-        return count
+        return report
 
     def optimize(self, *, lock_timeout: float = 60.0, on_wait: WaitCallback | None = None,
                  on_progress: MergeProgress | None = None) -> None:
@@ -785,15 +841,11 @@ class Index:
 
 
 def _init_merge_worker(lock_fd: int | None) -> None:
-    # As _init_pool_worker: the inherited lock descriptor is closed, the merge dies with its
-    # parent, and Ctrl-C is left to the parent.
+    # As _init_pool_worker: the inherited lock descriptor is closed (SIGINT and the parent's
+    # death are handled by corpus's BackgroundJob).
     if lock_fd is not None:
         with contextlib.suppress(OSError):
             os.close(lock_fd)
-    if sys.platform.startswith("linux"):
-        with contextlib.suppress(Exception):
-            ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
 
 
 class _BackgroundMerge:
@@ -809,30 +861,25 @@ class _BackgroundMerge:
         self.name = f"{INDEX_NAME}_{self.segid}"
         self._storage = storage
         storage.unlisted.add(self.name)
-        method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
-        lock_fd = index._lock.fd if (index._lock is not None and method == "fork") else None
-        self._pool = multiprocessing.get_context(method).Pool(1, initializer=_init_merge_worker,
-                                                               initargs=(lock_fd,))
-        self._job = self._pool.apply_async(merge_in_worker, (str(index.path), index._ix.schema, sources,
-                                                             INDEX_NAME, self.segid))
+        lock_fd = index._lock.fd if (index._lock is not None and start_method() == "fork") else None
+        # A process that dies (the out-of-memory killer) is a WorkerDiedError, never a wait for ever.
+        self._job: BackgroundJob[Segment] = BackgroundJob(
+            merge_in_worker, str(index.path), index._ix.schema, sources, INDEX_NAME, self.segid,
+            initializer=_init_merge_worker, initargs=(lock_fd,), what="a merging process")
 
     def ready(self) -> bool:
-        return bool(self._job.ready())
+        return self._job.ready()
 
     def result(self) -> Segment:
         """The merged segment (waits for it); on failure its files are removed and the error raised."""
         try:
-            merged = self._job.get()
+            return self._job.result()
         except BaseException:
             self.abort()
             raise
-        self._pool.close()
-        self._pool.join()
-        return merged
 
     def abort(self) -> None:
-        self._pool.terminate()
-        self._pool.join()
+        self._job.abort()
         delete_segment_files(self._storage, self.name)
         self._storage.unlisted.discard(self.name)
 
@@ -866,3 +913,27 @@ def _dedup_batches(docs: Iterator[Document], batch_size: int,
             size = 0
     if batch:
         yield list(batch.values())
+
+
+def preview_import(documents: Iterable[Document], known: dict[str, str], prune: bool) -> IndexReport:
+    """What importing ``documents`` into an index holding ``known`` (``{id: content_hash}``)
+    would do, written nowhere: ``add_documents(dry_run=True)``."""
+    start = time.perf_counter()
+    report = IndexReport(dry_run=True)
+    latest: dict[str, str] = {}
+    for doc in documents:
+        report.bytes += len(doc.title.encode("utf-8")) + len(doc.text.encode("utf-8"))
+        before = latest.get(doc.id, known.get(doc.id))
+        if before == doc.content_hash:
+            report.unchanged += 1
+        elif doc.id not in latest:
+            if doc.id in known:
+                report.replaced += 1
+            else:
+                report.added += 1
+        latest[doc.id] = doc.content_hash
+    if prune:
+        report.removed_ids = sorted(set(known) - set(latest))
+        report.removed = len(report.removed_ids)
+    report.seconds = time.perf_counter() - start
+    return report

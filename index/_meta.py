@@ -10,6 +10,7 @@ from pathlib import Path
 
 from analyzers import ANALYZER_VERSION, READABLE_ANALYZER_VERSIONS
 
+from ._errors import IndexNotFoundError
 from ._schema import SCHEMA_VERSION
 
 META_FILE = "vnsearch.json"
@@ -40,17 +41,41 @@ class IndexMeta:
 
 
 def read_meta(path: str | os.PathLike[str]) -> IndexMeta | None:
-    """The metadata of the index at ``path``, or None if there is none."""
+    """The metadata of the index at ``path``, or None if there is none.
+
+    Raises :class:`IndexNotFoundError` saying what is wrong with a ``vnsearch.json`` that is
+    empty, unreadable or not what vnsearch writes.
+    """
     meta_path = Path(path) / META_FILE
     try:
-        data = json.loads(meta_path.read_text(encoding="utf-8"))
+        raw = meta_path.read_bytes()
     except FileNotFoundError:
         return None
-    data["user_words"] = tuple(data.get("user_words", ()))
+    except OSError as exc:
+        raise _damaged(meta_path, f"cannot be read ({exc.strerror or exc})") from exc
+    if not raw.strip():
+        raise _damaged(meta_path, "is empty")
+    try:
+        data = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise _damaged(meta_path, f"is not valid JSON ({exc})") from exc
+    if not isinstance(data, dict):
+        raise _damaged(meta_path, "is not a JSON object")
+    words = data.get("user_words", ())
+    if not isinstance(words, list) or not all(isinstance(w, str) for w in words):
+        raise _damaged(meta_path, 'has a "user_words" that is not a list of strings')
+    data["user_words"] = tuple(words)
     data.setdefault("format_version", 1)  # written before the key existed
     known = {k: data[k] for k in ("analyzer_version", "schema_version", "format_version", "user_words", "created")
              if k in data}
     return IndexMeta(**known)
+
+
+def _damaged(meta_path: Path, what: str) -> IndexNotFoundError:
+    return IndexNotFoundError(
+        f"the index's metadata file {meta_path} {what}",
+        hint="Restore it from a backup; without it the index cannot be opened safely "
+             "(or delete the folder and index the documents again).")
 
 
 def write_meta(path: str | os.PathLike[str], meta: IndexMeta) -> None:

@@ -8,18 +8,69 @@ import os
 import shutil
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from corpus import Document, VnSearchError
+from corpus import MAX_DOC_BYTES, Document, InputError, VnSearchError, read_documents
 
-from ._index import DEFAULT_BATCH_SIZE, Index, IndexReport, ProgressCallback, _write_error, reindex_temp_path, swap_in
+from ._index import (DEFAULT_BATCH_SIZE, ConfirmCallback, Index, IndexReport, ProgressCallback, _write_error,
+                     preview_import, reindex_temp_path, swap_in)
 from ._lock import WaitCallback
 from ._merge import MergeProgress
 
 log = logging.getLogger(__name__)
+
+
+def import_sources(path: str | os.PathLike[str], sources: Sequence[str | os.PathLike[str]], *,
+                   user_words_file: str | os.PathLike[str] | None = None, workers: int | None = None,
+                   batch_size: int = DEFAULT_BATCH_SIZE, lock_timeout: float = 60.0, prune: bool = False,
+                   dry_run: bool = False, source: str | None = None, max_doc_bytes: int = MAX_DOC_BYTES,
+                   on_progress: ProgressCallback | None = None, on_wait: WaitCallback | None = None,
+                   confirm_prune: ConfirmCallback | None = None) -> IndexReport:
+    """Import files and folders (JSONL, text, HTML, PDF, DOCX, WARC) into the index at ``path``,
+    creating it (with the user dictionary of ``user_words_file``) if needed: ``vnsearch index``.
+
+    Every source is checked before anything is created, so a typo leaves no empty index behind.
+    ``source`` tags every document of this import; ``max_doc_bytes`` caps one document; the
+    other options are those of :meth:`Index.add_documents`. Inputs that give no document are
+    in ``report.skipped`` with their reason (``report.problems``: those that are input problems).
+    Raises :class:`InputError` for a missing source, an unreadable dictionary or one that
+    differs from the index's.
+    """
+    for src in sources:
+        if not Path(src).exists():
+            raise InputError(f"{src}: no such file or folder", hint="Check the path and try again.")
+    words = _read_user_words(Path(user_words_file)) if user_words_file is not None else None
+    skipped: list[tuple[str, str]] = []
+    # JSONL is parsed by as many processes as analyse (they idle on documents already indexed).
+    docs = read_documents(sources, on_skip=lambda where, why: skipped.append((where, why)),
+                          workers=workers or os.cpu_count() or 1, source=source, max_bytes=max_doc_bytes)
+    if dry_run and not Index.exists(path):
+        report = preview_import(docs, {}, prune)
+    else:
+        ix = Index.open_or_create(path, user_words=words or ())
+        if words is not None and tuple(ix.meta.user_words) != words:
+            raise InputError(f"the index at {path} was built with another user dictionary "
+                             f"({len(ix.meta.user_words)} words)",
+                             hint="A dictionary is fixed when an index is created: export the documents "
+                                  "(vnsearch export) and index them into a new --index folder with --user-words.")
+        report = ix.add_documents(docs, workers=workers, batch_size=batch_size, lock_timeout=lock_timeout,
+                                  on_progress=on_progress, prune=prune, on_wait=on_wait, dry_run=dry_run,
+                                  confirm_prune=confirm_prune)
+    report.skipped.extend(skipped)
+    return report
+
+
+def _read_user_words(path: Path) -> tuple[str, ...]:
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as exc:
+        why = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise InputError(f"cannot read the user dictionary {path} ({why})",
+                         hint="Give a UTF-8 text file, one word or name a line.") from exc
+    return tuple(w.strip() for w in lines if w.strip() and not w.startswith("#"))
 
 
 def stats(path: str | os.PathLike[str]) -> dict[str, Any]:
@@ -33,7 +84,7 @@ def stats(path: str | os.PathLike[str]) -> dict[str, Any]:
     ``created``. Works on an index of another version.
 
     >>> import tempfile
-    >>> from corpus import Document, VnSearchError
+    >>> from corpus import MAX_DOC_BYTES, Document, InputError, VnSearchError, read_documents
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     _ = Index.create(tmp).add_documents(
     ...         [Document(id="1", text="Nông thôn mới", source="bacson", date="2020-06-12")], workers=1)
@@ -44,7 +95,7 @@ def stats(path: str | os.PathLike[str]) -> dict[str, Any]:
     ix = Index.open(path, check_version=False)
     sources: Counter[str] = Counter()
     dates: list[str] = []
-    with ix.whoosh_index.reader() as reader:
+    with ix._whoosh().reader() as reader:
         documents = int(reader.doc_count())
         deleted = int(reader.doc_count_all()) - documents
         generation = int(reader.generation() or 0)

@@ -8,16 +8,18 @@ from __future__ import annotations
 import logging
 
 from corpus import Document, InputError, VnSearchError
-from index import Index, IndexLockedError, IndexNotFoundError, IndexReport, IndexVersionError, IndexWriteError
+from index import (DeleteReport, Index, IndexLockedError, IndexNotFoundError, IndexReport, IndexVersionError,
+                   IndexWriteError)
 
 from ._batch import read_queries, write_run
 from ._errors import QuerySyntaxError
 from ._results import Hit, KwicLine, Results, Trend, TrendPoint, TrendSeries
-from ._searcher import Searcher
+from ._searcher import Searcher, delete_documents, matching_ids
 
 logging.getLogger(__name__).addHandler(logging.NullHandler())
 
 __all__ = [
+    "DeleteReport",
     "Document",
     "Hit",
     "Index",
@@ -35,6 +37,8 @@ __all__ = [
     "TrendPoint",
     "TrendSeries",
     "VnSearchError",
+    "delete_documents",
+    "matching_ids",
     "read_queries",
     "write_run",
 ]

@@ -30,7 +30,7 @@ class CrawlRun:
 def crawl_into(seeds: list[str], state_dir: str | os.PathLike[str], options: CrawlOptions, *,
                index_path: str | os.PathLike[str] | None = None, jsonl_path: str | os.PathLike[str] | None = None,
                on_event: EventCallback | None = None,
-               on_wait: Callable[[float], None] | None = None) -> CrawlRun:
+               on_wait: Callable[[float], None] | None = None, lock_timeout: float = 300.0) -> CrawlRun:
     """Crawl ``seeds`` (resuming the crawl in ``state_dir``) and add its articles to the index at
     ``index_path`` (created if needed) as they come, or write them to ``jsonl_path`` instead.
 
@@ -50,5 +50,5 @@ def crawl_into(seeds: list[str], state_dir: str | os.PathLike[str], options: Cra
 
         assert index_path is not None
         ix = Index.open_or_create(Path(index_path))
-        report = ix.add_documents(crawler, on_wait=on_wait)
+        report = ix.add_documents(crawler, on_wait=on_wait, lock_timeout=lock_timeout)
     return CrawlRun(crawler.report, index=report, index_path=Path(index_path))

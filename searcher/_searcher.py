@@ -16,7 +16,7 @@ from whoosh import scoring
 
 from analyzers import VietnameseAnalyzer
 from corpus import Document, clean_text
-from index import Index
+from index import ConfirmCallback, DeleteReport, Index, WaitCallback
 
 from ._compile import Compiled, QueryCompiler
 from ._compile import narrow as narrow_query
@@ -48,7 +48,7 @@ class Searcher:
 
     >>> import tempfile
     >>> from corpus import Document
-    >>> from index import Index
+    >>> from index import ConfirmCallback, DeleteReport, Index, WaitCallback
     >>> with tempfile.TemporaryDirectory() as tmp:
     ...     _ = Index.create(tmp).add_documents([Document(id="1", title="Tài liệu", text="Tài liệu lưu trữ")], workers=1)
     ...     with Searcher.open(tmp) as s:
@@ -62,7 +62,7 @@ class Searcher:
         self.analyzer = VietnameseAnalyzer(user_words=ix.meta.user_words, stopwords=stopwords)
         groups = (default_synonyms() if abbreviations else []) + (load_synonyms(synonyms) if synonyms else [])
         self.synonyms: Synonyms | None = Synonyms(groups, self.analyzer) if groups else None
-        self._searcher = ix.whoosh_index.searcher(weighting=_weighting())
+        self._searcher = ix._whoosh().searcher(weighting=_weighting())
         self._suggester: Suggester | None = None
         self._fast: FastEvaluator | None = None
         self._closed = False
@@ -99,7 +99,7 @@ class Searcher:
             return
         self._searcher.close()
         self.index = Index.open(self.index.path)
-        self._searcher = self.index.whoosh_index.searcher(weighting=_weighting())
+        self._searcher = self.index._whoosh().searcher(weighting=_weighting())
         self._suggester = None
         self._fast = None
 
@@ -316,3 +316,29 @@ def _filters(source: str | None, author: str | None, date_from: str | None, date
     if date_from or date_to:
         out.append(DateRange(date_from, date_to))
     return out
+
+
+def matching_ids(index: Index, query: str) -> list[str]:
+    """What ``query`` matches in ``index``: the :data:`index.MatchFinder` that makes
+    ``Index.delete_matching`` delete exactly what a search finds."""
+    with Searcher(index) as s:
+        return s.matching_ids(query)
+
+
+def delete_documents(path: str | os.PathLike[str], ids: Sequence[str] = (), query: str | None = None, *,
+                     dry_run: bool = False, confirm: ConfirmCallback | None = None,
+                     lock_timeout: float = 60.0, on_wait: WaitCallback | None = None) -> DeleteReport:
+    """Delete the documents with these ``ids``, or every document ``query`` matches (exactly
+    those a search for it finds), from the index at ``path``; see ``Index.delete``.
+
+    Raises :class:`QuerySyntaxError` if neither or both are given, or the query is malformed.
+    """
+    if bool(ids) == bool(query):
+        raise QuerySyntaxError("give document ids or a query to delete, not both" if ids else "nothing to delete",
+                               hint="Give document ids or --query QUERY.")
+    ix = Index.open(Path(path))
+    if query:
+        parse_query(query)  # a malformed query fails before the lock is taken
+        return ix.delete_matching(query, matching_ids, dry_run=dry_run, confirm=confirm,
+                                  lock_timeout=lock_timeout, on_wait=on_wait)
+    return ix.delete(ids, dry_run=dry_run, confirm=confirm, lock_timeout=lock_timeout, on_wait=on_wait)

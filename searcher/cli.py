@@ -20,8 +20,28 @@ from ._errors import QuerySyntaxError
 FORMATS = ("table", "json", "jsonl", "csv", "trec")
 
 
+def _set_verbose(ctx: click.Context, _param: click.Parameter, value: int) -> None:
+    if value:
+        logging.getLogger().setLevel(logging.INFO if value == 1 else logging.DEBUG)
+
+
+def _set_quiet(ctx: click.Context, _param: click.Parameter, value: bool) -> None:
+    if value and isinstance(ctx.obj, dict):
+        ctx.obj["quiet"] = True
+
+
 class _Group(click.Group):
-    """Translates the library's typed errors into one line, a hint and an exit code, once."""
+    """Translates the library's typed errors into one line, a hint and an exit code, once;
+    gives every command the global ``-v``/``-q``, so they work after the command name too."""
+
+    def add_command(self, cmd: click.Command, name: str | None = None) -> None:
+        cmd.params += [
+            click.Option(["-v", "--verbose"], count=True, expose_value=False, callback=_set_verbose,
+                         help="Show what the library logs (-vv for debug); also before the command."),
+            click.Option(["-q", "--quiet"], is_flag=True, expose_value=False, callback=_set_quiet,
+                         help="Only results and errors; also before the command."),
+        ]
+        super().add_command(cmd, name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -32,7 +52,8 @@ class _Group(click.Group):
         except (VnSearchError, ModelError) as exc:
             _fail(str(exc), exc.hint, code=1)
         except KeyboardInterrupt:
-            _fail("interrupted; everything committed so far is kept", "Run the same command again to continue.", code=130)
+            _fail("interrupted; everything committed so far is kept: run the same command again to continue",
+                  None, code=130)
         except BrokenPipeError:
             sys.stderr.close()
             sys.exit(0)
@@ -375,61 +396,77 @@ def _print_document(doc: Any, fmt: str) -> None:
 # -- indexing ----------------------------------------------------------------------------
 
 
+class _Size(click.ParamType):
+    """A size in bytes: ``10MB``, ``500kB``, ``2GB`` or a plain number of bytes."""
+
+    name = "size"
+    _UNITS = {"": 1, "b": 1, "kb": 10**3, "k": 10**3, "mb": 10**6, "m": 10**6, "gb": 10**9, "g": 10**9}
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip().lower().replace(" ", "")
+        number = text.rstrip("kmgb")
+        try:
+            size = int(float(number) * self._UNITS[text[len(number):]])
+        except (ValueError, KeyError):
+            self.fail(f"{value!r} is not a size such as 10MB or 500kB", param, ctx)
+        if size < 1:
+            self.fail("the size must be positive", param, ctx)
+        return size
+
+
+LOCK_TIMEOUT_OPTION = click.option("--lock-timeout", type=float, default=300.0, show_default=True,
+                                   help="Seconds to wait for another import to finish.")
+CONFIRM_OVER = 10
+"""On a terminal, deleting more documents than this asks first."""
+
+
 @main.command("index")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
 @INDEX_OPTION
 @click.option("--workers", type=click.IntRange(1), default=None, help="Analysis processes (default: every core).")
 @click.option("--batch-size", type=click.IntRange(1), default=5000, show_default=True,
               help="Documents per batch (one segment each; a batch also ends at 6 MB of text).")
-@click.option("--user-words", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+@click.option("--user-words", type=click.Path(dir_okay=False, path_type=Path),
               help="Words and names to keep whole (one a line), stored with a NEW index.")
-@click.option("--lock-timeout", type=float, default=300.0, show_default=True,
-              help="Seconds to wait for another import to finish.")
+@click.option("--source", "source", metavar="NAME", help="Tag every document of this import with this source name.")
+@click.option("--max-doc-size", type=_Size(), default="10MB", show_default=True,
+              help="Skip (and report) any one document larger than this: a file, or a JSONL line.")
+@LOCK_TIMEOUT_OPTION
 @click.option("--prune", is_flag=True, help="Remove indexed documents that are not in these sources any more.")
+@click.option("--dry-run", is_flag=True, help="Read everything, write nothing: say what would be added, replaced, pruned.")
+@click.option("--yes", is_flag=True, help="Prune without asking, even many documents on a terminal.")
 @click.pass_obj
 def index_cmd(obj: dict[str, Any], paths: tuple[Path, ...], index_path: Path | None, workers: int | None,
-              batch_size: int, user_words: Path | None, lock_timeout: float, prune: bool) -> None:
-    """Add JSONL files, folders of .txt/.html files and WARC files to the index.
+              batch_size: int, user_words: Path | None, source: str | None, max_doc_size: int,
+              lock_timeout: float, prune: bool, dry_run: bool, yes: bool) -> None:
+    """Add JSONL files, folders of .txt/.html/.pdf/.docx files and WARC files to the index.
 
     A document whose id is already indexed is replaced if it changed and skipped if not.
+    Exits with code 1 if an input could not be read (each problem is listed).
 
     \b
     Examples:
         vnsearch index articles.jsonl
-        vnsearch index saved-pages/ crawl.warc.gz --index ~/archive-index
+        vnsearch index saved-pages/ crawl.warc.gz --index ~/archive-index --source "Sở Nội vụ"
+        vnsearch index saved-pages/ --prune --dry-run
     """
-    from corpus import read_documents
-    from index import Index
+    from index import import_sources
 
     from ._paths import default_index_path
 
     path = index_path or default_index_path()
-    for source in paths:  # before anything is created: a typo must not leave an empty index behind
-        if not source.exists():
-            from corpus import InputError
-
-            raise InputError(f"{source}: no such file or folder", hint="Check the path and try again.")
-    words = _read_user_words(user_words) if user_words else ()
-    ix = Index.open_or_create(path, user_words=words)
-    if user_words and tuple(ix.meta.user_words) != tuple(words):
-        from corpus import InputError
-
-        raise InputError(f"the index at {path} was built with another user dictionary "
-                         f"({len(ix.meta.user_words)} words)",
-                         hint="A dictionary is fixed when an index is created: export the documents "
-                              "(vnsearch export) and index them into a new --index folder with --user-words.")
-    skipped: list[tuple[str, str]] = []
-    # JSONL is parsed by as many processes as analyse (they idle on documents already indexed).
-    docs = read_documents(paths, on_skip=lambda where, why: skipped.append((where, why)),
-                          workers=workers or os.cpu_count() or 1)
     with _progress("Indexing", None, obj["quiet"]) as bar:
         task = bar.add_task("index", total=None)
-        report = ix.add_documents(docs, workers=workers, batch_size=batch_size, lock_timeout=lock_timeout,
-                                  on_progress=lambda n, _b: bar.update(task, completed=n), prune=prune,
-                                  on_wait=_on_wait(obj["quiet"]))
-    report.skipped.extend(skipped)
-    if not obj["quiet"]:
-        _print_report(report, path)
+        report = import_sources(path, paths, user_words_file=user_words, workers=workers, batch_size=batch_size,
+                                lock_timeout=lock_timeout, prune=prune, dry_run=dry_run, source=source,
+                                max_doc_bytes=max_doc_size, on_wait=_on_wait(obj["quiet"]),
+                                on_progress=lambda n, _b: bar.update(task, completed=n),
+                                confirm_prune=_confirmer("Remove", "not in these sources", yes, bar.stop))
+    _print_report(report, path, obj["quiet"])
+    if report.problems:
+        sys.exit(1)
 
 
 def _on_wait(quiet: bool) -> Any:
@@ -439,17 +476,40 @@ def _on_wait(quiet: bool) -> Any:
     return on_wait
 
 
-def _read_user_words(path: Path) -> tuple[str, ...]:
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return tuple(w.strip() for w in lines if w.strip() and not w.startswith("#"))
+def _confirmer(verb: str, why: str, yes: bool, before: Any = None) -> Any:
+    """A confirm callback that asks on a terminal before more than CONFIRM_OVER documents go."""
+    if yes or not (sys.stdin.isatty() and sys.stderr.isatty()):
+        return None
+
+    def confirm(ids: list[str]) -> bool:
+        if len(ids) <= CONFIRM_OVER:
+            return True
+        if before is not None:
+            before()
+        _print_ids(ids, limit=CONFIRM_OVER)
+        return click.confirm(f"{verb} these {len(ids)} documents ({why})?", err=True)
+    return confirm
 
 
-def _print_report(report: Any, path: Path) -> None:
-    size = f"{report.bytes / 1e6:.1f} MB" if report.bytes >= 100_000 else f"{report.bytes / 1e3:.0f} kB"
-    click.echo(f"Index {path}: {report.added} added, {report.replaced} replaced, {report.unchanged} unchanged, "
-               f"{report.removed} removed, {len(report.skipped)} skipped "
-               f"({size} of text in {report.seconds:.1f} s)", err=True)
-    _print_list("skipped", report.skipped)
+def _print_ids(ids: list[str], limit: int = 50) -> None:
+    for doc_id in ids[:limit]:
+        click.echo(f"  {doc_id}", err=True)
+    if len(ids) > limit:
+        click.echo(f"  … and {len(ids) - limit} more", err=True)
+
+
+def _print_report(report: Any, path: Path, quiet: bool = False) -> None:
+    if not quiet:
+        size = f"{report.bytes / 1e6:.1f} MB" if report.bytes >= 100_000 else f"{report.bytes / 1e3:.0f} kB"
+        would = "dry run, nothing written: would be " if report.dry_run else ""
+        click.echo(f"Index {path} ({would}{report.added} added, {report.replaced} replaced, "
+                   f"{report.unchanged} unchanged, {report.removed} removed, {len(report.skipped)} skipped; "
+                   f"{size} of text in {report.seconds:.1f} s)", err=True)
+        if report.removed_ids:
+            click.echo("Removed (not in the sources any more):" if not report.dry_run
+                       else "Would remove (not in the sources any more):", err=True)
+            _print_ids(report.removed_ids)
+    _print_list("skipped", report.skipped if not quiet else report.problems)  # problems are errors: shown even with -q
 
 
 # -- cleaning ----------------------------------------------------------------------------
@@ -508,46 +568,81 @@ def stats(index_path: Path | None, fmt: str) -> None:
     if fmt == "json":
         click.echo(json.dumps(info, ensure_ascii=False, indent=2))
         return
-    for key, value in info.items():
-        if key == "sources":
-            value = ", ".join(f"{k} ({v})" for k, v in list(value.items())[:20]) or "-"
-        click.echo(f"{key}: {value}")
+    for label, value in _stats_lines(info):
+        click.echo(f"{label + ':':<15}{value}")
+
+
+def _stats_lines(info: dict[str, Any]) -> list[tuple[str, str]]:
+    """``stats`` for people: sizes in MB, yes/no, a date range, the top sources."""
+    def size(n: int) -> str:
+        return f"{n / 1e9:.2f} GB" if n >= 1e9 else f"{n / 1e6:.1f} MB" if n >= 1e6 else f"{n / 1e3:.0f} kB"
+
+    sources = ", ".join(f"{k} ({v:,})" for k, v in list(info["sources"].items())[:20]) or "-"
+    more = len(info["sources"]) - 20
+    current = "yes" if info["current"] else f"no: rebuild with vnsearch reindex --index {info['path']}"
+    return [("index", info["path"]), ("documents", f"{info['documents']:,}"),
+            ("deleted", f"{info['deleted']:,} (dropped by vnsearch optimize)" if info["deleted"] else "0"),
+            ("sources", sources + (f" and {more} more" if more > 0 else "")),
+            ("no source", f"{info['without_source']:,}"),
+            ("dates", f"{info['date_from']} to {info['date_to']}" if info["date_from"] else "-"),
+            ("size on disk", size(info["size_bytes"])), ("segments", str(info["segments"])),
+            ("commits", str(info["generation"])),
+            ("versions", f"analyzer {info['analyzer_version']}, schema {info['schema_version']}"),
+            ("up to date", current), ("user words", f"{info['user_words']:,}"), ("created", info["created"] or "-")]
 
 
 @main.command()
 @click.argument("ids", nargs=-1)
 @INDEX_OPTION
-@click.option("--query", "query", help="Delete every document matching this query instead.")
+@click.option("--query", "query", help="Delete every document this query matches (exactly what search finds).")
+@click.option("--dry-run", is_flag=True, help="List what would be deleted; delete nothing.")
+@click.option("--yes", is_flag=True, help="Do not ask, even for many documents on a terminal.")
+@click.option("-f", "--format", "fmt", type=click.Choice(["text", "json"]), default="text", show_default=True)
+@LOCK_TIMEOUT_OPTION
 @click.pass_obj
-def delete(obj: dict[str, Any], ids: tuple[str, ...], index_path: Path | None, query: str | None) -> None:
+def delete(obj: dict[str, Any], ids: tuple[str, ...], index_path: Path | None, query: str | None,
+           dry_run: bool, yes: bool, fmt: str, lock_timeout: float) -> None:
     """Delete documents by id, or every document matching --query.
+
+    On a terminal, deleting more than 10 documents asks first (--yes does not).
+    Exits with code 1 if nothing was deleted because no id was found or you said no.
 
     \b
     Examples:
         vnsearch delete bacson-2020-06-12
-        vnsearch delete --query 'source:example.vn date:..2010'
+        vnsearch delete --query 'source:example.vn date:..2010' --dry-run
     """
-    from index import Index
+    from ._searcher import delete_documents
 
-    from ._compile import QueryCompiler
-    from ._query import parse_query
+    report = delete_documents(_index_or_default(index_path), ids, query, dry_run=dry_run,
+                              confirm=_confirmer("Delete", "no undo", yes), lock_timeout=lock_timeout,
+                              on_wait=_on_wait(obj["quiet"]))
+    _print_delete(report, fmt, obj["quiet"])
+    if report.cancelled or (ids and not report.deleted):
+        sys.exit(1)
 
-    ix = Index.open(_index_or_default(index_path))
-    if query:
-        compiled = QueryCompiler(ix.analyzer()).compile(parse_query(query))
-        count = ix.delete_by_query(compiled.query, on_wait=_on_wait(obj["quiet"]))
-    elif ids:
-        count = ix.delete(ids, on_wait=_on_wait(obj["quiet"]))
-    else:
-        raise QuerySyntaxError("nothing to delete", hint="Give document ids or --query QUERY.")
-    click.echo(f"Deleted {count} document{'s' if count != 1 else ''}.", err=True)
+
+def _print_delete(report: Any, fmt: str, quiet: bool) -> None:
+    if fmt == "json":
+        click.echo(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+        return
+    n = len(report.deleted)
+    if report.cancelled:
+        click.echo("Cancelled: nothing was deleted.", err=True)
+    elif not quiet or report.dry_run:
+        click.echo(f"{'Would delete' if report.dry_run else 'Deleted'} {n} document{'s' if n != 1 else ''}"
+                   + (" (dry run: nothing was deleted)" if report.dry_run else "") + (":" if n else "."), err=True)
+        _print_ids(report.deleted, limit=n if report.dry_run else 50)
+    if report.not_found:
+        click.echo(f"Not found ({len(report.not_found)}): " + ", ".join(report.not_found[:50]), err=True)
 
 
 @main.command()
 @INDEX_OPTION
 @click.option("--workers", type=click.IntRange(1), default=None, help="Analysis processes (default: every core).")
+@LOCK_TIMEOUT_OPTION
 @click.pass_obj
-def reindex(obj: dict[str, Any], index_path: Path | None, workers: int | None) -> None:
+def reindex(obj: dict[str, Any], index_path: Path | None, workers: int | None, lock_timeout: float) -> None:
     """Rebuild an index from its own stored documents (after an analyzer or schema change).
 
     \b
@@ -560,7 +655,7 @@ def reindex(obj: dict[str, Any], index_path: Path | None, workers: int | None) -
     stages = {"import": "Reindexing", "merge": "Merging"}
     with _progress("Reindexing", None, obj["quiet"], eta=True) as bar:
         task = bar.add_task("Reindexing", total=None)
-        report = rebuild(path, workers=workers, on_wait=_on_wait(obj["quiet"]),
+        report = rebuild(path, workers=workers, on_wait=_on_wait(obj["quiet"]), lock_timeout=lock_timeout,
                          on_stage=lambda name, total: bar.reset(task, total=total, description=stages[name]),
                          on_progress=lambda n, _b: bar.update(task, completed=n))
     if not obj["quiet"]:
@@ -569,8 +664,9 @@ def reindex(obj: dict[str, Any], index_path: Path | None, workers: int | None) -
 
 @main.command()
 @INDEX_OPTION
+@LOCK_TIMEOUT_OPTION
 @click.pass_obj
-def optimize(obj: dict[str, Any], index_path: Path | None) -> None:
+def optimize(obj: dict[str, Any], index_path: Path | None, lock_timeout: float) -> None:
     """Merge the index's segments into one (faster searches after many imports).
 
     \b
@@ -582,7 +678,7 @@ def optimize(obj: dict[str, Any], index_path: Path | None) -> None:
     path = _index_or_default(index_path)
     with _progress("Merging", None, obj["quiet"], eta=True) as bar:
         task = bar.add_task("Merging", total=None)
-        report = merge(path, on_wait=_on_wait(obj["quiet"]),
+        report = merge(path, on_wait=_on_wait(obj["quiet"]), lock_timeout=lock_timeout,
                        on_progress=lambda done, total: bar.update(task, completed=done, total=total))
     if not obj["quiet"]:
         click.echo(f"Optimized {path}: segments {report.segments_before} -> {report.segments_after}, "
@@ -633,11 +729,12 @@ def export(index_path: Path | None, output: Path | None) -> None:
 @click.option("--user-agent", help="User-Agent header (put your contact in it).")
 @click.option("--no-robots", is_flag=True, help="Ignore robots.txt and robots meta tags (only for sites you own).")
 @click.option("--refresh", is_flag=True, help="Revisit a crawled site: fetch only new or changed pages.")
+@LOCK_TIMEOUT_OPTION
 @click.pass_obj
 def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_path: Path | None,
           jsonl_out: Path | None, scope: str, allow_hosts: tuple[str, ...], max_depth: int, max_pages: int,
           delay: float, timeout: float, max_time: float, retries: int, user_agent: str | None, no_robots: bool,
-          refresh: bool) -> None:
+          refresh: bool, lock_timeout: float) -> None:
     """Crawl web sites politely, keep every page in a WARC file, index the articles.
 
     \b
@@ -659,7 +756,7 @@ def crawl(obj: dict[str, Any], urls: tuple[str, ...], state_dir: Path, index_pat
     with _progress("Crawling", None, obj["quiet"]) as bar:
         run = crawl_into(list(urls), state_dir, options, on_event=_crawl_progress(bar),
                          index_path=None if jsonl_out else _index_or_default(index_path), jsonl_path=jsonl_out,
-                         on_wait=_on_wait(obj["quiet"]))
+                         on_wait=_on_wait(obj["quiet"]), lock_timeout=lock_timeout)
     if not obj["quiet"]:
         _print_crawl(run)
     if run.crawl.nothing_fetched:

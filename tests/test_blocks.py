@@ -127,7 +127,7 @@ def test_block_maxima_bound_every_posting_of_their_block(tmp_path: Path) -> None
     ix = Index.create(tmp_path / "ix")
     ix.add_documents(load_documents(400), workers=1, batch_size=400)
     checked_blocks = 0
-    with ix.whoosh_index.reader() as reader:
+    with FileIndex(FileStorage(str(ix.path)), indexname="MAIN").reader() as reader:  # as Whoosh reads it
         (leaf, _offset), = reader.leaf_readers()
         assert has_entries(leaf)
         frequent = [("text", t) for _n, t in leaf.most_frequent_terms("text", 3)]

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 
 import pytest
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC
 
 from import_worker import HANG_GUARD, Worker, load_documents
 from index import Index, IndexLockedError
@@ -31,10 +33,7 @@ BATCH = 50
 
 
 def live_ids(path: Path) -> list[str]:
-    ix = Index.open(path)
-    with ix.whoosh_index.reader() as reader:
-        ids = reader.column_reader("id")
-        return [ids[n] for n in reader.all_doc_ids()]
+    return Index.open(path).ids()
 
 
 def assert_committed_state(path: Path, total: int) -> int:
@@ -89,7 +88,7 @@ def test_sigkill_at_chosen_moments_leaves_last_commit_and_rerun_completes(tmp_pa
 
 def orphan_segment_files(path: Path) -> list[str]:
     """Segment files that the current commit does not list."""
-    listed = {seg.segment_id() for seg in Index.open(path).whoosh_index._segments()}
+    listed = {seg.segment_id() for seg in TOC.read(FileStorage(str(path)), "MAIN").segments}
     return [n for n in os.listdir(path) if n.startswith("MAIN_") and n != "MAIN_WRITELOCK"
             and n.split(".")[0] not in listed]
 

@@ -11,6 +11,8 @@ import signal
 from pathlib import Path
 
 import pytest
+from whoosh.filedb.filestore import FileStorage
+from whoosh.index import TOC
 
 from import_worker import CHANGED, Worker, load_documents
 from index import Index, export
@@ -44,7 +46,7 @@ def ranked(path: Path) -> dict[str, list[str]]:
 
 
 def unlisted_files(path: Path) -> list[str]:
-    listed = {seg.segment_id() for seg in Index.open(path).whoosh_index._segments()}
+    listed = {seg.segment_id() for seg in TOC.read(FileStorage(str(path)), "MAIN").segments}
     return [n for n in os.listdir(path) if n.startswith("MAIN") and n != "MAIN_WRITELOCK"
             and n.split(".")[0] not in listed]
 

@@ -10,7 +10,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from whoosh.query import Term
 
 import index as index_pkg
 from corpus import Document
@@ -18,7 +17,7 @@ from import_worker import load_documents
 from index import Index, IndexVersionError, IndexWriteError, export, optimize, reindex, stats
 from index import _index as index_impl
 from index._meta import read_meta, write_meta
-from searcher import Searcher
+from searcher import Searcher, matching_ids
 
 N = 200
 QUERIES = ["Super Bowl", "chiến tranh tôn giáo", "Martin Luther", "đội bóng", "bằng sáng chế",
@@ -109,17 +108,40 @@ def test_without_prune_nothing_is_removed(ix_path: Path) -> None:
     assert report.removed == 0 and Index.open(ix_path).doc_count() == N
 
 
-def test_delete_by_ids_and_by_query(ix_path: Path) -> None:
+def test_delete_by_ids_reports_deleted_and_not_found(ix_path: Path) -> None:
     ix = Index.open(ix_path)
     ids = [d.id for d in load_documents(N)[:3]]
-    assert ix.delete([*ids, "no-such-id"]) == 3
-    assert ix.doc_count() == N - 3
-    warsaw = stats(ix_path)["sources"]["Warsaw"]
-    assert ix.delete_by_query(Term("source", "Warsaw")) == warsaw
-    s = stats(ix_path)
-    assert "Warsaw" not in s["sources"] and s["documents"] == N - 3 - warsaw
+    preview = ix.delete([*ids, "no-such-id"], dry_run=True)
+    assert (preview.deleted, preview.not_found, preview.dry_run) == (ids, ["no-such-id"], True)
+    assert ix.doc_count() == N  # a dry run deletes nothing
+    report = ix.delete([*ids, "no-such-id"])
+    assert (report.deleted, report.not_found) == (ids, ["no-such-id"])
+    assert ix.doc_count() == N - 3 and not set(ids) & set(ix.ids())
     with Searcher.open(ix_path) as searcher:
         assert all(searcher.document(i) is None for i in ids)
+
+
+def test_a_confirm_that_says_no_deletes_nothing(ix_path: Path) -> None:
+    ix = Index.open(ix_path)
+    asked: list[list[str]] = []
+    report = ix.delete(["a-missing-one", *ix.ids()[:12]], confirm=lambda ids: asked.append(ids) or False)
+    assert report.cancelled and report.deleted == [] and len(asked[0]) == 12
+    assert ix.doc_count() == N
+
+
+def test_delete_matching_deletes_exactly_what_search_finds(ix_path: Path) -> None:
+    query = "Warsaw OR (thành phố -sông)"
+    with Searcher.open(ix_path) as s:
+        results = s.search(query, limit=N)
+        found = sorted(h.id for h in results.hits)
+    assert 0 < results.total == len(found) < N
+    ix = Index.open(ix_path)
+    assert sorted(ix.delete_matching(query, matching_ids, dry_run=True).deleted) == found
+    assert ix.doc_count() == N
+    report = ix.delete_matching(query, matching_ids)
+    assert sorted(report.deleted) == found and ix.doc_count() == N - len(found)
+    with Searcher.open(ix_path) as s:
+        assert s.search(query).total == 0
 
 
 def test_stats(ix_path: Path) -> None:

@@ -13,7 +13,9 @@ from typing import Any
 
 import numpy as np
 import pytest
+import whoosh.index
 from whoosh import index as wi
+from whoosh.filedb.filestore import FileStorage
 from whoosh.formats import Positions
 from whoosh.reading import IndexReader
 
@@ -176,9 +178,7 @@ def test_two_workers_build_the_same_index_as_one(tmp_path: Path) -> None:
     assert any(one[1].values()), "the queries must match something"
     # One segment per batch, committed in batch order, no merging on commit.
     assert stats(tmp_path / "2")["segments"] == 5
-    with Index.open(tmp_path / "2").whoosh_index.reader() as reader:
-        ids = reader.column_reader("id")
-        assert [ids[n] for n in reader.all_doc_ids()] == [d.id for d in docs]
+    assert Index.open(tmp_path / "2").ids() == [d.id for d in docs]
     leftovers = [n for n in os.listdir(tmp_path / "2") if ".toc." in n or n == "MAIN.tmp"]
     assert leftovers == []
 
@@ -219,7 +219,7 @@ def test_unlisted_segments_are_invisible_and_cleaned_by_the_next_writer(tmp_path
     # What a worker leaves when the import is killed before its batch is committed.
     ix = Index.open(path)
     analyzer = ix.analyzer()
-    task = SegmentTask(str(path), "MAIN", ix.whoosh_index.schema, "orphan0123456789", docs[40:60])
+    task = SegmentTask(str(path), "MAIN", whoosh.index.open_dir(str(path), indexname="MAIN").schema, "orphan0123456789", docs[40:60])
     run_segment_task(task, lambda d: analyze_document(analyzer, d))
     (path / "MAIN.tmp").mkdir(exist_ok=True)
     assert any(n.startswith("MAIN_orphan") for n in os.listdir(path))
@@ -252,7 +252,7 @@ def test_a_failing_batch_keeps_earlier_commits_and_leaves_no_segment_files(tmp_p
     monkeypatch.undo()
     count = Index.open(path).doc_count()
     assert count in (0, 40, 80, 120)  # whole batches before the failing one, nothing after
-    listed = {seg.segment_id() for seg in Index.open(path).whoosh_index._segments()}
+    listed = {seg.segment_id() for seg in _listed_segments(path)}
     files = [n for n in os.listdir(path) if n.startswith("MAIN_") and n != "MAIN_WRITELOCK"]
     assert all(n.split(".")[0] in listed for n in files), files
     report = Index.open(path).add_documents(docs, workers=2, batch_size=40)
@@ -269,7 +269,7 @@ def test_in_process_failure_removes_the_partial_segment(tmp_path: Path, monkeypa
     with pytest.raises(RuntimeError, match="boom"):
         Index.open(path).add_documents(docs, workers=1, batch_size=20)
     monkeypatch.undo()
-    listed = {seg.segment_id() for seg in Index.open(path).whoosh_index._segments()}
+    listed = {seg.segment_id() for seg in _listed_segments(path)}
     files = [n for n in os.listdir(path) if n.startswith("MAIN_") and n != "MAIN_WRITELOCK"]
     assert all(n.split(".")[0] in listed for n in files), files
     assert Index.open(path).doc_count() == 40
@@ -323,8 +323,12 @@ def test_each_committed_segment_is_synced_before_its_toc_is_renamed(tmp_path: Pa
 def _toc_segments(path: Path, generation: int) -> list[Any]:
     # The TOCs of earlier generations are gone; rebuild the expectation from the final one:
     # generation g lists the first g - 1 segments (generation 1 is the empty index).
-    segments = Index.open(path).whoosh_index._segments()
-    return segments[: generation - 1]
+    return _listed_segments(path)[: generation - 1]
+
+
+def _listed_segments(path: Path) -> list[Any]:
+    """The segments the latest table of contents lists, read with Whoosh's own TOC reader."""
+    return list(whoosh.index.TOC.read(FileStorage(str(path)), "MAIN").segments)
 
 
 def test_small_imports_do_not_pile_up_segments(tmp_path: Path) -> None:
@@ -370,7 +374,7 @@ def test_content_hashes_read_per_segment_match_the_whole_index(tmp_path: Path) -
     Index.open(path).delete([docs[1].id, docs[2].id])
     ix = Index.open(path)
     expected = {}
-    with ix.whoosh_index.reader() as reader:
+    with whoosh.index.open_dir(str(path), indexname="MAIN").reader() as reader:
         assert len(reader.leaf_readers()) > 1 and reader.has_deletions()
         ids, hashes = reader.column_reader("id"), reader.column_reader("content_hash")
         for docnum in reader.all_doc_ids():

@@ -61,9 +61,14 @@ def test_parallel_reading_of_the_sample_and_of_plain_jsonl(tmp_path: Path) -> No
     assert [d.as_dict() for d in read_jsonl(plain, workers=3)] == serial
 
 
-def test_truncated_gzip_is_an_error_in_both_readers(tmp_path: Path) -> None:
+def test_a_cut_gzip_keeps_the_records_before_the_cut_in_both_readers(tmp_path: Path) -> None:
+    whole = [d.id for d in read_jsonl(SAMPLE)]
     path = tmp_path / "cut.jsonl.gz"
     path.write_bytes(SAMPLE.read_bytes()[:-50])
     for workers in (1, 2):
-        with pytest.raises(EOFError):
-            list(read_jsonl(path, workers=workers))
+        skipped: list[tuple[str, str]] = []
+        ids = [d.id for d in read_jsonl(path, lambda where, why: skipped.append((where, why)), workers=workers)]
+        assert len(whole) - 3 < len(ids) < len(whole) and ids == whole[:len(ids)]
+        [(where, why)] = skipped
+        assert where == f"{path}:{len(ids) + 1}" and "damaged compressed data" in why, why
+        assert f"the {len(ids)} lines before it were read" in why

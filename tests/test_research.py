@@ -203,7 +203,6 @@ def test_trend_table_csv_and_filters(index_path: str) -> None:
 
 
 def test_trend_plot_is_written(index_path: str, tmp_path: Path) -> None:
-    pytest.importorskip("matplotlib")
     png = tmp_path / "trend.png"
     cli(index_path, "trend", "nông thôn", "UBND", "--plot", str(png))
     assert png.read_bytes().startswith(b"\x89PNG")
