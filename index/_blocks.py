@@ -9,7 +9,8 @@ as three separately compressed parts:
     header  <BIII   flags, ids bytes, weights bytes, values bytes
     ids     deltas (the first from 0): uint8 or uint16 if the largest fits (never compressed),
             otherwise uint32; little-endian
-    weights float32 little-endian, absent when every weight is 1.0
+    weights uint8 or uint16 when every weight is a whole number that fits (term frequencies),
+            otherwise float32; little-endian; absent when every weight is 1.0
     values  positions etc.: offsets (uint32, n + 1) and the concatenated bytes; for
             fixed-size values only the concatenation, except 4-byte values (frequencies),
             which are read as big-endian uint32 and kept as uint8 or uint16 when they fit
@@ -55,13 +56,25 @@ _IDS_U8 = 4
 _IDS_U16 = 8
 _VALUES_U8 = 16
 _VALUES_U16 = 32
+_WEIGHTS_U8 = 64
+_WEIGHTS_U16 = 128
 _ID_TYPES = {1: ("u1", _IDS_U8), 2: ("<u2", _IDS_U16), 4: ("<u4", 0)}
 _VALUE_TYPES = {1: ("u1", _VALUES_U8), 2: ("<u2", _VALUES_U16), 4: (">u4", 0)}
+_WEIGHT_TYPES = {1: ("u1", _WEIGHTS_U8), 2: ("<u2", _WEIGHTS_U16), 4: ("<f4", 0)}
 
 
 def id_width(largest_gap: int) -> int:
     """Bytes per document-number delta in a block whose largest delta is ``largest_gap``."""
     return 1 if largest_gap < 256 else 2 if largest_gap < 65536 else 4
+
+
+def weight_width(weights: Any) -> int:
+    """Bytes per weight in a block of ``weights``: 1 or 2 when every weight is a whole number
+    that fits (term frequencies, as vnsearch's fields have), else 4 (``<f4``)."""
+    w = np.asarray(weights, dtype=np.float64)
+    if not len(w) or not np.all((w >= 0) & (w == np.floor(w))):
+        return 4
+    return id_width(int(w.max())) if w.max() < 65536 else 4
 
 
 def encode_block(ids: Any, weights: Any, values: list[bytes], fixedsize: int | None,
@@ -73,30 +86,34 @@ def encode_block(ids: Any, weights: Any, values: list[bytes], fixedsize: int | N
     width = id_width(int(gaps.max()))
     w_arr = np.asarray(weights, dtype="<f4")
     unit = bool(np.all(w_arr == 1.0))
+    wwidth = weight_width(w_arr)
+    wbytes = b"" if unit else w_arr.astype(_WEIGHT_TYPES[wwidth][0]).tobytes()
     if not values or fixedsize == 0 or len(values) != len(id_arr):
         # (Whoosh's writers drop empty values; a block with some missing has none usable.)
         vbytes = b""
     elif fixedsize == 4:
         ints = np.frombuffer(b"".join(values), dtype=">u4")
         vwidth = id_width(int(ints.max()))
-        return block_data(gaps.astype(_ID_TYPES[width][0]).tobytes(), width, b"" if unit else w_arr.tobytes(),
-                          ints.astype(_VALUE_TYPES[vwidth][0]).tobytes(), compression, vwidth)
+        return block_data(gaps.astype(_ID_TYPES[width][0]).tobytes(), width, wbytes,
+                          ints.astype(_VALUE_TYPES[vwidth][0]).tobytes(), compression, vwidth, wwidth)
     elif fixedsize is not None and fixedsize > 0:
         vbytes = b"".join(values)
     else:
         offsets = np.zeros(len(values) + 1, dtype="<u4")
         np.cumsum([len(v) for v in values], out=offsets[1:])
         vbytes = offsets.tobytes() + b"".join(values)
-    return block_data(gaps.astype(_ID_TYPES[width][0]).tobytes(), width, b"" if unit else w_arr.tobytes(),
-                      vbytes, compression)
+    return block_data(gaps.astype(_ID_TYPES[width][0]).tobytes(), width, wbytes, vbytes, compression,
+                      wwidth=wwidth)
 
 
 def block_data(deltas: bytes, width: int, wbytes: bytes, vbytes: bytes, compression: int,
-               vwidth: int = 0) -> bytes:
+               vwidth: int = 0, wwidth: int = 4) -> bytes:
     """A block's data part from its raw parts: id deltas of ``width`` bytes (see
-    :func:`id_width`), weights (``<f4``, empty when all are 1.0) and values (see the module
-    docstring; ``vwidth`` 1 or 2 for narrowed 4-byte values), compressed if ``compression``."""
-    flags = _ID_TYPES[width][1] | (0 if wbytes else _UNIT_WEIGHTS) | (_VALUE_TYPES[vwidth][1] if vwidth else 0)
+    :func:`id_width`), weights (``wwidth`` bytes each, see :func:`weight_width`: ``u1``, ``<u2``
+    or ``<f4``; empty when all are 1.0) and values (see the module docstring; ``vwidth`` 1 or 2
+    for narrowed 4-byte values), compressed if ``compression``."""
+    flags = (_ID_TYPES[width][1] | (_WEIGHT_TYPES[wwidth][1] if wbytes else _UNIT_WEIGHTS)
+             | (_VALUE_TYPES[vwidth][1] if vwidth else 0))
     if compression:
         flags |= _COMPRESSED
         if width == 4:
@@ -145,7 +162,8 @@ def decode_arrays(data: bytes, count: int) -> tuple[np.ndarray, np.ndarray]:
     if flags & _UNIT_WEIGHTS:
         w_arr = np.ones(count, dtype=np.float64)
     else:
-        w_arr = np.frombuffer(weights, dtype="<f4").astype(np.float64)
+        wtype = "u1" if flags & _WEIGHTS_U8 else "<u2" if flags & _WEIGHTS_U16 else "<f4"
+        w_arr = np.frombuffer(weights, dtype=wtype).astype(np.float64)
     return id_arr, w_arr
 
 

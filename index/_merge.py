@@ -341,23 +341,41 @@ def _parse_inlined(buf: np.ndarray, entry: np.ndarray, entrylen: np.ndarray, df:
                    inlined: np.ndarray, has_values: bool) -> tuple[np.ndarray, np.ndarray, np.ndarray, bytes,
                                                                     np.ndarray]:
     """The inlined postings that the segment builder pickled (``_segments._inline_pickles``):
-    ``\\x80\\x04(``, ``n`` times ``J`` + ``<i4`` id, ``t(``, ``n`` times ``G`` + ``>f8`` weight,
-    ``t(``, ``n`` times ``B`` + ``<u4`` size + the value, ``t\\x87.``. Returns which terms were
-    parsed (the others are left to ``pickle``), then their postings in term order: ids,
+    ``\\x80\\x04(``, ``n`` ids (all ``M`` + ``<u2`` or all ``J`` + ``<i4``), ``t(``, ``n``
+    weights (all ``K`` + one byte or all ``G`` + ``>f8``), ``t(``, ``n`` values (each ``C`` +
+    one byte size or ``B`` + ``<u4`` size, then the value), ``t\\x87.``. Returns which terms
+    were parsed (the others are left to ``pickle``), then their postings in term order: ids,
     weights, the values joined and each value's length."""
     n = df
     end = entry + entrylen
-    ok = inlined & (entrylen >= 10 + 14 * n) & (n > 0)
-    safe = np.where(ok, entry, 0)
-    sn = np.where(ok, n, 0)
+    last = len(buf) - 1
+    ok = inlined & (entrylen >= 10 + 7 * n) & (n > 0)
+
+    def at(pos: np.ndarray) -> np.ndarray:
+        return buf[np.clip(np.where(ok, pos, 0), 0, last)]
+
     for offset, byte in ((0, 0x80), (1, 4), (2, ord("("))):
-        ok &= buf[safe + offset] == byte
-    for offset, byte in ((3, ord("t")), (4, ord("("))):
-        ok &= buf[np.minimum(safe + 5 * sn + offset, len(buf) - 1)] == byte
-    for offset, byte in ((5, ord("t")), (6, ord("("))):
-        ok &= buf[np.minimum(safe + 14 * sn + offset, len(buf) - 1)] == byte
+        ok &= at(entry + offset) == byte
+    idop = at(entry + 3)
+    iw = np.where(idop == ord("J"), 5, np.where(idop == ord("M"), 3, 0))
+    ok &= iw > 0
+    mid1 = entry + 3 + iw * n
+    ok &= (at(mid1) == ord("t")) & (at(mid1 + 1) == ord("("))
+    wop = at(mid1 + 2)
+    ww = np.where(wop == ord("G"), 9, np.where(wop == ord("K"), 2, 0))
+    ok &= ww > 0
+    mid2 = mid1 + 2 + ww * n
+    ok &= (at(mid2) == ord("t")) & (at(mid2 + 1) == ord("("))
     for offset, byte in ((3, ord("t")), (2, 0x87), (1, ord("."))):
-        ok &= buf[np.where(ok, end - offset, 0)] == byte
+        ok &= at(end - offset) == byte
+    # Every id and weight has its term's opcode.
+    counts = np.where(ok, n, 0)
+    term_of = np.repeat(np.arange(len(n)), counts)
+    within = _runs(counts)
+    id_at = np.repeat(entry + 4, counts) + within * np.repeat(iw, counts)
+    w_at = np.repeat(mid1 + 3, counts) + within * np.repeat(ww, counts)
+    bad = ((buf[np.clip(id_at - 1, 0, last)] != idop[term_of]) | (buf[np.clip(w_at - 1, 0, last)] != wop[term_of]))
+    ok[term_of[bad]] = False
     # Values: sizes are read one posting at a time, for all terms at once (n is at most the
     # inline limit).
     counts = np.where(ok, n, 0)
@@ -365,37 +383,50 @@ def _parse_inlined(buf: np.ndarray, entry: np.ndarray, entrylen: np.ndarray, df:
     total = int(counts.sum())
     vstart = np.zeros(total, dtype=np.int64)
     vsize = np.zeros(total, dtype=np.int64)
-    cur = np.where(ok, entry + 7 + 14 * n, 0)
+    cur = np.where(ok, mid2 + 2, 0)
     for k in range(int(counts.max()) if total else 0):
         live = np.flatnonzero(counts > k)
-        at = cur[live]
-        good = (at + 5 <= end[live]) & (buf[np.minimum(at, len(buf) - 1)] == ord("B"))
-        at = np.where(good, at, 0)
-        size = np.zeros(len(live), dtype=np.int64)
-        for j in range(4):
-            size |= buf[np.minimum(at + 1 + j, len(buf) - 1)].astype(np.int64) << (8 * j)
-        good &= at + 5 + size <= end[live]
+        pos = cur[live]
+        op = buf[np.clip(pos, 0, last)]
+        head = np.where(op == ord("C"), 2, np.where(op == ord("B"), 5, 0))
+        good = (head > 0) & (pos + head <= end[live])
+        pos = np.where(good, pos, 0)
+        size = buf[np.minimum(pos + 1, last)].astype(np.int64)
+        for j in range(1, 4):
+            size |= np.where(head == 5, buf[np.minimum(pos + 1 + j, last)].astype(np.int64) << (8 * j), 0)
+        good &= pos + head + size <= end[live]
         ok[live[~good]] = False
-        vstart[first[live] + k] = at + 5
+        vstart[first[live] + k] = pos + head
         vsize[first[live] + k] = np.where(good, size, 0)
-        cur[live] = at + 5 + np.where(good, size, 0)
+        cur[live] = pos + head + np.where(good, size, 0)
     ok &= cur == np.where(ok, end - 3, 0)  # the values end where the closing opcodes begin
     posting_ok = np.repeat(ok, counts)
     counts = np.where(ok, n, 0)
-    term_start = np.repeat(entry, counts)
-    within = np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
-    id_at = term_start + 4 + 5 * within
-    idbytes = buf[(id_at[:, None] + np.arange(4)).ravel()]
-    ids = idbytes.view("<i4").astype(np.int64) if len(idbytes) else np.zeros(0, dtype=np.int64)
-    w_at = term_start + 6 + 5 * np.repeat(n, counts) + 9 * within
-    wbytes = buf[(w_at[:, None] + np.arange(8)).ravel()]
-    weights = wbytes.view(">f8").astype(np.float64) if len(wbytes) else np.zeros(0, dtype=np.float64)
+    within = _runs(counts)
+    piw = np.repeat(iw, counts)
+    id_at = np.repeat(entry + 4, counts) + within * piw
+    ids = np.zeros(len(id_at), dtype=np.int64)
+    for j in range(4):
+        has = piw > j + 1
+        ids[has] |= buf[id_at[has] + j].astype(np.int64) << (8 * j)
+    ids[(piw == 5) & (ids >= 2 ** 31)] -= 2 ** 32  # <i4
+    pww = np.repeat(ww, counts)
+    w_at = np.repeat(mid1 + 3, counts) + within * pww
+    weights = buf[w_at].astype(np.float64)
+    wide = pww == 9
+    if wide.any():
+        weights[wide] = buf[(w_at[wide][:, None] + np.arange(8)).ravel()].view(">f8").astype(np.float64)
     vstart, vsize = vstart[posting_ok], vsize[posting_ok]
     if not has_values:
         vsize = np.zeros_like(vsize)
     vtotal = int(vsize.sum())
     index = np.repeat(vstart - (np.cumsum(vsize) - vsize), vsize) + np.arange(vtotal)
     return ok, ids, weights, buf[index].tobytes(), vsize
+
+
+def _runs(lengths: np.ndarray) -> np.ndarray:
+    """For runs of ``lengths`` laid one after another, each element's index inside its run."""
+    return np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
 
 
 @dataclass
@@ -500,12 +531,13 @@ def _read_array_blocks(postfile: Any, offsets: np.ndarray, lengths: np.ndarray, 
         gaps[first[b]:first[b] + C[b]] = np.frombuffer(raw, dtype="<u4")
     cs = np.cumsum(gaps)
     ids = cs - np.repeat(cs[first] - gaps[first], C)
-    # Weights: 1.0, or <f4 each.
+    # Weights: 1.0, or u1 (flag 64), <u2 (flag 128) or <f4 each.
     weights = np.ones(total, dtype=np.float64)
-    wblocks = ~(flags & 2).astype(bool)
-    ww = np.repeat(wblocks, C)
-    w_at = np.repeat(ids_at + ni, C)[ww] + 4 * within[ww]
-    weights[ww] = buf[(w_at[:, None] + np.arange(4)).ravel()].view("<f4").astype(np.float64)
+    wwidth = np.where(flags & 2, 0, np.where(flags & 64, 1, np.where(flags & 128, 2, 4)))
+    for w, dtype in ((1, "u1"), (2, "<u2"), (4, "<f4")):
+        ww = np.repeat(wwidth == w, C)
+        w_at = np.repeat(ids_at + ni, C)[ww] + w * within[ww]
+        weights[ww] = buf[(w_at[:, None] + np.arange(w)).ravel()].view(dtype).astype(np.float64)
     # Values.
     v_at = ids_at + ni + nw
     vlens = np.zeros(total, dtype=np.int64)

@@ -15,7 +15,7 @@ from ._schema import SCHEMA_VERSION
 
 META_FILE = "vnsearch.json"
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 """The on-disk format of the index folder (``docs/FORMAT.md``), recorded in ``vnsearch.json``.
 Indexes written before the key existed are format 1. Raise it whenever a reader of the previous
 version could not read what this one writes, and keep a small index of each version in

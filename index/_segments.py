@@ -16,7 +16,8 @@ columns) are written by Whoosh's own per-document writer.
 
 The result is a Whoosh W3 segment: Whoosh's readers, merges and ``optimize`` read it as any
 other. It differs from what Whoosh writes for the same documents only in bytes that readers
-take the same way: inlined postings and block data are pickled with other opcodes, the hash
+take the same way: inlined postings and block data are pickled with other opcodes (the
+narrowest that hold them exactly: whole-number weights of inlined postings unpickle as ints), the hash
 tables of the term table place colliding entries in another valid order, and ``BlockCodec``'s
 term tables hash with CRC-32 (Whoosh's hash type 1) rather than MD5. ``tests/test_index_parallel.py``
 compares every term's postings and statistics, the stored fields, lengths and columns with
@@ -405,11 +406,9 @@ _NO_POSTINGS = _Postings([], np.zeros(1, dtype=np.int64), np.zeros(0, dtype=np.i
 # W3TermInfo._struct ("!BfIBBfII") as a numpy record.
 _TERMINFO_DTYPE = np.dtype([("inlined", "u1"), ("weight", ">f4"), ("df", ">u4"), ("minlength", "u1"),
                             ("maxlength", "u1"), ("maxweight", ">f4"), ("minid", ">u4"), ("maxid", ">u4")])
-# Inlined postings are a pickled ((ids), (weights), (values)); written here with protocol 4's
-# opcodes, one BININT per id, BINFLOAT per weight, BINBYTES per value (pickle.loads reads them
-# as it reads what pickle.dumps writes).
-_ID_DTYPE = np.dtype([("op", "u1"), ("id", "<i4")])
-_WEIGHT_DTYPE = np.dtype([("op", "u1"), ("weight", ">f8")])
+# Inlined postings are a pickled ((ids), (weights), (values)) in the narrowest of pickle's
+# opcodes that hold them exactly (see _inline_pickles); pickle.loads reads them as it reads
+# what pickle.dumps writes.
 
 
 # Terms whose table records are laid out in one go (bounds the index arrays to a few MB).
@@ -463,57 +462,77 @@ def _within_runs(lengths: np.ndarray) -> np.ndarray:
 def _inline_pickles(postings: "_Postings", fweights: np.ndarray, starts: np.ndarray,
                     counts: np.ndarray) -> list[bytes]:
     """The pickled ``(ids, weights, values)`` of the terms whose postings start at ``starts``,
-    as ``pickle.dumps`` would give them but without calling it once per term. Values are
-    ``(b"",) * n`` when any of a term's values is empty, as Whoosh's postings writer has them."""
-    if not len(starts):
-        return []
-    take = np.repeat(starts, counts) + _within_runs(counts)
-    ids = np.empty(len(take), dtype=_ID_DTYPE)
-    ids["op"] = ord("J")
-    ids["id"] = postings.docs[take]
-    idbytes = ids.tobytes()
-    weights = np.empty(len(take), dtype=_WEIGHT_DTYPE)
-    weights["op"] = ord("G")
-    weights["weight"] = fweights[take]
-    weightbytes = weights.tobytes()
-    # Values: BINBYTES (opcode, <u4 size) then the bytes, moved into place with numpy.
-    voffsets = postings.valueoffsets
-    sizes = voffsets[take + 1] - voffsets[take]
-    first = np.cumsum(counts) - counts
-    empty = np.repeat(np.minimum.reduceat(sizes, first) == 0, counts)
-    sizes[empty] = 0
-    offsets = np.zeros(len(take) + 1, dtype=np.int64)
-    np.cumsum(sizes + 5, out=offsets[1:])
-    out = np.zeros(int(offsets[-1]), dtype=np.uint8)
-    at = offsets[:-1]
-    out[at] = ord("B")
-    for j, shift in enumerate((0, 8, 16, 24)):
-        out[at + 1 + j] = (sizes >> shift) & 255
-    _put_runs(out, at + 5, postings.valuebytes, sizes, voffsets[take])
-    valuebytes = out.tobytes()
-    # Each term's pickle: "\x80\x04(", its ids, "t(", its weights, "t(", its values, "t\x87.",
-    # laid out with numpy a chunk of terms at a time, then cut into one bytes value per term.
+    without calling ``pickle.dumps`` once per term. Values are ``(b"",) * n`` when any of a
+    term's values is empty, as Whoosh's postings writer has them. A term's pickle is
+    ``\x80\x04(``, its ids (all ``M`` + ``<u2`` if they are below 65,536, else all ``J`` +
+    ``<i4``), ``t(``, its weights (all ``K`` + one byte if they are whole numbers below 256,
+    else all ``G`` + ``>f8``), ``t(``, its values (each ``C`` + one byte size, or ``B`` +
+    ``<u4`` size from 256 bytes, then the bytes), ``t\x87.``."""
     pickles: list[bytes] = []
     for lo in range(0, len(counts), _RECORD_CHUNK):
-        n = counts[lo:lo + _RECORD_CHUNK]
-        a = first[lo:lo + _RECORD_CHUNK]
-        va, vb = offsets[a], offsets[a + n]
-        sizes_t = 10 + 14 * n + (vb - va)
-        at = np.zeros(len(n) + 1, dtype=np.int64)
-        np.cumsum(sizes_t, out=at[1:])
-        buf = np.empty(int(at[-1]), dtype=np.uint8)
-        start = at[:-1]
-        _put_rows(buf, start, np.tile(np.frombuffer(b"\x80\x04(", dtype=np.uint8), (len(n), 1)))
-        _put_runs(buf, start + 3, idbytes[5 * int(a[0]):5 * int(a[-1] + n[-1])], 5 * n)
-        _put_rows(buf, start + 3 + 5 * n, np.tile(np.frombuffer(b"t(", dtype=np.uint8), (len(n), 1)))
-        _put_runs(buf, start + 5 + 5 * n, weightbytes[9 * int(a[0]):9 * int(a[-1] + n[-1])], 9 * n)
-        _put_rows(buf, start + 5 + 14 * n, np.tile(np.frombuffer(b"t(", dtype=np.uint8), (len(n), 1)))
-        _put_runs(buf, start + 7 + 14 * n, valuebytes[int(va[0]):int(vb[-1])], vb - va)
-        _put_rows(buf, at[1:] - 3, np.tile(np.frombuffer(b"t\x87.", dtype=np.uint8), (len(n), 1)))
-        data = buf.tobytes()
-        bounds = at.tolist()
-        pickles += [data[x:y] for x, y in zip(bounds, bounds[1:])]
+        pickles += _inline_chunk(postings, fweights, starts[lo:lo + _RECORD_CHUNK], counts[lo:lo + _RECORD_CHUNK])
     return pickles
+
+
+def _inline_chunk(postings: "_Postings", fweights: np.ndarray, starts: np.ndarray, counts: np.ndarray) -> list[bytes]:
+    if not len(starts):
+        return []
+    within = _within_runs(counts)
+    take = np.repeat(starts, counts) + within
+    first = np.cumsum(counts) - counts
+    docs = postings.docs[take].astype(np.int64)
+    weights = fweights[take].astype(np.float64)
+    whole = ((weights >= 0) & (weights < 256) & (weights == np.floor(weights))).astype(np.int8)
+    iw = np.where(np.maximum.reduceat(docs, first) < 65536, 3, 5)  # bytes per id: M or J
+    ww = np.where(np.minimum.reduceat(whole, first).astype(bool), 2, 9)  # per weight: K or G
+    voffsets = postings.valueoffsets
+    sizes = voffsets[take + 1] - voffsets[take]
+    sizes[np.repeat(np.minimum.reduceat(sizes, first) == 0, counts)] = 0
+    vhead = np.where(sizes < 256, 2, 5)  # C or B
+    vitem = vhead + sizes
+    vstart = np.cumsum(vitem) - vitem
+    vwithin = vstart - np.repeat(vstart[first], counts)
+    vtotal = np.add.reduceat(vitem, first)
+    tsize = 10 + (iw + ww) * counts + vtotal
+    at = np.zeros(len(counts) + 1, dtype=np.int64)
+    np.cumsum(tsize, out=at[1:])
+    out = np.zeros(int(at[-1]), dtype=np.uint8)
+    start = at[:-1]
+    for j, byte in enumerate(b"\x80\x04("):
+        out[start + j] = byte
+    # Ids.
+    piw = np.repeat(iw, counts)
+    id_at = np.repeat(start + 3, counts) + within * piw
+    out[id_at] = np.where(piw == 3, ord("M"), ord("J"))
+    for j in range(4):
+        has = piw > j + 1
+        out[id_at[has] + 1 + j] = (docs[has] >> (8 * j)) & 255
+    mid1 = start + 3 + iw * counts
+    out[mid1], out[mid1 + 1] = ord("t"), ord("(")
+    # Weights.
+    pww = np.repeat(ww, counts)
+    w_at = np.repeat(mid1 + 2, counts) + within * pww
+    out[w_at] = np.where(pww == 2, ord("K"), ord("G"))
+    short = pww == 2
+    out[w_at[short] + 1] = weights[short].astype(np.uint8)
+    if not short.all():
+        wide = ~short
+        out[(w_at[wide][:, None] + 1 + np.arange(8)).ravel()] = weights[wide].astype(">f8").view(np.uint8)
+    mid2 = mid1 + 2 + ww * counts
+    out[mid2], out[mid2 + 1] = ord("t"), ord("(")
+    # Values.
+    v_at = np.repeat(mid2 + 2, counts) + vwithin
+    out[v_at] = np.where(vhead == 2, ord("C"), ord("B"))
+    for j in range(4):
+        has = vhead == 5 if j else np.ones(len(vhead), dtype=bool)
+        out[v_at[has] + 1 + j] = (sizes[has] >> (8 * j)) & 255
+    _put_runs(out, v_at + vhead, postings.valuebytes, sizes, voffsets[take])
+    end = at[1:]
+    for j, byte in enumerate(b"t\x87."):
+        out[end - 3 + j] = byte
+    data = out.tobytes()
+    bounds = at.tolist()
+    return [data[x:y] for x, y in zip(bounds, bounds[1:])]
 
 
 def _list_postings(fmt: Any, lists: list[Any], docnums: list[int]) -> _Postings:
@@ -728,7 +747,12 @@ def _array_blocks(postings: _Postings, fweights: np.ndarray, plengths: np.ndarra
     gaps[bstart] = docs[bstart]
     widths = [id_width(g) for g in per_block(np.maximum, gaps).tolist()]
     gapbytes = {w: gaps.astype(dtype).tobytes() for w, dtype in ((1, "u1"), (2, "<u2"), (4, "<u4"))}
-    weightbytes = fweights.astype("<f4").tobytes()
+    # Weights: whole numbers (term frequencies) as 1 or 2 bytes where a block's fit, else <f4.
+    whole = per_block(np.minimum, ((fweights >= 0) & (fweights == np.floor(fweights))).astype(np.int8)).astype(bool)
+    wmax = per_block(np.maximum, fweights)
+    wwidths = np.where(whole & (wmax < 256), 1, np.where(whole & (wmax < 65536), 2, 4)).tolist()
+    weightbytes = {1: fweights.astype("u1").tobytes(), 2: fweights.astype("<u2").tobytes(),
+                   4: fweights.astype("<f4").tobytes()}
     offsets = postings.valueoffsets
     has_values = per_block(np.minimum, np.diff(offsets)).astype(bool)
     offsetlist = offsets.tolist()
@@ -742,9 +766,9 @@ def _array_blocks(postings: _Postings, fweights: np.ndarray, plengths: np.ndarra
 
     out: list[bytes] = []
     parts: list[bytes] = []
-    for a, b, maxw, minb, maxb, u, hv, width, vwidth, last in zip(
+    for a, b, maxw, minb, maxb, u, hv, width, vwidth, ww, last in zip(
             bstart.tolist(), bend.tolist(), max_weights.tolist(), min_lbytes.tolist(), max_lbytes.tolist(),
-            unit.tolist(), has_values.tolist(), widths, vwidths, last_block.tolist()):
+            unit.tolist(), has_values.tolist(), widths, vwidths, wwidths, last_block.tolist()):
         if vwidth in (1, 2):
             vbytes = narrow[vwidth][vwidth * a:vwidth * b]
         elif fixedsize == 0 or not hv:
@@ -755,8 +779,8 @@ def _array_blocks(postings: _Postings, fweights: np.ndarray, plengths: np.ndarra
         else:
             vbytes = ((offsets[a:b + 1] - offsetlist[a]).astype("<u4").tobytes()
                       + allvalues[offsetlist[a]:offsetlist[b]])
-        data = block_data(gapbytes[width][width * a:width * b], width, b"" if u else weightbytes[4 * a:4 * b],
-                          vbytes, compression, vwidth)
+        data = block_data(gapbytes[width][width * a:width * b], width, b"" if u else weightbytes[ww][ww * a:ww * b],
+                          vbytes, compression, vwidth, ww)
         parts.append(frame_block(data, b - a, int(docs[b - 1]), maxw, compression, minb, maxb, last))
         if last:
             out.append(b"".join(parts))

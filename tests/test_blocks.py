@@ -42,8 +42,17 @@ def test_block_round_trip(compression: int, fixedsize: int | None, values: list[
 def test_unit_weights_take_no_bytes() -> None:
     ones = encode_block([1, 2], [1.0, 1.0], [], 0, 0)
     other = encode_block([1, 2], [1.0, 2.0], [], 0, 0)
-    assert len(other) - len(ones) == 8
+    assert len(other) - len(ones) == 2  # whole weights below 256: one byte each
     assert decode_arrays(ones, 2)[1].tolist() == [1.0, 1.0]
+
+
+@pytest.mark.parametrize("weights, size", [([1.0, 2.0], 1), ([255.0, 3.0], 1), ([256.0, 3.0], 2),
+                                           ([65535.0, 1.0], 2), ([65536.0, 1.0], 4), ([1.5, 1.0], 4),
+                                           ([2.0, -1.0], 4)])
+def test_weights_take_the_narrowest_exact_width(weights: list[float], size: int) -> None:
+    data = encode_block([1, 2], weights, [], 0, 0)
+    assert len(data) - len(encode_block([1, 2], [1.0, 1.0], [], 0, 0)) == 2 * size
+    assert decode_arrays(data, 2)[1].tolist() == weights
 
 
 def _build(path: Path, codec: object, docs: list) -> FileIndex:

@@ -75,7 +75,29 @@ def test_an_index_of_a_newer_format_is_refused_with_one_line_naming_the_fix(tmp_
     assert stats(path)["current"] is False  # stats still describe it
 
 
+def _format(path: Path) -> int:
+    meta = read_meta(path)
+    assert meta is not None
+    return meta.format_version
+
+
+def _refused_then_upgraded(path: Path) -> None:
+    """An index of an older format: searching and writing are refused with one line naming
+    ``vnsearch reindex``, which upgrades it from its stored documents."""
+    with pytest.raises(IndexVersionError, match=f"format {_format(path)}"):
+        Index.open(path)
+    result = CliRunner().invoke(main, ["search", "Norman", "--index", str(path)])
+    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert "vnsearch reindex --index" in " ".join(result.output.split())
+    assert stats(path)["current"] is False  # stats still describe it
+    assert {d.id: d for d in export(path)} == _fixture_documents()  # and export reads it
+    assert reindex(path, workers=1).added == len(_fixture_documents())
+    assert _format(path) == FORMAT_VERSION
+
+
 def test_an_old_index_opens_searches_and_exports(old_index: Path, tmp_path: Path) -> None:
+    if _format(old_index) < FORMAT_VERSION:
+        _refused_then_upgraded(old_index)
     found = _matches(old_index)
     assert {q: found[q] for q in EXPECTED} == EXPECTED
     with Searcher.open(old_index) as s:
@@ -92,6 +114,8 @@ def test_an_old_index_opens_searches_and_exports(old_index: Path, tmp_path: Path
 
 def test_an_old_index_takes_new_documents_and_upgrades_without_loss(old_index: Path) -> None:
     new = Document(id="new-1", title="Thư viện tỉnh Lạng Sơn", text="Số hóa tài liệu lưu trữ ở Bắc Sơn.")
+    if _format(old_index) < FORMAT_VERSION:
+        _refused_then_upgraded(old_index)
     Index.open(old_index).add_documents([new], workers=1)
     report = reindex(old_index, workers=1)
     expected = _fixture_documents() | {new.id: new}

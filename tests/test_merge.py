@@ -135,10 +135,12 @@ def test_array_blocks_are_read_for_all_blocks_at_once_as_one_at_a_time(fixedsize
 
     rng = random.Random(7)
     runs, expected = [], []
-    for term in range(6):  # small and huge gaps (4-byte, compressed ids), unit and other weights
+    for term in range(8):  # small and huge gaps (4-byte, compressed ids); unit, 1-, 2- and 4-byte weights
         step = [3, 300, 70_000][term % 3]
         ids = sorted(rng.sample(range(step * 300), 300))
-        weights = [1.0] * 300 if term % 2 else [float(rng.randint(1, 70_000)) for _ in ids]
+        top = [1, 200, 60_000, 70_000][term % 4]
+        weights = [float(rng.randint(1, top)) for _ in ids]
+        weights[5] = 70_000.5 if top == 70_000 else weights[5]  # not a whole number: <f4
         if fixedsize == 4:
             values = [int(w).to_bytes(4, "big") for w in weights]
         elif fixedsize is None:
@@ -155,7 +157,7 @@ def test_array_blocks_are_read_for_all_blocks_at_once_as_one_at_a_time(fixedsize
     offsets = np.cumsum([4] + [len(r) for r in runs[:-1]])
     lengths = np.array([len(r) for r in runs])
     ids, weights, vbytes, vlens, counts = _read_array_blocks(BufferFile(memoryview(data)), offsets, lengths, fixedsize)
-    assert counts.tolist() == [300] * 6
+    assert counts.tolist() == [300] * 8
     assert ids.tolist() == [i for e in expected for i in e[0]]
     assert np.allclose(weights, [w for e in expected for w in e[1]])
     ends = np.cumsum(vlens)
