@@ -269,7 +269,10 @@ def _parse_in_parallel(lines: Iterator[tuple[str, bytes | _Broken]], workers: in
                        ) -> Iterator[Document | tuple[str, str] | None]:
     from ._workers import ordered_map
 
-    for parsed in ordered_map(_parse_chunk, _chunks(lines), workers, ahead=_AHEAD, what="a JSONL parsing process"):
+    # Chunks' documents are large results and a chunk is quick to parse: a pool stopped early lets
+    # the running chunks finish rather than killing a worker in the middle of sending one.
+    for parsed in ordered_map(_parse_chunk, _chunks(lines), workers, ahead=_AHEAD, what="a JSONL parsing process",
+                              terminate=False):
         yield from parsed
 
 

@@ -78,12 +78,19 @@ def _stop(executor: ProcessPoolExecutor) -> None:
 
 def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, *,
                 initializer: Callable[..., None] | None = None, initargs: tuple[Any, ...] = (),
-                ahead: int = 2, what: str = "a worker process") -> Generator[R, None, None]:
+                ahead: int = 2, what: str = "a worker process",
+                terminate: bool = True) -> Generator[R, None, None]:
     """``fn(item)`` for each item, computed by ``workers`` processes and yielded in item order.
 
     At most ``ahead * workers`` items are in the workers' hands at a time, so memory does not
     grow with the input. ``fn`` and the items must be picklable. Raises
     :class:`WorkerDiedError` if a worker dies; any exception ``fn`` raises comes through as is.
+
+    Stopped early (an error, Ctrl-C, a generator closed or dropped half-way), the workers are
+    terminated at once when ``terminate`` (long tasks with small results); otherwise the tasks
+    not started are cancelled and the running ones finish first. Give ``terminate=False`` where
+    results are large: a worker killed while it writes a result leaves half a message in the
+    pipe, and the pool's thread then waits for the rest for ever.
     """
     executor = ProcessPoolExecutor(max_workers=workers, mp_context=_context(),
                                    initializer=_init_worker, initargs=(initializer, initargs))
@@ -117,8 +124,10 @@ def ordered_map(fn: Callable[[T], R], items: Iterable[T], workers: int, *,
     finally:
         if finished:
             executor.shutdown(wait=True)
-        else:
+        elif terminate:
             _stop(executor)
+        else:
+            executor.shutdown(wait=True, cancel_futures=True)
 
 
 def _broken_is_death(call: Callable[..., R], what: str, *args: Any) -> R:
