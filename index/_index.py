@@ -25,6 +25,7 @@ from whoosh.codec.whoosh3 import W3Segment
 from whoosh.filedb.filestore import FileStorage
 from whoosh.index import TOC, FileIndex, clean_files
 from whoosh.reading import SegmentReader
+from whoosh.writing import NO_MERGE
 from whoosh.writing import IndexWriter as _WhooshWriter
 
 from analyzers import ANALYZER_VERSION, VietnameseAnalyzer
@@ -783,7 +784,9 @@ class Index:
             for doc_id in ids:
                 count += writer.delete_by_term("id", doc_id)
 
-        self._commit(work, mergetype=_merge_small)
+        # Whoosh merges nothing here: segments are merged by index._merge.MergePolicy as imports
+        # commit, and by optimize, at the array level (Whoosh's merges re-add postings one by one).
+        self._commit(work, mergetype=NO_MERGE)
         return count
 
     def delete(self, ids: Iterable[str], *, dry_run: bool = False, confirm: ConfirmCallback | None = None,
@@ -882,13 +885,6 @@ class _BackgroundMerge:
         self._job.abort()
         delete_segment_files(self._storage, self.name)
         self._storage.unlisted.discard(self.name)
-
-
-def _merge_small(writer: Any, segments: list[Any]) -> list[Any]:
-    """The Whoosh merge type of commits through a Whoosh writer (deletions): merge nothing.
-    Segments are merged by :class:`index._merge.MergePolicy` as imports commit, and by
-    ``optimize``, at the array level (Whoosh's own merges re-add every posting one by one)."""
-    return segments
 
 
 BATCH_TEXT_LIMIT = 6_000_000
