@@ -1,23 +1,21 @@
-"""Where the bytes of a vnsearch index go: per file kind of each segment and per field.
+"""Where the bytes of a vnsearch index go: per section of the segment files, summed by field.
 
 Usage (from the repository root, with the project's virtualenv):
 
     python bench/index_breakdown.py INDEX_DIR
 
-Prints, largest first, the bytes of: each column file (``col``), the term table's records per
-field (``trm rec``: lengths, key, statistics and inlined postings) and the part of them that is
-inlined postings (``inline``), the rest of the term table (hash tables and the sorted position
-array: ``trm total`` less the records), and the posting blocks per field split into framing
-(``pst frame``: length, pickled block info, array header), document-number gaps (``pst ids``),
-weights (``pst wts``) and values (``pst vals``: positions or frequencies). Reads format 1 and 2.
+Prints, largest first, the bytes of each kind of section of the format 3 segment files
+(``docs/FORMAT.md``) over all segments: per field its term bytes (``terms``), its term offset
+array (``term_offsets``), its postings (``postings``: document frequency, document-number
+deltas and frequencies, varints), their offsets (``posting_offsets``) and, for fields with
+positions, ``positions`` and ``position_offsets``; stored fields (``stored.data``, compressed),
+field lengths (``lengths.*``) and columns (``column.*``).
 """
 
 from __future__ import annotations
 
 import collections
 import os
-import pickle
-import struct
 import sys
 from pathlib import Path
 
@@ -25,54 +23,25 @@ REPO = Path(__file__).resolve().parents[1]
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from whoosh import index as wix  # noqa: E402
-from whoosh.filedb.filetables import OrderedHashReader  # noqa: E402
+from whoosh.filedb.filestore import FileStorage  # noqa: E402
 
-from index._blocks import _HEADER  # noqa: E402
-
-_TERMINFO = struct.Struct("!BfIBBfII")
+from index.format import DOCS_EXT, DOCS_MAGIC, TERMS_EXT, TERMS_MAGIC, _SectionFile  # noqa: E402
 
 
 def breakdown(path: str) -> tuple[int, collections.Counter[str]]:
     """The folder's total size and the byte counts by kind (see the module docstring)."""
-    ix = wix.open_dir(path)
+    storage = FileStorage(path)
     tot: collections.Counter[str] = collections.Counter()
-    for seg in ix._segments():
-        cs = seg.open_compound_file(ix.storage)
-        prefix = seg.make_filename("")
-        for name in cs.list():
-            ext = name[len(prefix):]
-            length = cs.range(name)[1]
-            if ext.endswith(".col"):
-                tot["col " + ext] += length
-            elif ext == ".trm":
-                tot["trm total"] += length
-                _terms(cs, name, length, cs.open_file(prefix + ".pst"), tot)
+    for name in sorted(os.listdir(path)):
+        if name.endswith(TERMS_EXT) or name.endswith(DOCS_EXT):
+            f = _SectionFile(storage, name, TERMS_MAGIC if name.endswith(TERMS_EXT) else DOCS_MAGIC)
+            fields = {f"f{spec['number']}": spec["name"] for spec in f.info.get("fields", [])}
+            for section, (_offset, length, _dtype) in f.info["sections"].items():
+                head, _, rest = section.partition(".")
+                tot[f"{rest} {fields[head]}" if head in fields else section] += length
+            f.close()
     folder = Path(path)
     return sum(f.stat().st_size for f in folder.iterdir() if f.is_file()), tot
-
-
-def _terms(cs: object, name: str, length: int, pst: object, tot: collections.Counter[str]) -> None:
-    table = OrderedHashReader(cs.open_file(name), length)  # type: ignore[attr-defined]
-    fields = {v: k for k, v in table.extras["fieldmap"].items()}
-    for key, val in table.items():
-        field = fields[struct.unpack("!H", key[:2])[0]]
-        tot[f"trm rec {field}"] += 8 + len(key) + len(val)
-        if val[0] & 1:
-            tot[f"inline {field}"] += len(val) - _TERMINFO.size
-            continue
-        offset, size = struct.unpack("!qi", val[_TERMINFO.size:_TERMINFO.size + 12])
-        pos, end = offset + 4, offset + size
-        while pos < end:
-            n = abs(struct.unpack("!i", pst.get(pos, 4))[0])  # type: ignore[attr-defined]
-            block = pst.get(pos + 4, n)  # type: ignore[attr-defined]
-            infolen = len(pickle.dumps(pickle.loads(block), 2))
-            _flags, ni, nw, nv = _HEADER.unpack_from(block, infolen)
-            tot[f"pst frame {field}"] += 4 + infolen + _HEADER.size
-            tot[f"pst ids {field}"] += ni
-            tot[f"pst wts {field}"] += nw
-            tot[f"pst vals {field}"] += nv
-            pos += 4 + n
 
 
 def main() -> int:

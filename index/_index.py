@@ -21,8 +21,8 @@ from typing import Any
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh.codec.base import Segment
-from whoosh.codec.whoosh3 import W3Segment
 from whoosh.filedb.filestore import FileStorage
+from whoosh.util import random_name
 from whoosh.index import TOC, FileIndex, clean_files
 from whoosh.reading import SegmentReader
 from whoosh.writing import NO_MERGE
@@ -32,7 +32,7 @@ from analyzers import ANALYZER_VERSION, VietnameseAnalyzer
 from corpus import BackgroundJob, Document, is_problem, ordered_map, start_method
 
 from ._analysis import analyze_document, init_worker
-from ._blocks import BlockCodec
+from .format import ArrayCodec
 from ._errors import IndexLockedError, IndexNotFoundError, IndexVersionError, IndexWriteError
 from ._hooks import checkpoint
 from ._lock import LockTimeout, WaitCallback, WriteLock
@@ -481,7 +481,7 @@ class Index:
     def _writer(self, lock_timeout: float = 60.0) -> _WhooshWriter:
         """A Whoosh writer that relies on our lock (``write_lock`` must be held)."""
         assert self._lock is not None, "write_lock() must be held"
-        return self._ix.writer(_lk=False, limitmb=256, codec=BlockCodec())
+        return self._ix.writer(_lk=False, limitmb=256, codec=ArrayCodec())
 
     def _commit(self, work: Callable[[_WhooshWriter], None], **commit_args: Any) -> None:
         """Run ``work`` in one Whoosh transaction; an OSError leaves the last commit intact."""
@@ -618,7 +618,7 @@ class Index:
         folder = str(self.path)
 
         def task(batch: list[Document]) -> SegmentTask:
-            segid = W3Segment._random_id()
+            segid = random_name(16)
             storage.unlisted.add(f"{INDEX_NAME}_{segid}")
             return SegmentTask(folder, INDEX_NAME, schema, segid, batch)
 
@@ -730,7 +730,7 @@ class Index:
         storage = self._ix.storage
         toc = TOC.read(storage, INDEX_NAME)
         sources = [seg for seg in toc.segments if seg.segment_id() in chosen]
-        segid = W3Segment._random_id()
+        segid = random_name(16)
         name = f"{INDEX_NAME}_{segid}"
         storage.unlisted.add(name)
         try:
@@ -860,7 +860,7 @@ class _BackgroundMerge:
         storage = index._ix.storage
         self.sources = sources
         self.deleted_at_start = {seg.segment_id(): set(seg.deleted_docs()) for seg in sources}
-        self.segid = W3Segment._random_id()
+        self.segid = random_name(16)
         self.name = f"{INDEX_NAME}_{self.segid}"
         self._storage = storage
         storage.unlisted.add(self.name)

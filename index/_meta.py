@@ -15,13 +15,13 @@ from ._schema import SCHEMA_VERSION
 
 META_FILE = "vnsearch.json"
 
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3
 """The on-disk format of the index folder (``docs/FORMAT.md``), recorded in ``vnsearch.json``.
 Indexes written before the key existed are format 1. Raise it whenever a reader of the previous
 version could not read what this one writes, and keep a small index of each version in
 ``tests/data/indexes/``."""
 
-OLDEST_READABLE_FORMAT = 1
+OLDEST_READABLE_FORMAT = 3
 """Indexes of an older format must be rebuilt (``vnsearch reindex``) before they are searched."""
 
 

@@ -45,13 +45,10 @@ document's score is the same number whichever documents are evaluated with it.
 from __future__ import annotations
 
 import math
-import pickle
 from dataclasses import dataclass, replace
-from itertools import chain
 from typing import Any
 
 import numpy as np
-from whoosh import formats
 from whoosh import query as wq
 
 from index import postings
@@ -319,21 +316,12 @@ class FastEvaluator:
         return out
 
     def _term_bound(self, fieldname: str, btext: bytes) -> float:
-        """The largest BM25F score the term can give a document: its largest frequency in its
-        shortest field (BM25F grows with the one and shrinks with the other), from the term
-        entries; a little over, so rounding never makes a score exceed it."""
-        infos = self._term_infos(fieldname, btext)
-        if not infos:
+        """The largest score the term gives a document (its postings are decoded whole anyway,
+        so the bound is exact); a little over, so rounding never makes a score exceed it."""
+        ids, tf, df = self._memo_postings(fieldname, btext, None)
+        if not ids.size:
             return 0.0
-        tf = max(float(info.max_weight()) for _i, info in infos)
-        if not self._schema[fieldname].scorable:
-            return tf * (1 + 1e-6)
-        df = sum(info.doc_frequency() for _i, info in infos)
-        dl = max(0.0, min(float(info.min_length() or 0) for _i, info in infos))
-        idf = math.log(self._doc_count / (df + 1)) + 1
-        avgfl = self._avg_length(fieldname)
-        K1, B = self.K1, self.B
-        return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * dl / avgfl))) * (1 + 1e-6)
+        return float(self._term_scores(fieldname, ids, tf, df).max()) * (1 + 1e-6)
 
     def _maxscore(self, clauses: list[_Clause], count: int, total: bool) -> tuple[np.ndarray, int | None]:
         """Sorted live document numbers among which the ``count`` best are (every document whose
@@ -402,7 +390,7 @@ class FastEvaluator:
             if found is not None and (found[3] is None or within is not None and (
                     within is found[3] or bool(_members(within, found[3]).all()))):
                 return found[0], found[1], found[2]
-        ids, tf, _values, df = self._postings(fieldname, btext, within=within)
+        ids, tf, _positions, df = self._postings(fieldname, btext, within=within)
         if memo is not None:
             memo[key] = (ids, tf, df, within)
         return ids, tf, df
@@ -550,43 +538,53 @@ class FastEvaluator:
         K1, B = self.K1, self.B
         return idf * ((tf * (K1 + 1)) / (tf + K1 * ((1 - B) + B * dl / avgfl)))
 
-    def _postings(self, fieldname: str, btext: bytes, with_values: bool = False,
-                  within: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray, list[bytes], int]:
-        """Global document numbers, weights (term frequencies), the encoded values (positions,
-        if asked) of one term's postings, and its document frequency (deleted documents
-        included, as Whoosh counts them). With ``within`` (sorted ids), blocks holding none of
-        them may be skipped."""
+    def _postings(self, fieldname: str, btext: bytes, with_positions: bool = False,
+                  within: np.ndarray | None = None
+                  ) -> tuple[np.ndarray, np.ndarray, tuple[np.ndarray, np.ndarray] | None, int]:
+        """Global document numbers, weights (term frequencies), the positions (if asked: each
+        posting's count and all positions, posting after posting) of one term's postings, and
+        its document frequency (deleted documents included, as Whoosh counts them). With
+        ``within`` (sorted ids), segments holding none of them are skipped."""
         id_parts: list[np.ndarray] = []
         w_parts: list[np.ndarray] = []
-        values: list[bytes] = []
-        keep = values if with_values else None
+        p_parts: list[tuple[np.ndarray, np.ndarray]] = []
         if self._w3:
             infos = self._term_infos(fieldname, btext)
             df = sum(info.doc_frequency() for _i, info in infos)
             for i, info in infos:
-                reader, offset = self._leaves[i]
-                local = None
+                _reader, offset = self._leaves[i]
                 if within is not None:
                     end = self._leaves[i + 1][1] if i + 1 < len(self._leaves) else self._doc_count
                     lo, hi = np.searchsorted(within, (offset, end))
                     if lo == hi:
                         continue  # no candidate in this segment
-                    local = within[lo:hi] - offset
-                ids, weights = postings.read_entry(reader, fieldname, info, keep, local)
+                ids, weights, positions = postings.read_entry(info, with_positions)
                 id_parts.append(ids + offset if offset else ids)
                 w_parts.append(weights)
+                if positions is not None:
+                    p_parts.append(positions)
         else:
             df = int(self._searcher.doc_frequency(fieldname, btext))
+            decode = self._schema[fieldname].format.decode_positions if with_positions else None
             for reader, offset in self._leaves:
                 if (fieldname, btext) in reader:
-                    ids, weights = postings.read_matcher(reader, fieldname, btext, keep)
+                    values: list[bytes] = []
+                    ids, weights = postings.read_matcher(reader, fieldname, btext, values)
                     id_parts.append(ids + offset if offset else ids)
                     w_parts.append(weights)
+                    if decode is not None:
+                        lists = [decode(v) for v in values]
+                        p_parts.append((np.array([len(x) for x in lists], dtype=np.int64),
+                                        np.array([p for x in lists for p in x], dtype=np.int64)))
+        found = None
+        if with_positions:
+            found = ((np.concatenate([c for c, _p in p_parts]), np.concatenate([p for _c, p in p_parts]))
+                     if p_parts else (_NO_IDS, _NO_IDS))
         if not id_parts:
-            return _NO_IDS, _NO_SCORES, values, df
+            return _NO_IDS, _NO_SCORES, found, df
         if len(id_parts) == 1:
-            return id_parts[0], w_parts[0], values, df
-        return np.concatenate(id_parts), np.concatenate(w_parts), values, df
+            return id_parts[0], w_parts[0], found, df
+        return np.concatenate(id_parts), np.concatenate(w_parts), found, df
 
     def _avg_length(self, fieldname: str) -> float:
         """Whoosh's average field length (a sum over every segment, so kept)."""
@@ -638,31 +636,24 @@ class FastEvaluator:
         # The rarest word first; each next word is then read only in the blocks that hold
         # documents having every word read so far.
         order = sorted(dict.fromkeys(btexts), key=lambda b: self._doc_frequency_b(fieldname, b))
-        postings: dict[bytes, tuple[np.ndarray, np.ndarray, list[bytes], int]] = {}
+        postings: dict[bytes, tuple[np.ndarray, np.ndarray, Any, int]] = {}
         cand = within
         for b in order:
-            ids, tf, values, df = self._postings(fieldname, b, with_values=True, within=cand)
+            ids, tf, positions, df = self._postings(fieldname, b, with_positions=True, within=cand)
             cand = ids if cand is None else cand[_members(cand, ids)]
             if not cand.size:
                 return EMPTY
-            postings[b] = (ids, tf, values, df)
+            postings[b] = (ids, tf, positions, df)
         assert cand is not None  # at least two words were read
-        where = {b: np.searchsorted(ids, cand) for b, (ids, _tf, _v, _df) in postings.items()}
+        where = {b: np.searchsorted(ids, cand) for b, (ids, _tf, _p, _df) in postings.items()}
         slop = max(1, q.slop)
-        if isinstance(field.format, formats.Positions):
-            arrays = {b: _positions([postings[b][2][i] for i in where[b].tolist()]) for b in postings}
-            keep = _chained(cand.size, [arrays[b] for b in btexts], slop)
-        else:
-            decode = field.format.decode_positions
-            positions = {b: [decode(postings[b][2][i]) for i in where[b].tolist()] for b in postings}
-            keep = np.zeros(cand.size, dtype=bool)
-            for k in range(cand.size):
-                keep[k] = _chain([positions[b][k] for b in btexts], slop)
+        arrays = {b: _select(postings[b][2], where[b]) for b in postings}
+        keep = _chained(cand.size, [arrays[b] for b in btexts], slop)
         if not keep.any():
             return EMPTY
         scores = np.zeros(int(keep.sum()))
         for b in btexts:  # a repeated word counts each time, as in Whoosh's intersection
-            ids, tf, _values, df = postings[b]
+            ids, tf, _positions, df = postings[b]
             at = where[b][keep]
             scores += self._term_scores(fieldname, ids[at], tf[at], df)
         if q.boost != 1.0:
@@ -782,17 +773,15 @@ def _and_not(a: Matches, b: Matches) -> Matches:
 
 # -- reading one segment ---------------------------------------------------------------------
 
-def _positions(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """The counts and the concatenated positions of ``Positions``-encoded values (the count,
-    then the pickled gaps), in order: each unpickled (in C), the running sums taken at once."""
-    gap_lists = [pickle.loads(v[4:] if v.endswith(b".") else v[4:] + b".") for v in values]
-    counts = np.fromiter(map(len, gap_lists), dtype=np.int64, count=len(gap_lists))
-    gaps = np.fromiter(chain.from_iterable(gap_lists), dtype=np.int64, count=int(counts.sum()))
-    if not gaps.size:
-        return counts, gaps
-    total = np.cumsum(gaps)
-    first = np.cumsum(counts) - counts
-    return counts, total - np.repeat(total[first] - gaps[first], counts)
+def _select(positions: tuple[np.ndarray, np.ndarray], which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The counts and positions (as :meth:`FastEvaluator._postings` gives them) of the postings
+    ``which``, in that order."""
+    counts, flat = positions
+    starts = np.cumsum(counts) - counts
+    picked = counts[which]
+    take = np.repeat(starts[which], picked) + (np.arange(int(picked.sum()), dtype=np.int64)
+                                               - np.repeat(np.cumsum(picked) - picked, picked))
+    return picked, flat[take]
 
 
 def _chained(n: int, words: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np.ndarray:
@@ -813,18 +802,3 @@ def _chained(n: int, words: list[tuple[np.ndarray, np.ndarray]], slop: int) -> n
     keep = np.zeros(n, dtype=bool)
     keep[reach // stride] = True
     return keep
-
-
-def _chain(positions: list[list[int]], slop: int) -> bool:
-    """True if there are ``p1 in positions[0]``, ``p2 in positions[1]``, ... with
-    ``1 <= p(i+1) - p(i) <= slop`` (Whoosh's ordered span rule)."""
-    reach = positions[0]
-    for nxt in positions[1:]:
-        if slop == 1:
-            before = set(reach)
-            reach = [p for p in nxt if p - 1 in before]
-        else:
-            reach = [p for p in nxt if any(1 <= p - r <= slop for r in reach)]
-        if not reach:
-            return False
-    return True

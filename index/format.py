@@ -1,0 +1,1220 @@
+"""Format 3: vnsearch's own segment files, plugged into Whoosh through ``whoosh.codec.base``.
+
+Whoosh stays the indexing framework (schema, writers, readers, queries, the table of contents);
+this module is the codec that owns how a segment's terms, postings and documents are laid out
+on disk. ``docs/FORMAT.md`` is the specification; in short, a segment is two files:
+
+``<segment>.vnt``  terms and postings: per field, the sorted term bytes with an offset array
+                   (binary search, prefix ranges), and per term a record of varints (document
+                   frequency, document-number deltas, frequencies); positions, for the fields
+                   whose format has them, in a stream apart, so scoring never reads them.
+``<segment>.vnd``  documents: stored fields as zlib-compressed JSON lines in blocks, one-byte
+                   field lengths per document, sortable column values as arrays.
+
+Both end with a JSON directory of their sections, so a reader needs no Python class to read
+them; every array is little-endian and read in place from a memory map with ``numpy``.
+Postings are decoded a whole term (or a range of terms, for merges) at a time, vectorised.
+
+Supported field formats: Whoosh's ``Existence``, ``Frequency`` and ``Positions`` with the same
+weight for every token (a posting's weight is its frequency times the field boost); term
+vectors are not supported. :class:`ArrayCodec` and :class:`ArraySegment` are pickled into the
+table of contents: keep their import path (``index.format``) stable.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import mmap
+import os
+import struct
+import weakref
+import zlib
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import numpy as np
+from whoosh import formats
+from whoosh.codec.base import (Automata, Codec, FieldCursor, FieldWriter, PerDocumentReader, PerDocumentWriter,
+                               Segment, TermsReader)
+from whoosh.columns import ColumnReader
+from whoosh.filedb.filestore import FileStorage
+from whoosh.matching import ListMatcher
+from whoosh.reading import TermInfo, TermNotFound
+from whoosh.system import pack_uint
+from whoosh.util.numeric import byte_to_length, length_to_byte
+
+FORMAT = 3
+TERMS_EXT = ".vnt"
+DOCS_EXT = ".vnd"
+TERMS_MAGIC = b"VNS3TERM"
+DOCS_MAGIC = b"VNS3DOCS"
+_TRAILER = struct.Struct("<QQ8s")  # directory offset, directory length, the file's magic
+STORED_BLOCK_DOCS = 32  # documents per compressed block of stored fields
+_ZLIB_LEVEL = 6
+_BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
+_NO_INTS = np.zeros(0, dtype=np.int64)
+
+
+class FormatError(ValueError):
+    """A segment file that is not what this format says (damaged, truncated or foreign)."""
+
+
+# -- varints ----------------------------------------------------------------------------------
+
+def encode_varints(values: np.ndarray) -> bytes:
+    """Unsigned LEB128 of each value (7 bits a byte, low bits first, high bit on all bytes but
+    a value's last), all at once."""
+    v = np.asarray(values, dtype=np.uint64)
+    if not v.size:
+        return b""
+    if int(v.max()) < 128:
+        return v.astype(np.uint8).tobytes()
+    nbytes = np.ones(v.size, dtype=np.int64)
+    for k in range(1, 10):
+        more = v >= np.uint64(1 << (7 * k))
+        if not more.any():
+            break
+        nbytes += more
+    ends = np.cumsum(nbytes)
+    starts = ends - nbytes
+    out = np.empty(int(ends[-1]), dtype=np.uint8)
+    for k in range(int(nbytes.max())):
+        sel = nbytes > k
+        chunk = (v[sel] >> np.uint64(7 * k)) & np.uint64(0x7F)
+        out[starts[sel] + k] = chunk.astype(np.uint8) | np.where(nbytes[sel] > k + 1, 0x80, 0).astype(np.uint8)
+    return out.tobytes()
+
+
+def decode_varints(buf: np.ndarray) -> np.ndarray:
+    """The values of a byte array holding whole varints (int64)."""
+    if not buf.size:
+        return _NO_INTS
+    last = buf < 0x80
+    if last.all():
+        return buf.astype(np.int64)
+    if not last[-1]:
+        raise FormatError("a varint runs past the end of its section")
+    ends = np.flatnonzero(last)
+    starts = np.empty_like(ends)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    shift = (np.arange(buf.size, dtype=np.int64) - np.repeat(starts, ends - starts + 1)) * 7
+    payload = (buf & 0x7F).astype(np.int64) << shift
+    return np.add.reduceat(payload, starts)
+
+
+def _varint_count_before(buf: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """For byte offsets into ``buf`` (each at a varint's start), how many varints precede each."""
+    ends = np.concatenate([[0], np.cumsum(buf < 0x80)])
+    return ends[offsets]
+
+
+def _runs(lengths: np.ndarray) -> np.ndarray:
+    """For runs of ``lengths`` one after another, each element's index inside its run."""
+    return np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+
+
+def _offset_dtype(largest: int) -> str:
+    return "<u4" if largest < 2 ** 32 else "<u8"
+
+
+# -- files with a JSON directory ------------------------------------------------------------------
+
+class _SectionWriter:
+    """Writes ``magic``, then sections one after the other, then the JSON directory and trailer."""
+
+    def __init__(self, dbfile: Any, magic: bytes) -> None:
+        self._file = dbfile
+        self._magic = magic
+        self._file.write(magic)
+        self._pos = len(magic)
+        self.sections: dict[str, list[Any]] = {}
+
+    def add(self, name: str, data: bytes | np.ndarray) -> None:
+        if isinstance(data, np.ndarray):
+            dtype = data.dtype.str
+            data = data.tobytes()
+        else:
+            dtype = "|u1"
+        self._file.write(data)
+        self.sections[name] = [self._pos, len(data), dtype]
+        self._pos += len(data)
+
+    def close(self, info: dict[str, Any]) -> None:
+        info = dict(info, format=FORMAT, sections=self.sections)
+        directory = json.dumps(info, ensure_ascii=False, sort_keys=True).encode("utf-8")
+        self._file.write(directory)
+        self._file.write(_TRAILER.pack(self._pos, len(directory), self._magic))
+        self._file.close()
+
+
+class _SectionFile:
+    """A file of sections, memory-mapped when it is a real file (else read into memory)."""
+
+    def __init__(self, storage: Any, name: str, magic: bytes) -> None:
+        self.name = name
+        self._map: mmap.mmap | None = None
+        data: Any
+        if isinstance(storage, FileStorage) and os.path.isfile(os.path.join(storage.folder, name)):
+            with open(os.path.join(storage.folder, name), "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < len(magic) + _TRAILER.size:
+                    raise FormatError(f"{name}: truncated ({size} bytes)")
+                self._map = data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        else:
+            with storage.open_file(name) as f:
+                data = f.read()
+        self.buffer = np.frombuffer(data, dtype=np.uint8)
+        size = self.buffer.size
+        if size < len(magic) + _TRAILER.size or bytes(self.buffer[:len(magic)]) != magic:
+            raise FormatError(f"{name}: not a vnsearch format {FORMAT} file")
+        offset, length, tail = _TRAILER.unpack(bytes(self.buffer[size - _TRAILER.size:]))
+        if tail != magic or offset + length != size - _TRAILER.size:
+            raise FormatError(f"{name}: truncated or damaged (bad trailer)")
+        try:
+            self.info = json.loads(bytes(self.buffer[offset:offset + length]).decode("utf-8"))
+        except ValueError as exc:
+            raise FormatError(f"{name}: damaged directory ({exc})") from None
+        if self.info.get("format") != FORMAT:
+            raise FormatError(f"{name}: format {self.info.get('format')!r}, expected {FORMAT}")
+        self._sections: dict[str, list[Any]] = self.info["sections"]
+
+    def has(self, name: str) -> bool:
+        return name in self._sections
+
+    def array(self, name: str) -> np.ndarray:
+        offset, length, dtype = self._sections[name]
+        dt = np.dtype(dtype)
+        if length % dt.itemsize:
+            raise FormatError(f"{self.name}: section {name} has a partial item")
+        return np.frombuffer(self.buffer, dtype=dt, count=length // dt.itemsize, offset=offset)
+
+    def close(self) -> None:
+        self.buffer = np.zeros(0, dtype=np.uint8)
+        if self._map is not None:
+            try:
+                self._map.close()
+            except BufferError:  # arrays handed out still point into it; the GC closes it
+                pass
+            self._map = None
+
+
+# -- the codec and its segment ---------------------------------------------------------------------
+
+class ArrayCodec(Codec):  # type: ignore[misc]
+    """Format 3 (see the module docstring)."""
+
+    length_stats = False  # Whoosh asks; term infos report bounds rather than exact lengths
+
+    def per_document_writer(self, storage: Any, segment: Any) -> "ArrayDocWriter":
+        return ArrayDocWriter(storage, segment)
+
+    def field_writer(self, storage: Any, segment: Any) -> "ArrayFieldWriter":
+        return ArrayFieldWriter(storage, segment)
+
+    def postings_writer(self, dbfile: Any, byteids: bool = False) -> Any:
+        raise NotImplementedError("format 3 writes postings through its field writer")
+
+    def postings_reader(self, dbfile: Any, terminfo: Any, format_: Any, term: Any = None, scorer: Any = None) -> Any:
+        raise NotImplementedError("format 3 reads postings through its terms reader")
+
+    def automata(self, storage: Any, segment: Any) -> Automata:
+        return Automata()
+
+    def terms_reader(self, storage: Any, segment: Any) -> "ArrayTermsReader":
+        return ArrayTermsReader(storage, segment)
+
+    def per_document_reader(self, storage: Any, segment: Any) -> "ArrayDocReader":
+        return ArrayDocReader(storage, segment)
+
+    def new_segment(self, storage: Any, indexname: str) -> "ArraySegment":
+        return ArraySegment(self, indexname)
+
+
+class ArraySegment(Segment):  # type: ignore[misc]
+    """A format 3 segment as the table of contents records it: its id, document count, deleted
+    document numbers and each field's total length. Its files are never assembled into one."""
+
+    def __init__(self, codec: ArrayCodec, indexname: str) -> None:
+        super().__init__(indexname)
+        self._codec = codec
+        self._doccount = 0
+        self._deleted: set[int] | None = None
+        self._fieldlengths: dict[str, int] = {}
+
+    def codec(self) -> ArrayCodec:
+        return self._codec
+
+    def should_assemble(self) -> bool:
+        return False
+
+    def set_doc_count(self, doccount: int) -> None:
+        self._doccount = doccount
+
+    def doc_count_all(self) -> int:
+        return self._doccount
+
+    def deleted_count(self) -> int:
+        return len(self._deleted) if self._deleted else 0
+
+    def deleted_docs(self) -> Iterator[int]:
+        return iter(sorted(self._deleted or ()))
+
+    def delete_document(self, docnum: int, delete: bool = True) -> None:
+        if delete:
+            if self._deleted is None:
+                self._deleted = set()
+            self._deleted.add(docnum)
+        elif self._deleted is not None:
+            self._deleted.discard(docnum)
+
+    def is_deleted(self, docnum: int) -> bool:
+        return bool(self._deleted) and docnum in self._deleted  # type: ignore[operator]
+
+    def field_lengths(self) -> dict[str, int]:
+        """Each field's total length (tokens) over the segment's documents, deleted ones included."""
+        return dict(self._fieldlengths)
+
+    def set_field_lengths(self, totals: dict[str, int]) -> None:
+        self._fieldlengths = {name: int(total) for name, total in totals.items() if total}
+
+
+# -- terms and postings: writing ----------------------------------------------------------------------
+
+def _field_kind(fieldobj: Any) -> str:
+    """``positions``, ``frequency`` or ``existence``: what the field's postings hold."""
+    fmt = fieldobj.format
+    kind = {formats.Positions: "positions", formats.Frequency: "frequency", formats.Existence: "existence"}.get(type(fmt))
+    if kind is None or fieldobj.vector:
+        raise ValueError(f"format {FORMAT} stores Existence, Frequency and Positions fields without vectors, "
+                         f"not {type(fmt).__name__}")
+    return kind
+
+
+class _FieldBuffer:
+    """One field's encoded sections as chunks of ascending terms arrive."""
+
+    def __init__(self, name: str, kind: str, boost: float) -> None:
+        self.name = name
+        self.kind = kind
+        self.boost = boost
+        self.terms: list[bytes] = []
+        self.term_lengths: list[np.ndarray] = []
+        self.postings: list[bytes] = []
+        self.post_lengths: list[np.ndarray] = []
+        self.positions: list[bytes] = []
+        self.pos_lengths: list[np.ndarray] = []
+        self.count = 0
+        self.last: bytes | None = None
+
+    def add(self, btexts: Sequence[bytes], starts: np.ndarray, docs: np.ndarray, freqs: np.ndarray,
+            positions: np.ndarray | None) -> None:
+        n = len(btexts)
+        if not n:
+            return
+        if self.last is not None and btexts[0] <= self.last:
+            raise ValueError(f"field {self.name!r}: terms out of order")
+        self.last = btexts[-1]
+        starts = np.asarray(starts, dtype=np.int64)
+        docs = np.asarray(docs, dtype=np.int64)
+        freqs = np.asarray(freqs, dtype=np.int64)
+        counts = np.diff(starts)
+        if (counts <= 0).any():
+            raise ValueError(f"field {self.name!r}: a term without postings")
+        first = starts[:-1] - starts[0]
+        gaps = np.diff(docs, prepend=0)
+        gaps[first] = docs[first]
+        if (gaps[_runs(counts) > 0] <= 0).any() or (docs < 0).any():
+            raise ValueError(f"field {self.name!r}: document numbers not ascending within a term")
+        # Each term's record: df, df deltas, df frequencies (values laid out at once).
+        rec_start = 2 * first + np.arange(n)
+        values = np.empty(n + 2 * len(docs), dtype=np.int64)
+        values[rec_start] = counts
+        within = _runs(counts)
+        rs = np.repeat(rec_start, counts)
+        values[rs + 1 + within] = gaps
+        values[rs + 1 + np.repeat(counts, counts) + within] = freqs
+        self.postings.append(encode_varints(values))
+        self.post_lengths.append(np.add.reduceat(_varint_sizes(values), rec_start))
+        if self.kind == "positions":
+            assert positions is not None
+            positions = np.asarray(positions, dtype=np.int64)
+            if len(positions) != int(freqs.sum()):
+                raise ValueError(f"field {self.name!r}: positions do not add up to the frequencies")
+            pfirst = np.cumsum(freqs) - freqs
+            pgaps = np.diff(positions, prepend=0)
+            pgaps[pfirst] = positions[pfirst]
+            if (pgaps < 0).any():
+                raise ValueError(f"field {self.name!r}: positions not ascending within a posting")
+            psizes = _varint_sizes(pgaps)
+            per_posting = np.add.reduceat(psizes, pfirst) if len(pfirst) else psizes
+            self.positions.append(encode_varints(pgaps))
+            self.pos_lengths.append(np.add.reduceat(per_posting, first))
+        self.terms.append(b"".join(btexts))
+        self.term_lengths.append(np.fromiter(map(len, btexts), dtype=np.int64, count=n))
+        self.count += n
+
+    def write(self, out: _SectionWriter, number: int) -> dict[str, Any]:
+        prefix = f"f{number}."
+
+        def offsets(lengths: list[np.ndarray]) -> np.ndarray:
+            cat = np.concatenate(lengths) if lengths else _NO_INTS
+            total = int(cat.sum())
+            arr = np.zeros(len(cat) + 1, dtype=_offset_dtype(total))
+            np.cumsum(cat, out=arr[1:])
+            return arr
+
+        out.add(prefix + "terms", b"".join(self.terms))
+        out.add(prefix + "term_offsets", offsets(self.term_lengths))
+        out.add(prefix + "postings", b"".join(self.postings))
+        out.add(prefix + "posting_offsets", offsets(self.post_lengths))
+        if self.kind == "positions":
+            out.add(prefix + "positions", b"".join(self.positions))
+            out.add(prefix + "position_offsets", offsets(self.pos_lengths))
+        return {"name": self.name, "number": number, "kind": self.kind, "boost": self.boost, "terms": self.count}
+
+
+def _varint_sizes(values: np.ndarray) -> np.ndarray:
+    v = np.asarray(values, dtype=np.int64)
+    sizes = np.ones(v.size, dtype=np.int64)
+    for k in range(1, 10):
+        more = v >= (1 << (7 * k))
+        if not more.any():
+            break
+        sizes += more
+    return sizes
+
+
+class ArrayFieldWriter(FieldWriter):  # type: ignore[misc]
+    """Writes the ``.vnt`` file: through Whoosh's API (``start_field``, ``start_term``, ``add``,
+    ``finish_term``, ``finish_field``) or, for whole arrays of postings, :meth:`add_terms`."""
+
+    def __init__(self, storage: Any, segment: ArraySegment) -> None:
+        self._storage = storage
+        self._segment = segment
+        self._fields: dict[str, _FieldBuffer] = {}
+        self._current: _FieldBuffer | None = None
+        self._term: bytes | None = None
+        self._pending: list[tuple[bytes, list[int], list[int], list[int]]] = []  # one field's terms
+        self._ids: list[int] = []
+        self._freqs: list[int] = []
+        self._poses: list[int] = []
+        self._fieldobj: Any = None
+        self.is_closed = False
+
+    # Whoosh's per-posting API ----------------------------------------------------------------
+
+    def start_field(self, fieldname: str, fieldobj: Any) -> None:
+        self._current = self._buffer(fieldname, fieldobj)
+        self._fieldobj = fieldobj
+
+    def start_term(self, text: bytes) -> None:
+        self._term = text
+        self._ids, self._freqs, self._poses = [], [], []
+
+    def add(self, docnum: int, weight: float, vbytes: bytes, length: int) -> None:
+        assert self._current is not None
+        fmt = self._fieldobj.format
+        if self._current.kind == "positions":
+            poses = fmt.decode_positions(vbytes)
+            freq = len(poses)
+            self._poses.extend(poses)
+        elif self._current.kind == "frequency":
+            freq = fmt.decode_frequency(vbytes)
+        else:
+            freq = int(round(weight / self._current.boost)) if self._current.boost else 1
+        if abs(weight - freq * self._current.boost) > 1e-6 * max(1.0, abs(weight)):
+            raise ValueError(f"field {self._current.name!r}: weight {weight} is not frequency x field boost "
+                             f"(format {FORMAT} does not store per-token boosts)")
+        self._ids.append(docnum)
+        self._freqs.append(freq)
+
+    def finish_term(self) -> None:
+        assert self._term is not None
+        self._pending.append((self._term, self._ids, self._freqs, self._poses))
+        self._term = None
+        if len(self._pending) >= 4096:
+            self._flush_pending()
+
+    def finish_field(self) -> None:
+        self._flush_pending()
+        self._current = None
+
+    def _flush_pending(self) -> None:
+        if not self._pending or self._current is None:
+            return
+        counts = np.array([len(ids) for _t, ids, _f, _p in self._pending], dtype=np.int64)
+        starts = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=starts[1:])
+        docs = np.fromiter((d for _t, ids, _f, _p in self._pending for d in ids), dtype=np.int64)
+        freqs = np.fromiter((f for _t, _i, fs, _p in self._pending for f in fs), dtype=np.int64)
+        poses = np.fromiter((p for _t, _i, _f, ps in self._pending for p in ps), dtype=np.int64)
+        self._current.add([t for t, *_rest in self._pending], starts, docs, freqs,
+                          poses if self._current.kind == "positions" else None)
+        self._pending = []
+
+    def add_spell_word(self, fieldname: str, text: str) -> None:
+        raise ValueError(f"format {FORMAT} has no spelling words")
+
+    # Whole arrays -------------------------------------------------------------------------------
+
+    def add_terms(self, fieldname: str, fieldobj: Any, btexts: Sequence[bytes], starts: np.ndarray,
+                  docs: np.ndarray, freqs: np.ndarray, positions: np.ndarray | None = None) -> None:
+        """Add the postings of ``btexts`` (ascending, after any earlier ones of the field): term
+        ``i`` has postings ``starts[i]:starts[i + 1]`` of ``docs`` (ascending within a term) and
+        ``freqs``; ``positions`` holds each posting's ``freq`` positions (ascending), one
+        posting after the other, for fields with positions."""
+        self._buffer(fieldname, fieldobj).add(btexts, starts, docs, freqs, positions)
+
+    def _buffer(self, fieldname: str, fieldobj: Any) -> _FieldBuffer:
+        buf = self._fields.get(fieldname)
+        if buf is None:
+            buf = self._fields[fieldname] = _FieldBuffer(fieldname, _field_kind(fieldobj),
+                                                         float(fieldobj.format.field_boost))
+        return buf
+
+    def close(self) -> None:
+        if self.is_closed:
+            return
+        self._flush_pending()
+        self.is_closed = True
+        out = _SectionWriter(self._segment.create_file(self._storage, TERMS_EXT), TERMS_MAGIC)
+        fields = [buf.write(out, number) for number, buf in enumerate(
+            sorted(self._fields.values(), key=lambda b: b.name)) if buf.count]
+        self._fields.clear()
+        out.close({"kind": "terms", "fields": fields})
+
+
+# -- terms and postings: reading ----------------------------------------------------------------------
+
+class FieldTerms:
+    """One field's terms and postings in one segment, read in place."""
+
+    def __init__(self, source: _SectionFile, spec: dict[str, Any]) -> None:
+        prefix = f"f{spec['number']}."
+        self.name: str = spec["name"]
+        self.kind: str = spec["kind"]
+        self.boost: float = float(spec["boost"])
+        self.count: int = int(spec["terms"])
+        self._terms = source.array(prefix + "terms")
+        self._term_offsets = source.array(prefix + "term_offsets")
+        self._postings = source.array(prefix + "postings")
+        self._post_offsets = source.array(prefix + "posting_offsets")
+        if self.kind == "positions":
+            self._positions = source.array(prefix + "positions")
+            self._pos_offsets = source.array(prefix + "position_offsets")
+        if len(self._term_offsets) != self.count + 1 or len(self._post_offsets) != self.count + 1:
+            raise FormatError(f"{source.name}: field {self.name}: offset arrays do not match its {self.count} terms")
+        self._keys = _TermList(self)
+
+    @property
+    def has_positions(self) -> bool:
+        return self.kind == "positions"
+
+    def term(self, i: int) -> bytes:
+        a, b = int(self._term_offsets[i]), int(self._term_offsets[i + 1])
+        return self._terms[a:b].tobytes()
+
+    def terms(self, lo: int = 0, hi: int | None = None) -> list[bytes]:
+        """Terms ``lo`` to ``hi`` (exclusive)."""
+        hi = self.count if hi is None else hi
+        offsets = self._term_offsets[lo:hi + 1].astype(np.int64)
+        if not len(offsets) or hi <= lo:
+            return []
+        data = self._terms[int(offsets[0]):int(offsets[-1])].tobytes()
+        rel = (offsets - offsets[0]).tolist()
+        return [data[a:b] for a, b in zip(rel, rel[1:])]
+
+    def lower_bound(self, btext: bytes) -> int:
+        """The index of the first term ``>= btext``."""
+        return bisect.bisect_left(self._keys, btext)
+
+    def find(self, btext: bytes) -> int:
+        """The index of ``btext``, or -1."""
+        i = self.lower_bound(btext)
+        return i if i < self.count and self.term(i) == btext else -1
+
+    def prefix_range(self, prefix: bytes) -> tuple[int, int]:
+        """Indexes ``[lo, hi)`` of the terms starting with ``prefix``: from the first term at or
+        after it, the terms with the prefix come first, then only larger ones."""
+        lo = self.lower_bound(prefix)
+        a, b = lo, self.count
+        while a < b:
+            mid = (a + b) // 2
+            if self.term(mid).startswith(prefix):
+                a = mid + 1
+            else:
+                b = mid
+        return lo, a
+
+    def doc_frequency(self, i: int) -> int:
+        """The first varint of term ``i``'s record."""
+        buf, at = self._postings, int(self._post_offsets[i])
+        value = shift = 0
+        while True:
+            byte = int(buf[at])
+            value |= (byte & 0x7F) << shift
+            if byte < 0x80:
+                return value
+            shift += 7
+            at += 1
+
+    def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Term ``i``'s document numbers and frequencies (int64)."""
+        a, b = int(self._post_offsets[i]), int(self._post_offsets[i + 1])
+        values = decode_varints(self._postings[a:b])
+        df = int(values[0])
+        if len(values) != 1 + 2 * df:
+            raise FormatError(f"field {self.name}: damaged postings of term {i}")
+        return np.cumsum(values[1:1 + df]), values[1 + df:]
+
+    def positions(self, i: int, freqs: np.ndarray) -> np.ndarray:
+        """Term ``i``'s positions, posting after posting (``freqs`` from :meth:`postings`)."""
+        a, b = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
+        gaps = decode_varints(self._positions[a:b])
+        if len(gaps) != int(freqs.sum()):
+            raise FormatError(f"field {self.name}: damaged positions of term {i}")
+        return _segmented_cumsum(gaps, freqs)
+
+    def range_postings(self, lo: int, hi: int, with_positions: bool = False
+                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
+        """Terms ``lo`` to ``hi`` at once: each term's document frequency, then all their
+        document numbers and frequencies (term after term) and, if asked, positions."""
+        if hi <= lo:
+            return _NO_INTS, _NO_INTS, _NO_INTS, (_NO_INTS if with_positions else None)
+        offsets = self._post_offsets[lo:hi + 1].astype(np.int64)
+        buf = self._postings[int(offsets[0]):int(offsets[-1])]
+        values = decode_varints(buf)
+        rec = _varint_count_before(buf, offsets[:-1] - offsets[0])
+        dfs = values[rec]
+        if int(2 * dfs.sum()) + len(dfs) != len(values):
+            raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
+        within = _runs(dfs)
+        at = np.repeat(rec + 1, dfs) + within
+        gaps = values[at]
+        docs = _segmented_cumsum(gaps, dfs)
+        freqs = values[at + np.repeat(dfs, dfs)]
+        poses = None
+        if with_positions and self.kind == "positions":
+            a, b = int(self._pos_offsets[lo]), int(self._pos_offsets[hi])
+            pgaps = decode_varints(self._positions[a:b])
+            if len(pgaps) != int(freqs.sum()):
+                raise FormatError(f"field {self.name}: damaged positions of terms {lo} to {hi}")
+            poses = _segmented_cumsum(pgaps, freqs)
+        return dfs, docs, freqs, poses
+
+    def postings_size(self) -> int:
+        """Bytes of postings and positions (a measure of the work of reading them all)."""
+        return self.postings_before(self.count)
+
+    def postings_before(self, i: int) -> int:
+        """Bytes of postings and positions of the terms before term ``i``."""
+        done = int(self._post_offsets[i])
+        return done + int(self._pos_offsets[i]) if self.kind == "positions" else done
+
+    def chunk_end(self, lo: int, budget: int) -> int:
+        """The end of a run of terms from ``lo`` holding about ``budget`` bytes of postings and
+        of positions each (at least one term)."""
+        hi = int(np.searchsorted(self._post_offsets, int(self._post_offsets[lo]) + budget, side="right")) - 1
+        if self.kind == "positions":
+            hi = min(hi, int(np.searchsorted(self._pos_offsets, int(self._pos_offsets[lo]) + budget,
+                                             side="right")) - 1)
+        return min(self.count, max(hi, lo + 1))
+
+
+def _segmented_cumsum(gaps: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Running sums of ``gaps`` restarting at each run of ``counts`` (runs one after another)."""
+    if not gaps.size:
+        return gaps
+    total = np.cumsum(gaps)
+    runs = counts[counts > 0]
+    first = np.cumsum(runs) - runs
+    return total - np.repeat(total[first] - gaps[first], runs)
+
+
+class _TermList(Sequence):  # type: ignore[type-arg]
+    """A field's terms as a sequence, for ``bisect``."""
+
+    def __init__(self, field: FieldTerms) -> None:
+        self._field = field
+
+    def __len__(self) -> int:
+        return self._field.count
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._field.term(i)
+
+
+class ArrayTermInfo(TermInfo):  # type: ignore[misc]
+    """A term's statistics, computed from its postings when first asked for (the document
+    frequency alone is read from the record's head). Lengths are bounds: 1 and 2**31 - 1."""
+
+    def __init__(self, field: FieldTerms, index: int) -> None:
+        self.field = field
+        self.index = index
+        self._df = field.doc_frequency(index)
+        self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+
+    def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        if self._arrays is None:
+            self._arrays = self.field.postings(self.index)
+        return self._arrays
+
+    def doc_frequency(self) -> int:
+        return self._df
+
+    def weight(self) -> float:
+        return float(self.arrays()[1].sum()) * self.field.boost
+
+    def max_weight(self) -> float:
+        return float(self.arrays()[1].max()) * self.field.boost
+
+    def min_length(self) -> int:
+        return 1
+
+    def max_length(self) -> int:
+        return 2 ** 31 - 1
+
+    def min_id(self) -> int:
+        return int(self.arrays()[0][0])
+
+    def max_id(self) -> int:
+        return int(self.arrays()[0][-1])
+
+
+class _Values(Sequence):  # type: ignore[type-arg]
+    """Whoosh-encoded values of a term's postings, made when asked for."""
+
+    def __init__(self, kind: str, freqs: list[int], positions: list[list[int]] | None, fmt: Any) -> None:
+        self._kind = kind
+        self._freqs = freqs
+        self._positions = positions
+        self._format = fmt
+
+    def __len__(self) -> int:
+        return len(self._freqs)
+
+    def __getitem__(self, i: Any) -> Any:
+        if self._kind == "positions":
+            assert self._positions is not None
+            return self._format.encode(self._positions[i])
+        if self._kind == "frequency":
+            return pack_uint(self._freqs[i])
+        return b""
+
+
+class ArrayMatcher(ListMatcher):  # type: ignore[misc]
+    """Whoosh's list matcher over one term's decoded postings; positions are given as lists
+    without a round trip through Whoosh's encoding."""
+
+    def value_as(self, astype: str) -> Any:
+        values = self._values
+        if astype == "positions" and isinstance(values, _Values) and values._positions is not None:
+            return values._positions[self._i]
+        return super().value_as(astype)
+
+
+class _Cursor(FieldCursor):  # type: ignore[misc]
+    def __init__(self, field: FieldTerms | None, fieldobj: Any) -> None:
+        self._field = field
+        self._fieldobj = fieldobj
+        self._i = 0
+
+    def _count(self) -> int:
+        return self._field.count if self._field is not None else 0
+
+    def first(self) -> Any:
+        self._i = 0
+        return self.text()
+
+    def find(self, term: Any) -> Any:
+        if not isinstance(term, bytes):
+            term = self._fieldobj.to_bytes(term)
+        self._i = self._field.lower_bound(term) if self._field is not None else 0
+        return self.text()
+
+    def next(self) -> Any:
+        self._i += 1
+        return self.text()
+
+    def is_valid(self) -> bool:
+        return self._i < self._count()
+
+    def term(self) -> bytes | None:
+        return self._field.term(self._i) if self.is_valid() and self._field is not None else None
+
+    def text(self) -> Any:
+        btext = self.term()
+        return None if btext is None else self._fieldobj.from_bytes(btext)
+
+    def term_info(self) -> Any:
+        return ArrayTermInfo(self._field, self._i) if self.is_valid() and self._field is not None else None
+
+
+class ArrayTermsReader(TermsReader):  # type: ignore[misc]
+    """Reads the ``.vnt`` file of a segment."""
+
+    def __init__(self, storage: Any, segment: Segment) -> None:
+        self._file = _SectionFile(storage, segment.make_filename(TERMS_EXT), TERMS_MAGIC)
+        self.fields: dict[str, FieldTerms] = {}
+        for spec in self._file.info.get("fields", []):
+            self.fields[spec["name"]] = FieldTerms(self._file, spec)
+        self._names = sorted(self.fields)
+
+    def field(self, fieldname: str) -> FieldTerms | None:
+        """A field's terms and postings, or None if the segment has none."""
+        return self.fields.get(fieldname)
+
+    def _index(self, fieldname: str, btext: bytes) -> tuple[FieldTerms, int]:
+        field = self.fields.get(fieldname)
+        i = field.find(btext) if field is not None else -1
+        if i < 0:
+            raise TermNotFound((fieldname, btext))
+        assert field is not None
+        return field, i
+
+    def __contains__(self, term: Any) -> bool:
+        fieldname, btext = term
+        field = self.fields.get(fieldname)
+        return field is not None and field.find(btext) >= 0
+
+    def cursor(self, fieldname: str, fieldobj: Any) -> _Cursor:
+        return _Cursor(self.fields.get(fieldname), fieldobj)
+
+    def terms(self) -> Iterator[tuple[str, bytes]]:
+        for name in self._names:
+            for btext in self.fields[name].terms():
+                yield name, btext
+
+    def terms_from(self, fieldname: str, prefix: bytes) -> Iterator[tuple[str, bytes]]:
+        for name in self._names:
+            if name < fieldname:
+                continue
+            field = self.fields[name]
+            lo = field.lower_bound(prefix) if name == fieldname else 0
+            for i in range(lo, field.count, 4096):
+                for btext in field.terms(i, min(field.count, i + 4096)):
+                    yield name, btext
+
+    def items(self) -> Iterator[tuple[tuple[str, bytes], ArrayTermInfo]]:
+        for name in self._names:
+            field = self.fields[name]
+            for i in range(field.count):
+                yield (name, field.term(i)), ArrayTermInfo(field, i)
+
+    def items_from(self, fieldname: str, prefix: bytes) -> Iterator[tuple[tuple[str, bytes], ArrayTermInfo]]:
+        for name in self._names:
+            if name < fieldname:
+                continue
+            field = self.fields[name]
+            lo = field.lower_bound(prefix) if name == fieldname else 0
+            for i in range(lo, field.count):
+                yield (name, field.term(i)), ArrayTermInfo(field, i)
+
+    def term_info(self, fieldname: str, btext: bytes) -> ArrayTermInfo:
+        return ArrayTermInfo(*self._index(fieldname, btext))
+
+    def frequency(self, fieldname: str, btext: bytes) -> float:
+        return self.term_info(fieldname, btext).weight()
+
+    def doc_frequency(self, fieldname: str, btext: bytes) -> int:
+        field, i = self._index(fieldname, btext)
+        return field.doc_frequency(i)
+
+    def matcher(self, fieldname: str, btext: bytes, format_: Any, scorer: Any = None) -> ArrayMatcher:
+        field, i = self._index(fieldname, btext)
+        info = ArrayTermInfo(field, i)
+        docs, freqs = info.arrays()
+        positions = None
+        if field.kind == "positions":
+            flat = field.positions(i, freqs).tolist()
+            bounds = np.concatenate([[0], np.cumsum(freqs)]).tolist()
+            positions = [flat[a:b] for a, b in zip(bounds, bounds[1:])]
+        weights = (freqs * field.boost).astype(np.float64).tolist()
+        values = _Values(field.kind, freqs.tolist(), positions, format_)
+        return ArrayMatcher(docs.tolist(), weights, values, format_, scorer=scorer, term=(fieldname, btext),
+                            terminfo=info)
+
+    def indexed_field_names(self) -> list[str]:
+        return list(self._names)
+
+    def close(self) -> None:
+        self.fields = {}
+        self._file.close()
+
+
+_TERMS: "weakref.WeakKeyDictionary[Any, ArrayTermsReader]" = weakref.WeakKeyDictionary()
+_DOCS: "weakref.WeakKeyDictionary[Any, ArrayDocReader]" = weakref.WeakKeyDictionary()
+
+
+def segment_terms(reader: Any) -> "ArrayTermsReader | None":
+    """The format 3 terms of a Whoosh segment reader (None for another codec's segment), opened
+    once per reader (a second memory map of the same file: Whoosh keeps its own private)."""
+    found = _TERMS.get(reader)
+    if found is None:
+        codec = reader.codec()
+        if not isinstance(codec, ArrayCodec):
+            return None
+        found = _TERMS[reader] = codec.terms_reader(reader.storage(), reader.segment())
+    return found
+
+
+def segment_documents(reader: Any) -> "ArrayDocReader | None":
+    """The format 3 documents (lengths, stored fields, columns) of a Whoosh segment reader, as
+    :func:`segment_terms`."""
+    found = _DOCS.get(reader)
+    if found is None:
+        codec = reader.codec()
+        if not isinstance(codec, ArrayCodec):
+            return None
+        found = _DOCS[reader] = codec.per_document_reader(reader.storage(), reader.segment())
+    return found
+
+
+# -- documents ---------------------------------------------------------------------------------------
+
+class ArrayDocWriter(PerDocumentWriter):  # type: ignore[misc]
+    """Writes the ``.vnd`` file: stored fields, field lengths, columns."""
+
+    def __init__(self, storage: Any, segment: ArraySegment) -> None:
+        self._storage = storage
+        self._segment = segment
+        self._docnum = 0
+        self._doc: dict[str, Any] | None = None
+        self._lines: list[bytes] = []  # stored fields of the documents of the open block
+        self._blocks: list[bytes] = []
+        self._block_docs: list[int] = []  # documents in each block
+        self._lengths: dict[str, list[np.ndarray]] = {}  # field -> length bytes, in chunks
+        self._doc_lengths: dict[str, int] = {}  # the current document's length bytes
+        self._length_chunk: dict[str, list[tuple[int, int]]] = {}
+        self._totals: dict[str, int] = {}
+        self._columns: dict[str, dict[int, Any]] = {}  # field -> docnum -> value
+        self._column_defaults: dict[str, Any] = {}
+        self._column_chunks: dict[str, list[np.ndarray | list[Any]]] = {}
+        self._column_base: dict[str, int] = {}
+        self.is_closed = False
+
+    def start_doc(self, docnum: int) -> None:
+        if docnum != self._docnum:
+            raise ValueError(f"documents must be added in order: expected {self._docnum}, got {docnum}")
+        self._doc = {}
+        self._doc_lengths = {}
+        self._doc_columns: dict[str, Any] = {}
+
+    def add_field(self, fieldname: str, fieldobj: Any, value: Any, length: int) -> None:
+        assert self._doc is not None
+        if value is not None:
+            self._doc[fieldname] = value
+        if length:
+            self._doc_lengths[fieldname] = length
+            self._totals[fieldname] = self._totals.get(fieldname, 0) + int(length)
+
+    def add_column_value(self, fieldname: str, columnobj: Any, value: Any) -> None:
+        self._column_defaults.setdefault(fieldname, columnobj.default_value())
+        self._doc_columns[fieldname] = value
+
+    def add_vector_items(self, fieldname: str, fieldobj: Any, items: Any) -> None:
+        raise ValueError(f"format {FORMAT} does not store term vectors")
+
+    def cancel_doc(self) -> None:
+        self._doc = None
+
+    def finish_doc(self) -> None:
+        assert self._doc is not None
+        try:
+            line = json.dumps(self._doc, ensure_ascii=False, separators=(",", ":"), sort_keys=True)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"stored fields must be JSON values (str, int, float, bool, None, lists, "
+                             f"dicts): {exc}") from None
+        self._lines.append(line.encode("utf-8"))
+        docnum = self._docnum
+        for name, length in self._doc_lengths.items():
+            self._length_chunk.setdefault(name, []).append((docnum, length_to_byte(length)))
+        for name, value in self._doc_columns.items():
+            self._columns.setdefault(name, {})[docnum] = value
+        self._docnum += 1
+        self._doc = None
+        if len(self._lines) >= STORED_BLOCK_DOCS:
+            self._close_block()
+
+    def _close_block(self) -> None:
+        if self._lines:
+            self._blocks.append(zlib.compress(b"\n".join(self._lines), _ZLIB_LEVEL))
+            self._block_docs.append(len(self._lines))
+            self._lines = []
+
+    def append_documents(self, source: "ArrayDocReader", live: np.ndarray) -> None:
+        """Copy the documents of ``source`` where ``live`` is True, in order (a merge): blocks
+        of stored fields whose documents all stay are copied as they are; lengths and column
+        values as arrays."""
+        self._close_block()
+        base = self._docnum
+        count = int(live.sum())
+        starts = source._block_starts
+        for b in range(len(starts) - 1):
+            lo, hi = int(starts[b]), int(starts[b + 1])
+            keep = live[lo:hi]
+            if keep.all():
+                self._blocks.append(source._block_bytes(b))
+                self._block_docs.append(hi - lo)
+            elif keep.any():
+                lines = source._block_lines(b)
+                self._lines = [line for line, k in zip(lines, keep.tolist()) if k]
+                self._close_block()
+        for name in source.length_fields():
+            raw = source.length_bytes(name)[live]
+            self._lengths.setdefault(name, []).append(_placed(base, raw))
+        for name in source.column_names():
+            values = source.column_values(name)
+            self._column_defaults.setdefault(name, source.column_default(name))
+            col = self._columns.setdefault(name, {})
+            for d, v in zip(range(base, base + count), (v for v, k in zip(values, live.tolist()) if k)):
+                col[d] = v
+        self._docnum += count
+
+    def close(self) -> None:
+        if self.is_closed:
+            return
+        self._close_block()
+        n = self._docnum
+        self._segment.set_doc_count(n)
+        totals = dict(self._segment.field_lengths())
+        for name, total in self._totals.items():
+            totals[name] = totals.get(name, 0) + total
+        self._segment.set_field_lengths(totals)
+        out = _SectionWriter(self._segment.create_file(self._storage, DOCS_EXT), DOCS_MAGIC)
+        block_starts = np.zeros(len(self._block_docs) + 1, dtype="<u4")
+        np.cumsum(self._block_docs, out=block_starts[1:])
+        block_offsets = np.zeros(len(self._blocks) + 1, dtype="<u8")
+        np.cumsum([len(b) for b in self._blocks], out=block_offsets[1:])
+        out.add("stored.block_starts", block_starts)
+        out.add("stored.block_offsets", block_offsets)
+        out.add("stored.data", b"".join(self._blocks))
+        self._blocks = []
+        lengths = []
+        for name in sorted(set(self._lengths) | set(self._length_chunk)):
+            arr = np.zeros(n, dtype=np.uint8)
+            for chunk in self._lengths.get(name, []):
+                arr[chunk[0]:chunk[0] + len(chunk) - 1] = chunk[1:]
+            pairs = self._length_chunk.get(name)
+            if pairs:
+                where = np.array([d for d, _b in pairs], dtype=np.int64)
+                arr[where] = np.array([b for _d, b in pairs], dtype=np.uint8)
+            out.add(f"lengths.{name}", arr)
+            lengths.append(name)
+        columns = {}
+        for name in sorted(self._columns):
+            default = self._column_defaults.get(name)
+            given = self._columns[name]
+            values = [given.get(d, default) for d in range(n)]
+            columns[name] = _write_column(out, name, values, default)
+        out.close({"kind": "documents", "doc_count": n, "lengths": lengths, "columns": columns})
+        self.is_closed = True
+
+
+def _placed(base: int, raw: np.ndarray) -> np.ndarray:
+    """Length bytes starting at document ``base``, as one array: ``[base, bytes...]``."""
+    out = np.empty(len(raw) + 1, dtype=np.int64)
+    out[0] = base
+    out[1:] = raw
+    return out
+
+
+def _write_column(out: _SectionWriter, name: str, values: list[Any], default: Any) -> dict[str, Any]:
+    if all(isinstance(v, bytes) for v in values):
+        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        offsets = np.zeros(len(values) + 1, dtype=_offset_dtype(int(lengths.sum())))
+        np.cumsum(lengths, out=offsets[1:])
+        out.add(f"column.{name}.offsets", offsets)
+        out.add(f"column.{name}.data", b"".join(values))
+        return {"kind": "bytes", "default": default.decode("latin-1") if isinstance(default, bytes) else ""}
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in values):
+        out.add(f"column.{name}", np.array(values, dtype="<i8"))
+        return {"kind": "int", "default": int(default or 0)}
+    if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        out.add(f"column.{name}", np.array(values, dtype="<f8"))
+        return {"kind": "float", "default": float(default or 0)}
+    raise ValueError(f"column {name!r}: format {FORMAT} stores bytes or numbers in columns")
+
+
+class ArrayColumnReader(ColumnReader):  # type: ignore[misc]
+    """A column's values (bytes or numbers) read in place."""
+
+    def __init__(self, values: Any, count: int) -> None:
+        self._values = values
+        self._doccount = count
+        self._reverse = False
+
+    def __getitem__(self, docnum: int) -> Any:
+        return self._values[docnum]
+
+    def sort_key(self, docnum: int) -> Any:
+        value = self._values[docnum]
+        if self._reverse:
+            if isinstance(value, bytes):
+                return bytes(255 - b for b in value) + b"\xff"
+            return -value
+        return value
+
+    def is_reversible(self) -> bool:
+        return True
+
+    def set_reverse(self) -> None:
+        self._reverse = not self._reverse
+
+    def load(self) -> list[Any]:
+        return [self._values[d] for d in range(self._doccount)]
+
+
+class _BytesValues(Sequence):  # type: ignore[type-arg]
+    def __init__(self, offsets: np.ndarray, data: np.ndarray) -> None:
+        self._offsets = offsets
+        self._data = data
+
+    def __len__(self) -> int:
+        return len(self._offsets) - 1
+
+    def __getitem__(self, i: Any) -> Any:
+        return self._data[int(self._offsets[i]):int(self._offsets[i + 1])].tobytes()
+
+
+class ArrayDocReader(PerDocumentReader):  # type: ignore[misc]
+    """Reads the ``.vnd`` file of a segment."""
+
+    def __init__(self, storage: Any, segment: ArraySegment) -> None:
+        self._segment = segment
+        self._file = _SectionFile(storage, segment.make_filename(DOCS_EXT), DOCS_MAGIC)
+        info = self._file.info
+        self._count = int(info["doc_count"])
+        if self._count != segment.doc_count_all():
+            raise FormatError(f"{self._file.name}: {self._count} documents, the table of contents says "
+                              f"{segment.doc_count_all()}")
+        self._block_starts = self._file.array("stored.block_starts").astype(np.int64)
+        self._block_offsets = self._file.array("stored.block_offsets").astype(np.int64)
+        self._stored = self._file.array("stored.data")
+        self._length_names: list[str] = list(info.get("lengths", []))
+        self._columns: dict[str, dict[str, Any]] = dict(info.get("columns", {}))
+        self._cache: tuple[int, list[bytes]] | None = None
+
+    # documents and deletions
+    def doc_count(self) -> int:
+        return self._count - self._segment.deleted_count()
+
+    def doc_count_all(self) -> int:
+        return self._count
+
+    def has_deletions(self) -> bool:
+        return self._segment.has_deletions()
+
+    def is_deleted(self, docnum: int) -> bool:
+        return self._segment.is_deleted(docnum)
+
+    def deleted_docs(self) -> Any:
+        return self._segment.deleted_docs()
+
+    # stored fields
+    def _block_bytes(self, b: int) -> bytes:
+        return self._stored[int(self._block_offsets[b]):int(self._block_offsets[b + 1])].tobytes()
+
+    def _block_lines(self, b: int) -> list[bytes]:
+        if self._cache is not None and self._cache[0] == b:
+            return self._cache[1]
+        try:
+            lines = zlib.decompress(self._block_bytes(b)).split(b"\n")
+        except zlib.error as exc:
+            raise FormatError(f"{self._file.name}: damaged stored block {b} ({exc})") from None
+        if len(lines) != int(self._block_starts[b + 1] - self._block_starts[b]):
+            raise FormatError(f"{self._file.name}: stored block {b} holds {len(lines)} documents")
+        self._cache = (b, lines)
+        return lines
+
+    def stored_fields(self, docnum: int) -> dict[str, Any]:
+        if not 0 <= docnum < self._count:
+            raise IndexError(docnum)
+        b = int(np.searchsorted(self._block_starts, docnum, side="right")) - 1
+        line = self._block_lines(b)[docnum - int(self._block_starts[b])]
+        return json.loads(line)  # type: ignore[no-any-return]
+
+    def all_stored_fields(self) -> Iterator[dict[str, Any]]:
+        for b in range(len(self._block_starts) - 1):
+            lo = int(self._block_starts[b])
+            for k, line in enumerate(self._block_lines(b)):
+                if not self.is_deleted(lo + k):
+                    yield json.loads(line)
+
+    # lengths
+    def length_fields(self) -> list[str]:
+        return list(self._length_names)
+
+    def length_bytes(self, fieldname: str) -> np.ndarray:
+        """Each document's length of ``fieldname`` as Whoosh's one-byte code (zeros if none)."""
+        if fieldname not in self._length_names:
+            return np.zeros(self._count, dtype=np.uint8)
+        return self._file.array(f"lengths.{fieldname}")
+
+    def lengths(self, fieldname: str) -> np.ndarray:
+        """Each document's length of ``fieldname`` as readers see it (int64; 0 if none)."""
+        return _BYTE_TO_LENGTH[self.length_bytes(fieldname)]
+
+    def doc_field_length(self, docnum: int, fieldname: str, default: int = 0) -> int:
+        if fieldname not in self._length_names:
+            return default
+        return int(_BYTE_TO_LENGTH[self._file.array(f"lengths.{fieldname}")[docnum]])
+
+    def field_length(self, fieldname: str) -> int:
+        return self._segment.field_lengths().get(fieldname, 0)
+
+    def min_field_length(self, fieldname: str) -> int:
+        lengths = self.lengths(fieldname)
+        lengths = lengths[lengths > 0]
+        return int(lengths.min()) if lengths.size else 0
+
+    def max_field_length(self, fieldname: str) -> int:
+        lengths = self.lengths(fieldname)
+        return int(lengths.max()) if lengths.size else 0
+
+    def has_vector(self, docnum: int, fieldname: str) -> bool:
+        return False
+
+    # columns
+    def supports_columns(self) -> bool:
+        return True
+
+    def has_column(self, fieldname: str) -> bool:
+        return fieldname in self._columns
+
+    def list_columns(self) -> list[str]:
+        return sorted(self._columns)
+
+    def column_names(self) -> list[str]:
+        return sorted(self._columns)
+
+    def column_default(self, fieldname: str) -> Any:
+        spec = self._columns[fieldname]
+        return spec["default"].encode("latin-1") if spec["kind"] == "bytes" else spec["default"]
+
+    def column_values(self, fieldname: str) -> Sequence[Any]:
+        spec = self._columns[fieldname]
+        if spec["kind"] == "bytes":
+            return _BytesValues(self._file.array(f"column.{fieldname}.offsets"),
+                                self._file.array(f"column.{fieldname}.data"))
+        arr = self._file.array(f"column.{fieldname}")
+        return arr.tolist()  # type: ignore[no-any-return]
+
+    def column_array(self, fieldname: str) -> np.ndarray | None:
+        """A numeric column as an array (None for a bytes column)."""
+        spec = self._columns[fieldname]
+        return None if spec["kind"] == "bytes" else self._file.array(f"column.{fieldname}")
+
+    def column_reader(self, fieldname: str, column: Any) -> ArrayColumnReader:
+        return ArrayColumnReader(self.column_values(fieldname), self._count)
+
+    def close(self) -> None:
+        self._cache = None
+        self._file.close()
+
+
+__all__ = ["ArrayCodec", "ArrayDocReader", "ArrayDocWriter", "ArrayFieldWriter", "ArraySegment", "ArrayTermsReader",
+           "FieldTerms", "FormatError", "FORMAT", "decode_varints", "encode_varints", "segment_documents",
+           "segment_terms"]
