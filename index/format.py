@@ -50,7 +50,8 @@ DOCS_EXT = ".vnd"
 TERMS_MAGIC = b"VNS3TERM"
 DOCS_MAGIC = b"VNS3DOCS"
 _TRAILER = struct.Struct("<QQ8s")  # directory offset, directory length, the file's magic
-STORED_BLOCK_DOCS = 32  # documents per compressed block of stored fields
+STORED_BLOCK_DOCS = 32  # at most this many documents per compressed block of stored fields
+STORED_BLOCK_BYTES = 8192  # a block is closed once its JSON reaches this size (a hit decompresses one)
 _ZLIB_LEVEL = 6
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
 _NO_INTS = np.zeros(0, dtype=np.int64)
@@ -883,6 +884,7 @@ class ArrayDocWriter(PerDocumentWriter):  # type: ignore[misc]
         self._docnum = 0
         self._doc: dict[str, Any] | None = None
         self._lines: list[bytes] = []  # stored fields of the documents of the open block
+        self._block_size = 0  # bytes of those
         self._blocks: list[bytes] = []
         self._block_docs: list[int] = []  # documents in each block
         self._lengths: dict[str, list[np.ndarray]] = {}  # field -> length bytes, in chunks
@@ -927,7 +929,9 @@ class ArrayDocWriter(PerDocumentWriter):  # type: ignore[misc]
         except (TypeError, ValueError) as exc:
             raise ValueError(f"stored fields must be JSON values (str, int, float, bool, None, lists, "
                              f"dicts): {exc}") from None
-        self._lines.append(line.encode("utf-8"))
+        encoded = line.encode("utf-8")
+        self._lines.append(encoded)
+        self._block_size += len(encoded) + 1
         docnum = self._docnum
         for name, length in self._doc_lengths.items():
             self._length_chunk.setdefault(name, []).append((docnum, length_to_byte(length)))
@@ -935,7 +939,7 @@ class ArrayDocWriter(PerDocumentWriter):  # type: ignore[misc]
             self._columns.setdefault(name, {})[docnum] = value
         self._docnum += 1
         self._doc = None
-        if len(self._lines) >= STORED_BLOCK_DOCS:
+        if len(self._lines) >= STORED_BLOCK_DOCS or self._block_size >= STORED_BLOCK_BYTES:
             self._close_block()
 
     def _close_block(self) -> None:
@@ -943,6 +947,7 @@ class ArrayDocWriter(PerDocumentWriter):  # type: ignore[misc]
             self._blocks.append(zlib.compress(b"\n".join(self._lines), _ZLIB_LEVEL))
             self._block_docs.append(len(self._lines))
             self._lines = []
+        self._block_size = 0
 
     def append_documents(self, source: "ArrayDocReader", live: np.ndarray) -> None:
         """Copy the documents of ``source`` where ``live`` is True, in order (a merge): blocks
