@@ -53,6 +53,7 @@ _TRAILER = struct.Struct("<QQ8s")  # directory offset, directory length, the fil
 STORED_BLOCK_DOCS = 32  # at most this many documents per compressed block of stored fields
 STORED_BLOCK_BYTES = 8192  # a block is closed once its JSON reaches this size (a hit decompresses one)
 _ZLIB_LEVEL = 6
+POSITION_BLOCK = 128  # postings per block of a term's positions (each block but the last is in its skip list)
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
 _NO_INTS = np.zeros(0, dtype=np.int64)
 
@@ -88,7 +89,8 @@ def encode_varints(values: np.ndarray) -> bytes:
 
 
 def decode_varints(buf: np.ndarray) -> np.ndarray:
-    """The values of a byte array holding whole varints (int64)."""
+    """The values of a byte array holding whole varints (int64): each value's last byte (high
+    bit clear) holds its highest 7 bits; the bytes before it, while they belong to it, the lower."""
     if not buf.size:
         return _NO_INTS
     last = buf < 0x80
@@ -97,12 +99,15 @@ def decode_varints(buf: np.ndarray) -> np.ndarray:
     if not last[-1]:
         raise FormatError("a varint runs past the end of its section")
     ends = np.flatnonzero(last)
-    starts = np.empty_like(ends)
-    starts[0] = 0
-    starts[1:] = ends[:-1] + 1
-    shift = (np.arange(buf.size, dtype=np.int64) - np.repeat(starts, ends - starts + 1)) * 7
-    payload = (buf & 0x7F).astype(np.int64) << shift
-    return np.add.reduceat(payload, starts)
+    lengths = np.diff(ends, prepend=-1)
+    values = buf[ends].astype(np.int64)
+    longest = int(lengths.max())
+    if longest > 10:
+        raise FormatError("a varint longer than 10 bytes")
+    for k in range(1, longest):
+        sel = np.flatnonzero(lengths > k)
+        values[sel] = (values[sel] << 7) | (buf[ends[sel] - k] & 0x7F)
+    return values
 
 
 def _varint_count_before(buf: np.ndarray, offsets: np.ndarray) -> np.ndarray:
@@ -348,10 +353,24 @@ class _FieldBuffer:
             pgaps[pfirst] = positions[pfirst]
             if (pgaps < 0).any():
                 raise ValueError(f"field {self.name!r}: positions not ascending within a posting")
-            psizes = _varint_sizes(pgaps)
-            per_posting = np.add.reduceat(psizes, pfirst) if len(pfirst) else psizes
-            self.positions.append(encode_varints(pgaps))
-            self.pos_lengths.append(np.add.reduceat(per_posting, first))
+            # Per term: the byte size of each block of POSITION_BLOCK postings' positions but the
+            # last (a skip list), then the positions; laid out as one array of values.
+            per_posting = np.add.reduceat(_varint_sizes(pgaps), pfirst)
+            nblocks = -(-counts // POSITION_BLOCK)
+            bstart = np.repeat(first, nblocks) + POSITION_BLOCK * _runs(nblocks)
+            bbytes = np.add.reduceat(per_posting, bstart)
+            not_last = np.ones(len(bstart), dtype=bool)
+            not_last[np.cumsum(nblocks) - 1] = False
+            nskip = nblocks - 1
+            ntok = np.add.reduceat(freqs, first)  # positions per term
+            region = nskip + ntok
+            rstart = np.cumsum(region) - region
+            combined = np.empty(int(region.sum()), dtype=np.int64)
+            combined[np.repeat(rstart, nskip) + _runs(nskip)] = bbytes[not_last]
+            combined[np.repeat(rstart + nskip, ntok) + _runs(ntok)] = pgaps
+            sizes = _varint_sizes(combined)
+            self.positions.append(encode_varints(combined))
+            self.pos_lengths.append(np.add.reduceat(sizes, rstart))
         self.terms.append(b"".join(btexts))
         self.term_lengths.append(np.fromiter(map(len, btexts), dtype=np.int64, count=n))
         self.count += n
@@ -573,10 +592,42 @@ class FieldTerms:
     def positions(self, i: int, freqs: np.ndarray) -> np.ndarray:
         """Term ``i``'s positions, posting after posting (``freqs`` from :meth:`postings`)."""
         a, b = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
-        gaps = decode_varints(self._positions[a:b])
-        if len(gaps) != int(freqs.sum()):
+        values = decode_varints(self._positions[a:b])
+        nskip = -(-len(freqs) // POSITION_BLOCK) - 1
+        if len(values) != nskip + int(freqs.sum()):
             raise FormatError(f"field {self.name}: damaged positions of term {i}")
-        return _segmented_cumsum(gaps, freqs)
+        return _segmented_cumsum(values[nskip:], freqs)
+
+    def positions_of(self, i: int, freqs: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of term ``i``'s postings ``which`` (sorted indexes into its postings;
+        ``freqs`` from :meth:`postings`): their counts and their positions one after the other.
+        Only the blocks of positions holding those postings are decoded."""
+        df = len(freqs)
+        nskip = -(-df // POSITION_BLOCK) - 1
+        if nskip <= 0 or len(which) * 8 > df:
+            flat = self.positions(i, freqs)
+            return _select(freqs, flat, which)
+        a, b = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
+        buf = self._positions[a:b]
+        ends = np.flatnonzero(buf[:10 * nskip] < 0x80)
+        if len(ends) < nskip:
+            raise FormatError(f"field {self.name}: damaged positions of term {i}")
+        head = int(ends[nskip - 1]) + 1
+        starts = np.zeros(nskip + 2, dtype=np.int64)
+        np.cumsum(decode_varints(buf[:head]), out=starts[1:nskip + 1])
+        starts += head
+        starts[-1] = len(buf)
+        blocks = np.unique(which // POSITION_BLOCK)
+        data = np.concatenate([buf[int(starts[k]):int(starts[k + 1])] for k in blocks.tolist()])
+        lo = blocks * POSITION_BLOCK
+        hi = np.minimum(lo + POSITION_BLOCK, df)
+        picked = np.concatenate([np.arange(x, y) for x, y in zip(lo.tolist(), hi.tolist())])
+        bfreqs = freqs[picked]
+        gaps = decode_varints(data)
+        if len(gaps) != int(bfreqs.sum()):
+            raise FormatError(f"field {self.name}: damaged positions of term {i}")
+        flat = _segmented_cumsum(gaps, bfreqs)
+        return _select(bfreqs, flat, np.searchsorted(picked, which))
 
     def range_postings(self, lo: int, hi: int, with_positions: bool = False
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -599,10 +650,15 @@ class FieldTerms:
         poses = None
         if with_positions and self.kind == "positions":
             a, b = int(self._pos_offsets[lo]), int(self._pos_offsets[hi])
-            pgaps = decode_varints(self._positions[a:b])
-            if len(pgaps) != int(freqs.sum()):
+            values = decode_varints(self._positions[a:b])
+            nskip = -(-dfs // POSITION_BLOCK) - 1
+            ntok = np.add.reduceat(freqs, np.cumsum(dfs) - dfs)
+            if int(nskip.sum() + ntok.sum()) != len(values):
                 raise FormatError(f"field {self.name}: damaged positions of terms {lo} to {hi}")
-            poses = _segmented_cumsum(pgaps, freqs)
+            keep = np.ones(len(values), dtype=bool)
+            rstart = np.cumsum(nskip + ntok) - (nskip + ntok)
+            keep[np.repeat(rstart, nskip) + _runs(nskip)] = False
+            poses = _segmented_cumsum(values[keep], freqs)
         return dfs, docs, freqs, poses
 
     def postings_size(self) -> int:
@@ -625,13 +681,28 @@ class FieldTerms:
 
 
 def _segmented_cumsum(gaps: np.ndarray, counts: np.ndarray) -> np.ndarray:
-    """Running sums of ``gaps`` restarting at each run of ``counts`` (runs one after another)."""
+    """Running sums of ``gaps`` restarting at each run of ``counts`` (runs one after another):
+    each run's first gap is lowered by what the previous runs added, then one running sum."""
     if not gaps.size:
         return gaps
-    total = np.cumsum(gaps)
     runs = counts[counts > 0]
+    if len(runs) == 1:
+        return np.cumsum(gaps)
     first = np.cumsum(runs) - runs
-    return total - np.repeat(total[first] - gaps[first], runs)
+    total = np.cumsum(gaps)
+    base = total[first] - gaps[first]  # what the runs before each run add up to
+    adjusted = gaps.copy()
+    adjusted[first[1:]] -= np.diff(base)
+    return np.cumsum(adjusted)
+
+
+def _select(counts: np.ndarray, flat: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The counts and positions of postings ``which`` of postings with ``counts`` and all their
+    positions ``flat`` (posting after posting)."""
+    starts = np.cumsum(counts) - counts
+    picked = counts[which]
+    take = np.repeat(starts[which] - (np.cumsum(picked) - picked), picked) + np.arange(int(picked.sum()))
+    return picked, flat[take]
 
 
 class _TermList(Sequence):  # type: ignore[type-arg]
@@ -649,39 +720,48 @@ class _TermList(Sequence):  # type: ignore[type-arg]
 
 class ArrayTermInfo(TermInfo):  # type: ignore[misc]
     """A term's statistics, computed from its postings when first asked for (the document
-    frequency alone is read from the record's head). Lengths are bounds: 1 and 2**31 - 1."""
+    frequency alone is read from the record's head). Lengths are bounds: 1 and 2**31 - 1.
+    Whoosh's multi-segment reader shifts ``_minid``/``_maxid`` by a segment's offset: they are
+    properties that keep the shift."""
 
     def __init__(self, field: FieldTerms, index: int) -> None:
         self.field = field
         self.index = index
         self._df = field.doc_frequency(index)
+        self._minlength = 1
+        self._maxlength = 2 ** 31 - 1
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._shift = [0, 0]  # added to the first and last document numbers
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
+        """The term's document numbers and frequencies in its segment (int64)."""
         if self._arrays is None:
             self._arrays = self.field.postings(self.index)
         return self._arrays
 
-    def doc_frequency(self) -> int:
-        return self._df
-
-    def weight(self) -> float:
+    @property
+    def _weight(self) -> float:
         return float(self.arrays()[1].sum()) * self.field.boost
 
-    def max_weight(self) -> float:
+    @property
+    def _maxweight(self) -> float:
         return float(self.arrays()[1].max()) * self.field.boost
 
-    def min_length(self) -> int:
-        return 1
+    @property
+    def _minid(self) -> int:
+        return int(self.arrays()[0][0]) + self._shift[0]
 
-    def max_length(self) -> int:
-        return 2 ** 31 - 1
+    @_minid.setter
+    def _minid(self, value: int) -> None:
+        self._shift[0] += value - self._minid
 
-    def min_id(self) -> int:
-        return int(self.arrays()[0][0])
+    @property
+    def _maxid(self) -> int:
+        return int(self.arrays()[0][-1]) + self._shift[1]
 
-    def max_id(self) -> int:
-        return int(self.arrays()[0][-1])
+    @_maxid.setter
+    def _maxid(self, value: int) -> None:
+        self._shift[1] += value - self._maxid
 
 
 class _Values(Sequence):  # type: ignore[type-arg]
@@ -817,11 +897,14 @@ class ArrayTermsReader(TermsReader):  # type: ignore[misc]
         return ArrayTermInfo(*self._index(fieldname, btext))
 
     def frequency(self, fieldname: str, btext: bytes) -> float:
+        if (fieldname, btext) not in self:
+            return 0.0  # (Whoosh's readers count a missing term as 0)
         return self.term_info(fieldname, btext).weight()
 
     def doc_frequency(self, fieldname: str, btext: bytes) -> int:
-        field, i = self._index(fieldname, btext)
-        return field.doc_frequency(i)
+        field = self.fields.get(fieldname)
+        i = field.find(btext) if field is not None else -1
+        return field.doc_frequency(i) if field is not None and i >= 0 else 0
 
     def matcher(self, fieldname: str, btext: bytes, format_: Any, scorer: Any = None) -> ArrayMatcher:
         field, i = self._index(fieldname, btext)

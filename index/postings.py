@@ -50,6 +50,13 @@ def read_entry(info: ArrayTermInfo, with_positions: bool = False
     return ids, weights, positions
 
 
+def read_positions(info: ArrayTermInfo, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of the term's postings ``which`` (sorted indexes into :func:`read_entry`'s
+    arrays) in one segment: their counts and positions, posting after posting. Only the blocks
+    of positions that hold them are decoded."""
+    return info.field.positions_of(info.index, info.arrays()[1], which)
+
+
 def read_matcher(reader: Any, fieldname: str, btext: bytes,
                  values: list[bytes] | None) -> tuple[np.ndarray, np.ndarray]:
     """The same from any other kind of segment, by walking Whoosh's matcher (which skips

@@ -586,6 +586,29 @@ class FastEvaluator:
             return id_parts[0], w_parts[0], found, df
         return np.concatenate(id_parts), np.concatenate(w_parts), found, df
 
+    def _positions_within(self, fieldname: str, btext: bytes, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of a term in each of the sorted documents ``cand`` (all of which hold
+        it): their counts and the positions one document after the other."""
+        if not self._w3:
+            ids, _tf, found, _df = self._postings(fieldname, btext, with_positions=True)
+            assert found is not None
+            return _select(found, np.searchsorted(ids, cand))
+        counts: list[np.ndarray] = []
+        flats: list[np.ndarray] = []
+        for i, info in self._term_infos(fieldname, btext):
+            _reader, offset = self._leaves[i]
+            end = self._leaves[i + 1][1] if i + 1 < len(self._leaves) else self._doc_count
+            lo, hi = np.searchsorted(cand, (offset, end))
+            if lo == hi:
+                continue
+            ids = info.arrays()[0]
+            c, f = postings.read_positions(info, np.searchsorted(ids, cand[lo:hi] - offset))
+            counts.append(c)
+            flats.append(f)
+        if len(counts) == 1:
+            return counts[0], flats[0]
+        return np.concatenate(counts), np.concatenate(flats)
+
     def _avg_length(self, fieldname: str) -> float:
         """Whoosh's average field length (a sum over every segment, so kept)."""
         found = self._avg.get(fieldname)
@@ -636,24 +659,24 @@ class FastEvaluator:
         # The rarest word first; each next word is then read only in the blocks that hold
         # documents having every word read so far.
         order = sorted(dict.fromkeys(btexts), key=lambda b: self._doc_frequency_b(fieldname, b))
-        postings: dict[bytes, tuple[np.ndarray, np.ndarray, Any, int]] = {}
+        postings: dict[bytes, tuple[np.ndarray, np.ndarray, int]] = {}
         cand = within
         for b in order:
-            ids, tf, positions, df = self._postings(fieldname, b, with_positions=True, within=cand)
+            ids, tf, _p, df = self._postings(fieldname, b, within=cand)
             cand = ids if cand is None else cand[_members(cand, ids)]
             if not cand.size:
                 return EMPTY
-            postings[b] = (ids, tf, positions, df)
+            postings[b] = (ids, tf, df)
         assert cand is not None  # at least two words were read
-        where = {b: np.searchsorted(ids, cand) for b, (ids, _tf, _p, _df) in postings.items()}
+        where = {b: np.searchsorted(ids, cand) for b, (ids, _tf, _df) in postings.items()}
         slop = max(1, q.slop)
-        arrays = {b: _select(postings[b][2], where[b]) for b in postings}
+        arrays = {b: self._positions_within(fieldname, b, cand) for b in postings}
         keep = _chained(cand.size, [arrays[b] for b in btexts], slop)
         if not keep.any():
             return EMPTY
         scores = np.zeros(int(keep.sum()))
         for b in btexts:  # a repeated word counts each time, as in Whoosh's intersection
-            ids, tf, _positions, df = postings[b]
+            ids, tf, df = postings[b]
             at = where[b][keep]
             scores += self._term_scores(fieldname, ids[at], tf[at], df)
         if q.boost != 1.0:
