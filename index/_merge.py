@@ -290,10 +290,14 @@ def _merged_postings(terms: list[Any], schema: Any, docmaps: list[np.ndarray],
 def _combine(parts: list[_Part]) -> _Postings:
     """One chunk of merged postings from the sources' parts (each sorted by term; the parts in
     document-number order)."""
+    if len(parts) == 1:  # one source has these terms: nothing to merge
+        p = parts[0]
+        starts = np.zeros(len(p.btexts) + 1, dtype=np.int64)
+        np.cumsum(p.counts, out=starts[1:])
+        return _Postings(p.btexts, starts, p.docs, p.freqs,
+                         p.positions if p.positions is not None else np.zeros(0, dtype=np.int64))
     all_btexts = [b for part in parts for b in part.btexts]
-    unique = sorted(set(all_btexts))
-    rank = {b: i for i, b in enumerate(unique)}
-    term_rank = np.fromiter((rank[b] for b in all_btexts), dtype=np.int64, count=len(all_btexts))
+    unique, term_rank = _unique(all_btexts)
     posting_rank = np.repeat(term_rank, np.concatenate([part.counts for part in parts]))
     order = np.argsort(posting_rank, kind="stable")
     docs = np.concatenate([part.docs for part in parts])[order]
@@ -309,6 +313,21 @@ def _combine(parts: list[_Part]) -> _Postings:
     starts = np.zeros(len(unique) + 1, dtype=np.int64)
     np.cumsum(per_term, out=starts[1:])
     return _Postings(unique, starts, docs, freqs, positions)
+
+
+def _unique(btexts: list[bytes]) -> tuple[list[bytes], np.ndarray]:
+    """The distinct terms in order, and each term's rank among them. Sorted by numpy as
+    fixed-width byte strings (which compare as bytes do, the shorter padded with zero bytes), or
+    by Python if a term holds a zero byte (the padding would hide one at the end)."""
+    if not btexts:
+        return [], np.zeros(0, dtype=np.int64)
+    width = max(map(len, btexts))
+    if width and b"\0" not in b"".join(btexts):
+        unique, inverse = np.unique(np.array(btexts, dtype=f"S{width}"), return_inverse=True)
+        return unique.tolist(), inverse.ravel().astype(np.int64)
+    ordered = sorted(set(btexts))
+    rank = {b: i for i, b in enumerate(ordered)}
+    return ordered, np.fromiter((rank[b] for b in btexts), dtype=np.int64, count=len(btexts))
 
 
 def _runs(lengths: np.ndarray) -> np.ndarray:

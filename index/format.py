@@ -66,25 +66,27 @@ class FormatError(ValueError):
 
 def encode_varints(values: np.ndarray) -> bytes:
     """Unsigned LEB128 of each value (7 bits a byte, low bits first, high bit on all bytes but
-    a value's last), all at once."""
-    v = np.asarray(values, dtype=np.uint64)
+    a value's last), all at once: the first byte of every value, then the second byte of
+    those longer than one byte, and so on."""
+    v = np.asarray(values, dtype=np.int64)
     if not v.size:
         return b""
+    if int(v.min()) < 0:
+        raise ValueError("varints hold numbers from 0")
     if int(v.max()) < 128:
         return v.astype(np.uint8).tobytes()
-    nbytes = np.ones(v.size, dtype=np.int64)
-    for k in range(1, 10):
-        more = v >= np.uint64(1 << (7 * k))
+    nbytes = _varint_sizes(v)
+    starts = np.cumsum(nbytes) - nbytes
+    out = np.empty(int(starts[-1] + nbytes[-1]), dtype=np.uint8)
+    k = 0
+    while True:
+        more = nbytes > k + 1
+        out[starts + k] = (v & 0x7F).astype(np.uint8) | (more.astype(np.uint8) << 7)
         if not more.any():
             break
-        nbytes += more
-    ends = np.cumsum(nbytes)
-    starts = ends - nbytes
-    out = np.empty(int(ends[-1]), dtype=np.uint8)
-    for k in range(int(nbytes.max())):
-        sel = nbytes > k
-        chunk = (v[sel] >> np.uint64(7 * k)) & np.uint64(0x7F)
-        out[starts[sel] + k] = chunk.astype(np.uint8) | np.where(nbytes[sel] > k + 1, 0x80, 0).astype(np.uint8)
+        sel = np.flatnonzero(more)
+        v, starts, nbytes = v[sel] >> 7, starts[sel], nbytes[sel]
+        k += 1
     return out.tobytes()
 
 

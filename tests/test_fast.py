@@ -140,3 +140,29 @@ def test_vectorised_phrase_check_agrees_with_the_per_document_one(slop: int) -> 
     keep = _chained(400, [(c, f) for c, f, _l in words], slop)
     assert keep.tolist() == [_chain([w[2][k] for w in words], slop) for k in range(400)]
     assert keep.any() and not keep.all()
+
+
+def test_positions_of_some_postings_read_through_the_skip_list_equal_all_positions(tmp_path) -> None:
+    """A term's positions are stored in blocks of 128 postings with a skip list: reading a few
+    postings' positions decodes only their blocks, and must give what decoding all of them gives."""
+    from index.format import POSITION_BLOCK, segment_terms
+
+    ix = Index.create(tmp_path / "one")
+    ix.add_documents(list(wiki_documents()), workers=1)  # one segment
+    with Searcher.open(tmp_path / "one") as searcher:
+        (reader, _offset), = searcher._searcher.reader().leaf_readers()
+        field = segment_terms(reader).field("syl")
+        dfs = np.array([field.doc_frequency(i) for i in range(field.count)])
+        big = np.flatnonzero(dfs > 2 * POSITION_BLOCK)
+        assert big.size, "the test needs terms with several blocks of positions"
+        rng = np.random.default_rng(0)
+        for i in big[:20].tolist():
+            docs, freqs = field.postings(i)
+            flat = field.positions(i, freqs)
+            starts = np.cumsum(freqs) - freqs
+            for size in (1, 3, len(freqs) // 10):
+                which = np.sort(rng.choice(len(freqs), size=size, replace=False))
+                counts, got = field.positions_of(i, freqs, which)
+                assert counts.tolist() == freqs[which].tolist()
+                want = [p for k in which.tolist() for p in flat[starts[k]:starts[k] + freqs[k]].tolist()]
+                assert got.tolist() == want

@@ -122,61 +122,70 @@ def test_the_optimize_command_reports_what_it_merged_and_how_long_it_took(tmp_pa
     assert Index.open(ix.path).segment_count() == 1
 
 
-@pytest.mark.parametrize("fixedsize", [None, 4, 0])
-def test_array_blocks_are_read_for_all_blocks_at_once_as_one_at_a_time(fixedsize: int | None) -> None:
-    import pickle
-    import random
-
+def test_a_range_of_terms_reads_as_each_term_does(tmp_path: Path) -> None:
+    """Merges read postings a range of terms at a time (one varint decode for the range, skip
+    lists of positions dropped); it must equal reading each term alone."""
     import numpy as np
-    from whoosh.filedb.structfile import BufferFile
 
-    from index._blocks import framed_block
-    from index._merge import _read_array_blocks
+    from index.format import segment_terms
+    from real_text import wiki_documents
 
-    rng = random.Random(7)
-    runs, expected = [], []
-    for term in range(8):  # small and huge gaps (4-byte, compressed ids); unit, 1-, 2- and 4-byte weights
-        step = [3, 300, 70_000][term % 3]
-        ids = sorted(rng.sample(range(step * 300), 300))
-        top = [1, 200, 60_000, 70_000][term % 4]
-        weights = [float(rng.randint(1, top)) for _ in ids]
-        weights[5] = 70_000.5 if top == 70_000 else weights[5]  # not a whole number: <f4
-        if fixedsize == 4:
-            values = [int(w).to_bytes(4, "big") for w in weights]
-        elif fixedsize is None:
-            values = [pickle.dumps([rng.randint(0, 9) for _ in range(rng.randint(1, 4))], 2) for _ in ids]
-        else:
-            values = []
-        blocks = []
-        for a in range(0, 300, 128):
-            blocks.append(framed_block(ids[a:a + 128], weights[a:a + 128], values[a:a + 128], fixedsize, 3,
-                                       max(weights[a:a + 128]), 1, 9, last=a + 128 >= 300))
-        runs.append(b"W3Bl" + b"".join(blocks))
-        expected.append((ids, weights, values if fixedsize != 0 else [b""] * 300))
-    data = b"XXXX" + b"".join(runs)
-    offsets = np.cumsum([4] + [len(r) for r in runs[:-1]])
-    lengths = np.array([len(r) for r in runs])
-    ids, weights, vbytes, vlens, counts = _read_array_blocks(BufferFile(memoryview(data)), offsets, lengths, fixedsize)
-    assert counts.tolist() == [300] * 8
-    assert ids.tolist() == [i for e in expected for i in e[0]]
-    assert np.allclose(weights, [w for e in expected for w in e[1]])
-    ends = np.cumsum(vlens)
-    assert [vbytes[e - n:e] for e, n in zip(ends.tolist(), vlens.tolist())] == [v for e in expected for v in e[2]]
+    ix = Index.create(tmp_path / "ix")
+    ix.add_documents(list(wiki_documents()), workers=1)  # terms with several blocks of positions
+    with Searcher.open(ix.path) as s:
+        (reader, _offset), = s._searcher.reader().leaf_readers()
+        terms = segment_terms(reader)
+        for name in ("syl", "pairs", "id"):
+            field = terms.field(name)
+            for lo, hi in ((0, field.count), (3, min(field.count, 40)), (field.count - 1, field.count)):
+                dfs, docs, freqs, positions = field.range_postings(lo, hi, with_positions=True)
+                want = [field.postings(i) for i in range(lo, hi)]
+                assert dfs.tolist() == [len(d) for d, _f in want]
+                assert docs.tolist() == [x for d, _f in want for x in d.tolist()]
+                assert freqs.tolist() == [x for _d, f in want for x in f.tolist()]
+                if field.has_positions:
+                    assert positions is not None
+                    assert positions.tolist() == [x for i, (_d, f) in zip(range(lo, hi), want)
+                                                  for x in field.positions(i, f).tolist()]
+                else:
+                    assert positions is None
+        assert int(np.max([terms.field("syl").doc_frequency(i) for i in range(terms.field("syl").count)])) > 128
+
+
+def test_merges_read_in_small_chunks_give_the_same_index(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from index import _merge
+
+    import shutil
+
+    docs = documents()
+    ix = Index.create(tmp_path / "ix")
+    ix.merge_policy = MergePolicy(merge_factor=100)
+    ix.add_documents(docs, workers=1, batch_size=7)
+    ix.delete([docs[3].id, docs[9].id])
+    shutil.copytree(ix.path, tmp_path / "copy")
+    ix.optimize()
+    monkeypatch.setattr(_merge, "_CHUNK_BYTES", 64)  # a few terms a read: chunk bounds everywhere
+    small = Index.open(tmp_path / "copy")
+    small.optimize()
+    assert ix.segment_count() == small.segment_count() == 1
+    assert answers(ix.path) == answers(small.path) and any(answers(ix.path).values())
+    files = [{p.suffix: p.read_bytes() for p in path.glob("MAIN_*.vn?")} for path in (ix.path, small.path)]
+    assert files[0] == files[1]  # the same bytes, whatever the chunks
 
 
 def test_segments_of_whoosh_s_own_layout_merge_too(tmp_path: Path) -> None:
-    """Segments that Whoosh's writers wrote (pickled blocks of ``VnCodec``, inlined postings
-    pickled by Whoosh), as older vnsearch versions left them, merge like the builder's."""
+    """Segments that Whoosh's own writer wrote with the format 3 codec (posting by posting
+    through the codec's field writer) merge like the builder's."""
     from analyzers import VietnameseAnalyzer
     from index._analysis import analyze_document
-    from index._codec import VnCodec
+    from index.format import ArrayCodec
 
     docs = documents()
     ix = Index.create(tmp_path / "old")
     analyzer = VietnameseAnalyzer()
     with ix.write_lock():
         for part in (docs[:12], docs[12:]):
-            writer = ix._whoosh().writer(codec=VnCodec(), _lk=False)  # a segment as older vnsearch wrote them
+            writer = ix._whoosh().writer(codec=ArrayCodec(), _lk=False)
             for doc in part:
                 writer.add_document(**analyze_document(analyzer, doc))
             writer.commit(merge=False)
