@@ -122,6 +122,29 @@ def test_the_spec_reader_reads_what_vnsearch_reads(indexes: dict[str, Path], nam
         assert skipped_blocks > 0  # the skip list was exercised
 
 
+def test_every_section_and_directory_key_written_is_in_the_spec(indexes: dict[str, Path]) -> None:
+    # A section or key added to the writer without a word in docs/FORMAT.md fails here.
+    spec = (ROOT / "docs" / "FORMAT.md").read_text(encoding="utf-8")
+    generic = [(r"^f\d+\.", "fN."), (r"^lengths\..+$", "lengths.<field>"),
+               (r"^column\.[^.]+\.(offsets|data)$", r"column.<field>.\1"), (r"^column\.[^.]+$", "column.<field>")]
+    written: set[str] = set()
+    for path in indexes.values():
+        for f in path.glob("MAIN_*.vn?"):
+            directory = rf3.SectionFile(f, f.read_bytes()[:8]).directory
+            written |= {f"key {k}" for k in directory}
+            written |= {f"field key {k}" for spec_ in directory.get("fields", []) for k in spec_}
+            written |= {f"kind {spec_['kind']}" for spec_ in directory.get("fields", [])}
+            written |= {f"column kind {c['kind']}" for c in directory.get("columns", {}).values()}
+            for name, (_offset, _length, dtype) in directory["sections"].items():
+                for pattern, replacement in generic:
+                    name = re.sub(pattern, replacement, name)
+                written |= {f"section {name}", f"dtype {dtype}"}
+    missing = sorted(w for w in written if f"`{w.split(' ')[-1]}`" not in spec
+                     and f'"{w.split(" ")[-1]}"' not in spec)
+    assert not missing, f"not described in docs/FORMAT.md: {missing}"
+    assert "section fN.positions" in written and "section column.<field>.offsets" in written
+
+
 def test_the_spec_formulas_match_whoosh() -> None:
     assert [rf3.byte_to_length(b) for b in range(256)] == [byte_to_length(b) for b in range(256)]
     year = build_schema()["year"]
