@@ -286,13 +286,13 @@ class FieldTerms:
 
     def _check_skips(self, region: memoryview, skips: list[int], freqs: list[int]) -> None:
         """The skip list: the byte size of each block of 128 postings' positions but the last."""
-        _value, at = (0, 0)
+        at = 0
         for _ in skips:
-            _value, at = read_varint(region, at)
+            at = read_varint(region, at)[1]
         for k, size in enumerate(skips):
             start = at
             for _ in range(sum(freqs[k * POSITION_BLOCK:(k + 1) * POSITION_BLOCK])):
-                _value, at = read_varint(region, at)
+                at = read_varint(region, at)[1]
             if at - start != size:
                 raise SpecError(f"{self.name}: skip entry {k} says {size} bytes, the block has {at - start}")
 
@@ -430,8 +430,8 @@ def _show_term(ix: Format3Index, fieldname: str, text: str) -> None:
     btext = ix.term_bytes(fieldname, text)
     for seg, terms in zip(ix.toc.segments, ix.terms):
         field_terms = terms.fields.get(fieldname)
-        i = field_terms.find(btext) if field_terms else -1
-        if i < 0:
+        i = field_terms.find(btext) if field_terms is not None else -1
+        if field_terms is None or i < 0:
             continue
         docs, freqs = field_terms.postings(i)
         positions = field_terms.positions(i) if field_terms.kind == "positions" else [None] * len(docs)
