@@ -127,6 +127,85 @@ def _offset_dtype(largest: int) -> str:
     return "<u4" if largest < 2 ** 32 else "<u8"
 
 
+# -- packed integers ------------------------------------------------------------------------------
+# A group of values (a term's document-number deltas, its frequencies, a block of positions) is
+# stored as little-endian unsigned integers of one width, the narrowest of 1, 2 or 4 bytes that
+# holds the group's largest value (0 bytes: every value is 1). numpy reads a group in one step.
+
+_PACKED = {1: np.dtype("u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+
+
+def _widths(largest: np.ndarray, ones: np.ndarray | None = None) -> np.ndarray:
+    """The width of groups whose largest values are ``largest`` (0 where ``ones``: all are 1)."""
+    w = np.where(largest < 256, 1, np.where(largest < 65536, 2, 4))
+    if np.any(largest >= 2 ** 32):
+        raise ValueError("a value does not fit in 4 bytes")
+    return np.where(ones, 0, w) if ones is not None else w
+
+
+def _put_packed(out: np.ndarray, at: np.ndarray, counts: np.ndarray, widths: np.ndarray,
+                values: np.ndarray) -> None:
+    """Write group ``g``'s ``counts[g]`` values (``values`` holds the groups one after the other)
+    at byte ``at[g]`` of ``out``, ``widths[g]`` bytes each."""
+    vstart = np.cumsum(counts) - counts
+    for w, dtype in _PACKED.items():
+        sel = np.flatnonzero(widths == w)
+        if not sel.size:
+            continue
+        c = counts[sel]
+        within = _runs(c)
+        vals = values[np.repeat(vstart[sel], c) + within]
+        dest = np.repeat(at[sel], c) + within * w
+        if w == 1:
+            out[dest] = vals.astype(np.uint8)
+        else:
+            raw = vals.astype(dtype).view(np.uint8).reshape(-1, w)
+            out[(dest[:, None] + np.arange(w)).ravel()] = raw.ravel()
+
+
+def _get_packed(buf: np.ndarray, at: np.ndarray, counts: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """The values :func:`_put_packed` wrote (int64, group after group)."""
+    total = int(counts.sum())
+    if len(at) == 1:  # one group: a view of its bytes
+        w = int(widths[0])
+        if w == 0:
+            return np.ones(total, dtype=np.int64)
+        a = int(at[0])
+        return buf[a:a + total * w].view(_PACKED[w]).astype(np.int64)
+    out = np.ones(total, dtype=np.int64)
+    vstart = np.cumsum(counts) - counts
+    for w, dtype in _PACKED.items():
+        sel = np.flatnonzero(widths == w)
+        if not sel.size:
+            continue
+        c = counts[sel]
+        within = _runs(c)
+        src = np.repeat(at[sel], c) + within * w
+        vals = buf[src] if w == 1 else buf[(src[:, None] + np.arange(w)).ravel()].view(dtype)
+        out[np.repeat(vstart[sel], c) + within] = vals
+    return out
+
+
+def _varints_at(buf: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The varint starting at each byte ``at`` of ``buf``: values and byte lengths."""
+    values = np.zeros(len(at), dtype=np.int64)
+    lengths = np.zeros(len(at), dtype=np.int64)
+    going = np.arange(len(at))
+    shift = 0
+    while going.size:
+        if shift > 63:
+            raise FormatError("a varint longer than 10 bytes")
+        where = at[going] + lengths[going]
+        if where.size and int(where.max()) >= buf.size:
+            raise FormatError("a varint runs past the end of its section")
+        byte = buf[where].astype(np.int64)
+        values[going] |= (byte & 0x7F) << shift
+        lengths[going] += 1
+        going = going[byte >= 0x80]
+        shift += 7
+    return values, lengths
+
+
 # -- files with a JSON directory ------------------------------------------------------------------
 
 class _SectionWriter:
@@ -335,16 +414,24 @@ class _FieldBuffer:
         gaps[first] = docs[first]
         if (gaps[_runs(counts) > 0] <= 0).any() or (docs < 0).any():
             raise ValueError(f"field {self.name!r}: document numbers not ascending within a term")
-        # Each term's record: df, df deltas, df frequencies (values laid out at once).
-        rec_start = 2 * first + np.arange(n)
-        values = np.empty(n + 2 * len(docs), dtype=np.int64)
-        values[rec_start] = counts
-        within = _runs(counts)
-        rs = np.repeat(rec_start, counts)
-        values[rs + 1 + within] = gaps
-        values[rs + 1 + np.repeat(counts, counts) + within] = freqs
-        self.postings.append(encode_varints(values))
-        self.post_lengths.append(np.add.reduceat(_varint_sizes(values), rec_start))
+        # Each term's record: df (varint), the deltas' width and the deltas, the frequencies'
+        # width and the frequencies (packed, see _put_packed), laid out for all terms at once.
+        dfbytes = encode_varints(counts)
+        dflen = _varint_sizes(counts)
+        wd = _widths(np.maximum.reduceat(gaps, first))
+        ones = np.minimum.reduceat(freqs == 1, first).astype(bool) if len(freqs) else np.ones(n, dtype=bool)
+        wf = _widths(np.maximum.reduceat(freqs, first), ones)
+        reclen = dflen + 1 + counts * wd + 1 + counts * wf
+        rstart = np.cumsum(reclen) - reclen
+        out = np.empty(int(reclen.sum()), dtype=np.uint8)
+        out[np.repeat(rstart, dflen) + _runs(dflen)] = np.frombuffer(dfbytes, dtype=np.uint8)
+        out[rstart + dflen] = wd
+        _put_packed(out, rstart + dflen + 1, counts, wd, gaps)
+        fat = rstart + dflen + 1 + counts * wd
+        out[fat] = wf
+        _put_packed(out, fat + 1, counts, wf, freqs)
+        self.postings.append(out.tobytes())
+        self.post_lengths.append(reclen)
         if self.kind == "positions":
             assert positions is not None
             positions = np.asarray(positions, dtype=np.int64)
@@ -355,24 +442,27 @@ class _FieldBuffer:
             pgaps[pfirst] = positions[pfirst]
             if (pgaps < 0).any():
                 raise ValueError(f"field {self.name!r}: positions not ascending within a posting")
-            # Per term: the byte size of each block of POSITION_BLOCK postings' positions but the
-            # last (a skip list), then the positions; laid out as one array of values.
-            per_posting = np.add.reduceat(_varint_sizes(pgaps), pfirst)
+            # Per term: a skip list (the byte size of each block of POSITION_BLOCK postings'
+            # positions but the last, <u4 each), then the blocks: a width byte, the packed gaps.
             nblocks = -(-counts // POSITION_BLOCK)
-            bstart = np.repeat(first, nblocks) + POSITION_BLOCK * _runs(nblocks)
-            bbytes = np.add.reduceat(per_posting, bstart)
-            not_last = np.ones(len(bstart), dtype=bool)
-            not_last[np.cumsum(nblocks) - 1] = False
+            bfirst = np.repeat(first, nblocks) + POSITION_BLOCK * _runs(nblocks)  # first posting
+            bcount = np.add.reduceat(freqs, bfirst)  # positions in the block
+            bw = _widths(np.maximum.reduceat(pgaps, pfirst[bfirst]))
+            bbytes = 1 + bcount * bw
             nskip = nblocks - 1
-            ntok = np.add.reduceat(freqs, first)  # positions per term
-            region = nskip + ntok
-            rstart = np.cumsum(region) - region
-            combined = np.empty(int(region.sum()), dtype=np.int64)
-            combined[np.repeat(rstart, nskip) + _runs(nskip)] = bbytes[not_last]
-            combined[np.repeat(rstart + nskip, ntok) + _runs(ntok)] = pgaps
-            sizes = _varint_sizes(combined)
-            self.positions.append(encode_varints(combined))
-            self.pos_lengths.append(np.add.reduceat(sizes, rstart))
+            term_of_block = np.repeat(np.arange(n), nblocks)
+            region = 4 * nskip + np.bincount(term_of_block, weights=bbytes, minlength=n).astype(np.int64)
+            tstart = np.cumsum(region) - region
+            pout = np.empty(int(region.sum()), dtype=np.uint8)
+            not_last = np.ones(len(bfirst), dtype=bool)
+            not_last[np.cumsum(nblocks) - 1] = False
+            _put_packed(pout, tstart, nskip, np.full(n, 4), bbytes[not_last])
+            bstart = np.repeat(tstart + 4 * nskip, nblocks) + (np.cumsum(bbytes) - bbytes) - np.repeat(
+                (np.cumsum(bbytes) - bbytes)[np.cumsum(nblocks) - nblocks], nblocks)
+            pout[bstart] = bw
+            _put_packed(pout, bstart + 1, bcount, bw, pgaps)
+            self.positions.append(pout.tobytes())
+            self.pos_lengths.append(region)
         self.terms.append(b"".join(btexts))
         self.term_lengths.append(np.fromiter(map(len, btexts), dtype=np.int64, count=n))
         self.count += n
@@ -575,6 +665,8 @@ class FieldTerms:
         buf, at = self._postings, int(self._post_offsets[i])
         value = shift = 0
         while True:
+            if at >= buf.size or shift > 63:
+                raise FormatError(f"field {self.name}: damaged postings of term {i}")
             byte = int(buf[at])
             value |= (byte & 0x7F) << shift
             if byte < 0x80:
@@ -582,54 +674,81 @@ class FieldTerms:
             shift += 7
             at += 1
 
+    def _record_heads(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For records of ``terms``: their document frequencies and where their deltas' width
+        byte is (in ``_postings``)."""
+        at = self._post_offsets[terms].astype(np.int64)
+        dfs, lengths = _varints_at(self._postings, at)
+        return dfs, at + lengths
+
     def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Term ``i``'s document numbers and frequencies (int64)."""
-        a, b = int(self._post_offsets[i]), int(self._post_offsets[i + 1])
-        values = decode_varints(self._postings[a:b])
-        df = int(values[0])
-        if len(values) != 1 + 2 * df:
-            raise FormatError(f"field {self.name}: damaged postings of term {i}")
-        return np.cumsum(values[1:1 + df]), values[1 + df:]
+        _dfs, docs, freqs = self._records(i, i + 1)
+        return docs, freqs
+
+    def _records(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Terms ``lo`` to ``hi``: document frequencies, document numbers, frequencies."""
+        buf = self._postings
+        dfs, wat = self._record_heads(np.arange(lo, hi))
+        if int(wat.max()) >= buf.size:
+            raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
+        wd = buf[wat].astype(np.int64)
+        fat = wat + 1 + dfs * wd
+        if int(fat.max()) >= buf.size or not np.isin(wd, (1, 2, 4)).all():
+            raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
+        wf = buf[fat].astype(np.int64)
+        end = fat + 1 + dfs * wf
+        if not np.array_equal(end, self._post_offsets[lo + 1:hi + 1].astype(np.int64)) or not np.isin(
+                wf, (0, 1, 2, 4)).all():
+            raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
+        gaps = _get_packed(buf, wat + 1, dfs, wd)
+        freqs = _get_packed(buf, fat + 1, dfs, wf)
+        return dfs, _segmented_cumsum(gaps, dfs), freqs
+
+    def _blocks(self, i: int, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each block of term ``i``'s positions starts (its width byte, in ``_positions``)
+        and how many positions it holds."""
+        a, b = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
+        df = len(freqs)
+        nskip = -(-df // POSITION_BLOCK) - 1
+        starts = np.zeros(nskip + 1, dtype=np.int64)
+        if nskip:
+            if a + 4 * nskip > b:
+                raise FormatError(f"field {self.name}: damaged positions of term {i}")
+            np.cumsum(self._positions[a:a + 4 * nskip].view("<u4"), out=starts[1:])
+        starts += a + 4 * nskip
+        counts = np.add.reduceat(freqs, np.arange(0, df, POSITION_BLOCK))
+        return starts, counts
+
+    def _unpack_blocks(self, i: int, starts: np.ndarray, counts: np.ndarray, end: int | None) -> np.ndarray:
+        buf = self._positions
+        if int(starts.max()) >= buf.size:
+            raise FormatError(f"field {self.name}: damaged positions of term {i}")
+        widths = buf[starts].astype(np.int64)
+        if not np.isin(widths, (1, 2, 4)).all() or (end is not None and int(starts[-1] + 1 + counts[-1] * widths[-1]) != end):
+            raise FormatError(f"field {self.name}: damaged positions of term {i}")
+        return _get_packed(buf, starts + 1, counts, widths)
 
     def positions(self, i: int, freqs: np.ndarray) -> np.ndarray:
         """Term ``i``'s positions, posting after posting (``freqs`` from :meth:`postings`)."""
-        a, b = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
-        values = decode_varints(self._positions[a:b])
-        nskip = -(-len(freqs) // POSITION_BLOCK) - 1
-        if len(values) != nskip + int(freqs.sum()):
-            raise FormatError(f"field {self.name}: damaged positions of term {i}")
-        return _segmented_cumsum(values[nskip:], freqs)
+        starts, counts = self._blocks(i, freqs)
+        gaps = self._unpack_blocks(i, starts, counts, int(self._pos_offsets[i + 1]))
+        return _segmented_cumsum(gaps, freqs)
 
     def positions_of(self, i: int, freqs: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The positions of term ``i``'s postings ``which`` (sorted indexes into its postings;
         ``freqs`` from :meth:`postings`): their counts and their positions one after the other.
         Only the blocks of positions holding those postings are decoded."""
-        df = len(freqs)
-        nskip = -(-df // POSITION_BLOCK) - 1
-        if nskip <= 0 or len(which) * 8 > df:
-            flat = self.positions(i, freqs)
-            return _select(freqs, flat, which)
-        a, b = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
-        buf = self._positions[a:b]
-        ends = np.flatnonzero(buf[:10 * nskip] < 0x80)
-        if len(ends) < nskip:
-            raise FormatError(f"field {self.name}: damaged positions of term {i}")
-        head = int(ends[nskip - 1]) + 1
-        starts = np.zeros(nskip + 2, dtype=np.int64)
-        np.cumsum(decode_varints(buf[:head]), out=starts[1:nskip + 1])
-        starts += head
-        starts[-1] = len(buf)
+        starts, counts = self._blocks(i, freqs)
         blocks = np.unique(which // POSITION_BLOCK)
-        data = np.concatenate([buf[int(starts[k]):int(starts[k + 1])] for k in blocks.tolist()])
+        if len(blocks) == len(starts):
+            return _select(freqs, self.positions(i, freqs), which)
+        gaps = self._unpack_blocks(i, starts[blocks], counts[blocks], None)
         lo = blocks * POSITION_BLOCK
-        hi = np.minimum(lo + POSITION_BLOCK, df)
-        picked = np.concatenate([np.arange(x, y) for x, y in zip(lo.tolist(), hi.tolist())])
+        sizes = np.minimum(lo + POSITION_BLOCK, len(freqs)) - lo
+        picked = np.repeat(lo, sizes) + _runs(sizes)
         bfreqs = freqs[picked]
-        gaps = decode_varints(data)
-        if len(gaps) != int(bfreqs.sum()):
-            raise FormatError(f"field {self.name}: damaged positions of term {i}")
-        flat = _segmented_cumsum(gaps, bfreqs)
-        return _select(bfreqs, flat, np.searchsorted(picked, which))
+        return _select(bfreqs, _segmented_cumsum(gaps, bfreqs), np.searchsorted(picked, which))
 
     def range_postings(self, lo: int, hi: int, with_positions: bool = False
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -637,30 +756,34 @@ class FieldTerms:
         document numbers and frequencies (term after term) and, if asked, positions."""
         if hi <= lo:
             return _NO_INTS, _NO_INTS, _NO_INTS, (_NO_INTS if with_positions else None)
-        offsets = self._post_offsets[lo:hi + 1].astype(np.int64)
-        buf = self._postings[int(offsets[0]):int(offsets[-1])]
-        values = decode_varints(buf)
-        rec = _varint_count_before(buf, offsets[:-1] - offsets[0])
-        dfs = values[rec]
-        if int(2 * dfs.sum()) + len(dfs) != len(values):
-            raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
-        within = _runs(dfs)
-        at = np.repeat(rec + 1, dfs) + within
-        gaps = values[at]
-        docs = _segmented_cumsum(gaps, dfs)
-        freqs = values[at + np.repeat(dfs, dfs)]
+        dfs, docs, freqs = self._records(lo, hi)
         poses = None
         if with_positions and self.kind == "positions":
-            a, b = int(self._pos_offsets[lo]), int(self._pos_offsets[hi])
-            values = decode_varints(self._positions[a:b])
-            nskip = -(-dfs // POSITION_BLOCK) - 1
-            ntok = np.add.reduceat(freqs, np.cumsum(dfs) - dfs)
-            if int(nskip.sum() + ntok.sum()) != len(values):
+            n = hi - lo
+            nblocks = -(-dfs // POSITION_BLOCK)
+            nskip = nblocks - 1
+            tstart = self._pos_offsets[lo:hi].astype(np.int64)
+            skips = _get_packed(self._positions, tstart, nskip, np.full(n, 4))
+            # Each block's start: its term's first block after the skip list, then the sizes.
+            sizes = np.zeros(int(nblocks.sum()), dtype=np.int64)
+            first_block = np.cumsum(nblocks) - nblocks
+            not_first = np.ones(len(sizes), dtype=bool)
+            not_first[first_block] = False
+            sizes[not_first] = skips
+            starts = _segmented_cumsum(sizes, nblocks) + np.repeat(tstart + 4 * nskip, nblocks)
+            pfirst = np.cumsum(dfs) - dfs
+            bfirst = np.repeat(pfirst, nblocks) + POSITION_BLOCK * _runs(nblocks)
+            counts = np.add.reduceat(freqs, bfirst)
+            buf = self._positions
+            if len(starts) and int(starts.max()) >= buf.size:
                 raise FormatError(f"field {self.name}: damaged positions of terms {lo} to {hi}")
-            keep = np.ones(len(values), dtype=bool)
-            rstart = np.cumsum(nskip + ntok) - (nskip + ntok)
-            keep[np.repeat(rstart, nskip) + _runs(nskip)] = False
-            poses = _segmented_cumsum(values[keep], freqs)
+            widths = buf[starts].astype(np.int64)
+            last = np.cumsum(nblocks) - 1
+            ends = starts[last] + 1 + counts[last] * widths[last]
+            if not np.isin(widths, (1, 2, 4)).all() or not np.array_equal(
+                    ends, self._pos_offsets[lo + 1:hi + 1].astype(np.int64)):
+                raise FormatError(f"field {self.name}: damaged positions of terms {lo} to {hi}")
+            poses = _segmented_cumsum(_get_packed(buf, starts + 1, counts, widths), freqs)
         return dfs, docs, freqs, poses
 
     def postings_size(self) -> int:

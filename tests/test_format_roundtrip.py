@@ -1,0 +1,74 @@
+"""Format 3's packed postings and positions read back as written, whatever their sizes: widths of
+1, 2 and 4 bytes, frequencies all 1 or not, terms of one posting or of many blocks of positions,
+read a term at a time, a few postings' positions at a time, or a range of terms at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from whoosh import fields
+from whoosh.filedb.filestore import FileStorage
+
+from index.format import POSITION_BLOCK, ArrayCodec, ArrayTermsReader
+
+
+def _random_field(rng: np.random.Generator, nterms: int, ndocs: int, long_docs: bool):
+    btexts, starts, docs, freqs, positions = [], [0], [], [], []
+    for t in range(nterms):
+        df = int(rng.choice([1, 2, 5, POSITION_BLOCK, 3 * POSITION_BLOCK + 7, 1000]))
+        df = min(df, ndocs)
+        ds = np.sort(rng.choice(ndocs, size=df, replace=False))
+        fs = np.ones(df, dtype=np.int64) if t % 3 == 0 else rng.integers(1, 300 if t % 5 == 0 else 4, size=df)
+        btexts.append(b"t%05d" % t)
+        docs.extend(ds.tolist())
+        freqs.extend(fs.tolist())
+        for f in fs.tolist():
+            top = 70_000 if long_docs and t % 2 else 200
+            positions.extend(np.sort(rng.choice(top + f, size=f, replace=False)).tolist())
+        starts.append(len(docs))
+    return btexts, np.array(starts), np.array(docs), np.array(freqs), np.array(positions)
+
+
+@pytest.mark.parametrize("long_docs", [False, True])
+def test_packed_terms_read_back_every_way(tmp_path, long_docs: bool) -> None:
+    rng = np.random.default_rng(int(long_docs))
+    ndocs = 100_000 if long_docs else 3_000  # deltas of 1, 2 and 4 bytes
+    btexts, starts, docs, freqs, positions = _random_field(rng, 40, ndocs, long_docs)
+    schema = fields.Schema(body=fields.TEXT(phrase=True), tags=fields.KEYWORD(scorable=True))
+    storage = FileStorage(str(tmp_path))
+    codec = ArrayCodec()
+    segment = codec.new_segment(storage, "MAIN")
+    writer = codec.field_writer(storage, segment)
+    half = len(btexts) // 2  # two chunks of terms
+    for lo, hi in ((0, half), (half, len(btexts))):
+        a, b = starts[lo], starts[hi]
+        pa, pb = freqs[:a].sum(), freqs[:b].sum()
+        writer.add_terms("body", schema["body"], btexts[lo:hi], starts[lo:hi + 1] - a, docs[a:b], freqs[a:b],
+                         positions[pa:pb])
+        writer.add_terms("tags", schema["tags"], btexts[lo:hi], starts[lo:hi + 1] - a, docs[a:b], freqs[a:b])
+    writer.close()
+    reader = ArrayTermsReader(storage, segment)
+    body, tags = reader.field("body"), reader.field("tags")
+    assert body.has_positions and not tags.has_positions
+    pstart = np.concatenate([[0], np.cumsum(freqs)])
+    for i, btext in enumerate(btexts):
+        a, b = starts[i], starts[i + 1]
+        assert body.find(btext) == i and body.doc_frequency(i) == b - a
+        for field in (body, tags):
+            d, f = field.postings(i)
+            assert d.tolist() == docs[a:b].tolist() and f.tolist() == freqs[a:b].tolist()
+        flat = body.positions(i, freqs[a:b])
+        assert flat.tolist() == positions[pstart[a]:pstart[b]].tolist()
+        for size in {min(3, b - a), 1, (b - a) // 3 or 1, b - a}:
+            which = np.sort(rng.choice(b - a, size=size, replace=False))
+            counts, got = body.positions_of(i, freqs[a:b], which)
+            assert counts.tolist() == freqs[a:b][which].tolist()
+            assert got.tolist() == [p for k in which.tolist()
+                                    for p in positions[pstart[a + k]:pstart[a + k + 1]].tolist()]
+    for lo, hi in ((0, len(btexts)), (3, 17), (len(btexts) - 1, len(btexts))):
+        dfs, d, f, p = body.range_postings(lo, hi, with_positions=True)
+        a, b = starts[lo], starts[hi]
+        assert dfs.tolist() == np.diff(starts[lo:hi + 1]).tolist()
+        assert d.tolist() == docs[a:b].tolist() and f.tolist() == freqs[a:b].tolist()
+        assert p is not None and p.tolist() == positions[pstart[a]:pstart[b]].tolist()
+    reader.close()
