@@ -505,7 +505,10 @@ class ArrayFieldWriter(FieldWriter):  # type: ignore[misc]
     def __init__(self, storage: Any, segment: ArraySegment) -> None:
         self._storage = storage
         self._segment = segment
-        self._fields: dict[str, _FieldBuffer] = {}
+        self._open: _FieldBuffer | None = None  # the field being written
+        self._last_field: str | None = None
+        self._written: list[dict[str, Any]] = []  # the directory entries of the fields written
+        self._out: _SectionWriter | None = None
         self._current: _FieldBuffer | None = None
         self._term: bytes | None = None
         self._pending: list[tuple[bytes, list[int], list[int], list[int]]] = []  # one field's terms
@@ -580,22 +583,36 @@ class ArrayFieldWriter(FieldWriter):  # type: ignore[misc]
         self._buffer(fieldname, fieldobj).add(btexts, starts, docs, freqs, positions)
 
     def _buffer(self, fieldname: str, fieldobj: Any) -> _FieldBuffer:
-        buf = self._fields.get(fieldname)
-        if buf is None:
-            buf = self._fields[fieldname] = _FieldBuffer(fieldname, _field_kind(fieldobj),
-                                                         float(fieldobj.format.field_boost))
+        """The open field's buffer; a new field writes the previous one's sections out (fields
+        come in ascending name order, each once), so only one field is held in memory."""
+        buf = self._open
+        if buf is not None and buf.name == fieldname:
+            return buf
+        if buf is not None:
+            self._write_field(buf)
+        if self._last_field is not None and fieldname <= self._last_field:
+            raise ValueError(f"field {fieldname!r} after {self._last_field!r}: fields must come in order, once each")
+        self._last_field = fieldname
+        buf = self._open = _FieldBuffer(fieldname, _field_kind(fieldobj), float(fieldobj.format.field_boost))
         return buf
+
+    def _write_field(self, buf: _FieldBuffer) -> None:
+        self._open = None
+        if buf.count:
+            if self._out is None:
+                self._out = _SectionWriter(self._segment.create_file(self._storage, TERMS_EXT), TERMS_MAGIC)
+            self._written.append(buf.write(self._out, len(self._written)))
 
     def close(self) -> None:
         if self.is_closed:
             return
         self._flush_pending()
         self.is_closed = True
-        out = _SectionWriter(self._segment.create_file(self._storage, TERMS_EXT), TERMS_MAGIC)
-        fields = [buf.write(out, number) for number, buf in enumerate(
-            sorted(self._fields.values(), key=lambda b: b.name)) if buf.count]
-        self._fields.clear()
-        out.close({"kind": "terms", "fields": fields})
+        if self._open is not None:
+            self._write_field(self._open)
+        if self._out is None:
+            self._out = _SectionWriter(self._segment.create_file(self._storage, TERMS_EXT), TERMS_MAGIC)
+        self._out.close({"kind": "terms", "fields": self._written})
 
 
 # -- terms and postings: reading ----------------------------------------------------------------------
@@ -797,8 +814,9 @@ class FieldTerms:
 
     def chunk_end(self, lo: int, budget: int) -> int:
         """The end of a run of terms from ``lo`` holding about ``budget`` bytes of postings and
-        of positions each (at least one term)."""
+        of positions each, and at most ``budget // 64`` terms (at least one term)."""
         hi = int(np.searchsorted(self._post_offsets, int(self._post_offsets[lo]) + budget, side="right")) - 1
+        hi = min(hi, lo + max(1, budget // 64))
         if self.kind == "positions":
             hi = min(hi, int(np.searchsorted(self._pos_offsets, int(self._pos_offsets[lo]) + budget,
                                              side="right")) - 1)

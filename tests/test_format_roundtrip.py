@@ -39,13 +39,16 @@ def test_packed_terms_read_back_every_way(tmp_path, long_docs: bool) -> None:
     codec = ArrayCodec()
     segment = codec.new_segment(storage, "MAIN")
     writer = codec.field_writer(storage, segment)
-    half = len(btexts) // 2  # two chunks of terms
-    for lo, hi in ((0, half), (half, len(btexts))):
-        a, b = starts[lo], starts[hi]
-        pa, pb = freqs[:a].sum(), freqs[:b].sum()
-        writer.add_terms("body", schema["body"], btexts[lo:hi], starts[lo:hi + 1] - a, docs[a:b], freqs[a:b],
-                         positions[pa:pb])
-        writer.add_terms("tags", schema["tags"], btexts[lo:hi], starts[lo:hi + 1] - a, docs[a:b], freqs[a:b])
+    half = len(btexts) // 2  # two chunks of terms per field
+    for name in ("body", "tags"):
+        for lo, hi in ((0, half), (half, len(btexts))):
+            a, b = starts[lo], starts[hi]
+            pa, pb = freqs[:a].sum(), freqs[:b].sum()
+            writer.add_terms(name, schema[name], btexts[lo:hi], starts[lo:hi + 1] - a, docs[a:b], freqs[a:b],
+                             positions[pa:pb] if name == "body" else None)
+    with pytest.raises(ValueError, match="fields must come in order"):
+        writer.add_terms("body", schema["body"], [b"zz"], np.array([0, 1]), np.array([0]), np.array([1]),
+                         np.array([0]))
     writer.close()
     reader = ArrayTermsReader(storage, segment)
     body, tags = reader.field("body"), reader.field("tags")
