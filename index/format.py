@@ -133,6 +133,13 @@ def _offset_dtype(largest: int) -> str:
 # holds the group's largest value (0 bytes: every value is 1). numpy reads a group in one step.
 
 _PACKED = {1: np.dtype("u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+_WIDTHS = (0, 1, 2, 4)  # of frequencies (0: every one is 1); deltas and positions take 1, 2 or 4
+_VALID_WIDTH = np.zeros(256, dtype=bool)
+_VALID_WIDTH[[1, 2, 4]] = True
+
+
+def _varint_size(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
 
 
 def _widths(largest: np.ndarray, ones: np.ndarray | None = None) -> np.ndarray:
@@ -478,13 +485,29 @@ class _FieldBuffer:
             return arr
 
         out.add(prefix + "terms", b"".join(self.terms))
-        out.add(prefix + "term_offsets", offsets(self.term_lengths))
+        term_offsets = offsets(self.term_lengths)
+        out.add(prefix + "term_offsets", term_offsets)
+        out.add(prefix + "term_samples", _term_samples(b"".join(self.terms), term_offsets))
         out.add(prefix + "postings", b"".join(self.postings))
         out.add(prefix + "posting_offsets", offsets(self.post_lengths))
         if self.kind == "positions":
             out.add(prefix + "positions", b"".join(self.positions))
             out.add(prefix + "position_offsets", offsets(self.pos_lengths))
         return {"name": self.name, "number": number, "kind": self.kind, "boost": self.boost, "terms": self.count}
+
+
+TERM_SAMPLE = 16  # every 16th term's first 8 bytes are in a sample array, for binary search
+
+
+def _term_samples(data: bytes, offsets: np.ndarray) -> np.ndarray:
+    """The first 8 bytes (zero-padded) of terms 0, 16, 32, ... as big-endian unsigned ints (their
+    order is the terms' order), from the terms' bytes and offsets."""
+    at = offsets[:-1:TERM_SAMPLE].astype(np.int64)
+    lengths = np.minimum(offsets[1:][::TERM_SAMPLE].astype(np.int64) - at, 8)
+    raw = np.frombuffer(data + b"\0" * 8, dtype=np.uint8)
+    grid = raw[at[:, None] + np.arange(8)]
+    grid[np.arange(8) >= lengths[:, None]] = 0
+    return np.ascontiguousarray(grid).view(">u8").ravel()
 
 
 def _varint_sizes(values: np.ndarray) -> np.ndarray:
@@ -628,6 +651,7 @@ class FieldTerms:
         self.count: int = int(spec["terms"])
         self._terms = source.array(prefix + "terms")
         self._term_offsets = source.array(prefix + "term_offsets")
+        self._samples = source.array(prefix + "term_samples")
         self._postings = source.array(prefix + "postings")
         self._post_offsets = source.array(prefix + "posting_offsets")
         if self.kind == "positions":
@@ -656,8 +680,14 @@ class FieldTerms:
         return [data[a:b] for a, b in zip(rel, rel[1:])]
 
     def lower_bound(self, btext: bytes) -> int:
-        """The index of the first term ``>= btext``."""
-        return bisect.bisect_left(self._keys, btext)
+        """The index of the first term ``>= btext``: the samples (every ``TERM_SAMPLE``-th
+        term's first 8 bytes) bracket it, a binary search over the terms between finds it."""
+        key = int.from_bytes(btext[:8].ljust(8, b"\0"), "big")
+        below = int(np.searchsorted(self._samples, key, side="left"))  # samples whose term < btext
+        upto = int(np.searchsorted(self._samples, key, side="right"))  # and those <= its prefix
+        lo = max(0, TERM_SAMPLE * (below - 1) + 1)
+        hi = min(self.count, TERM_SAMPLE * upto)
+        return bisect.bisect_left(self._keys, btext, lo, max(lo, hi))
 
     def find(self, btext: bytes) -> int:
         """The index of ``btext``, or -1."""
@@ -700,7 +730,17 @@ class FieldTerms:
 
     def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Term ``i``'s document numbers and frequencies (int64)."""
-        _dfs, docs, freqs = self._records(i, i + 1)
+        buf = self._postings
+        end = int(self._post_offsets[i + 1])
+        df = self.doc_frequency(i)
+        p = int(self._post_offsets[i]) + _varint_size(df)
+        wd = int(buf[p]) if p < end else -1
+        q = p + 1 + df * wd
+        wf = int(buf[q]) if wd in _PACKED and q < end else -1
+        if wf not in _WIDTHS or q + 1 + df * wf != end:
+            raise FormatError(f"field {self.name}: damaged postings of term {i}")
+        docs = np.cumsum(buf[p + 1:q].view(_PACKED[wd]), dtype=np.int64)
+        freqs = buf[q + 1:end].view(_PACKED[wf]).astype(np.int64) if wf else np.ones(df, dtype=np.int64)
         return docs, freqs
 
     def _records(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -711,12 +751,12 @@ class FieldTerms:
             raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
         wd = buf[wat].astype(np.int64)
         fat = wat + 1 + dfs * wd
-        if int(fat.max()) >= buf.size or not np.isin(wd, (1, 2, 4)).all():
+        if int(fat.max()) >= buf.size or not _VALID_WIDTH[wd].all():
             raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
         wf = buf[fat].astype(np.int64)
         end = fat + 1 + dfs * wf
-        if not np.array_equal(end, self._post_offsets[lo + 1:hi + 1].astype(np.int64)) or not np.isin(
-                wf, (0, 1, 2, 4)).all():
+        if not np.array_equal(end, self._post_offsets[lo + 1:hi + 1].astype(np.int64)) or not (
+                _VALID_WIDTH[wf] | (wf == 0)).all():
             raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
         gaps = _get_packed(buf, wat + 1, dfs, wd)
         freqs = _get_packed(buf, fat + 1, dfs, wf)
@@ -742,7 +782,7 @@ class FieldTerms:
         if int(starts.max()) >= buf.size:
             raise FormatError(f"field {self.name}: damaged positions of term {i}")
         widths = buf[starts].astype(np.int64)
-        if not np.isin(widths, (1, 2, 4)).all() or (end is not None and int(starts[-1] + 1 + counts[-1] * widths[-1]) != end):
+        if not _VALID_WIDTH[widths].all() or (end is not None and int(starts[-1] + 1 + counts[-1] * widths[-1]) != end):
             raise FormatError(f"field {self.name}: damaged positions of term {i}")
         return _get_packed(buf, starts + 1, counts, widths)
 
@@ -797,7 +837,7 @@ class FieldTerms:
             widths = buf[starts].astype(np.int64)
             last = np.cumsum(nblocks) - 1
             ends = starts[last] + 1 + counts[last] * widths[last]
-            if not np.isin(widths, (1, 2, 4)).all() or not np.array_equal(
+            if not _VALID_WIDTH[widths].all() or not np.array_equal(
                     ends, self._pos_offsets[lo + 1:hi + 1].astype(np.int64)):
                 raise FormatError(f"field {self.name}: damaged positions of terms {lo} to {hi}")
             poses = _segmented_cumsum(_get_packed(buf, starts + 1, counts, widths), freqs)

@@ -75,3 +75,36 @@ def test_packed_terms_read_back_every_way(tmp_path, long_docs: bool) -> None:
         assert d.tolist() == docs[a:b].tolist() and f.tolist() == freqs[a:b].tolist()
         assert p is not None and p.tolist() == positions[pstart[a]:pstart[b]].tolist()
     reader.close()
+
+
+def test_term_lookups_find_every_term_and_the_place_of_any_other(tmp_path) -> None:
+    """Lookups start from the sampled 8-byte prefixes, then search the terms between: terms
+    sharing long prefixes, shorter than 8 bytes, holding zero bytes, and absent probes."""
+    import bisect
+    import random
+
+    rng = random.Random(5)
+    pieces = [b"a", b"ab", b"nguyen_v", b"nguyen_van_", b"\x00", b"\xc3\xa1", b"z" * 9, b"0"]
+    terms = sorted({b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 4))) for _ in range(3000)})
+    schema = fields.Schema(tags=fields.KEYWORD())
+    storage = FileStorage(str(tmp_path))
+    codec = ArrayCodec()
+    segment = codec.new_segment(storage, "MAIN")
+    writer = codec.field_writer(storage, segment)
+    n = len(terms)
+    writer.add_terms("tags", schema["tags"], terms, np.arange(n + 1), np.zeros(n, dtype=np.int64),
+                     np.ones(n, dtype=np.int64))
+    writer.close()
+    field = ArrayTermsReader(storage, segment).field("tags")
+    assert field.terms() == terms
+    for i, t in enumerate(terms):
+        assert field.find(t) == i
+    probes = [b"", b"\xff", b"nguyen", b"nguyen_v\x00", b"nguyen_van_zz"] + [
+        b"".join(rng.choice(pieces) for _ in range(rng.randint(1, 5))) + rng.choice([b"", b"\x01", b"~"])
+        for _ in range(2000)]
+    for probe in probes:
+        assert field.lower_bound(probe) == bisect.bisect_left(terms, probe), probe
+        if probe not in terms:
+            assert field.find(probe) == -1
+    lo, hi = field.prefix_range(b"nguyen_van_")
+    assert field.terms(lo, hi) == [t for t in terms if t.startswith(b"nguyen_van_")]
