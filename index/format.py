@@ -815,11 +815,19 @@ class ArrayTermsReader(TermsReader):  # type: ignore[misc]
     def term_info(self, fieldname: str, btext: bytes) -> ArrayTermInfo:
         return ArrayTermInfo(*self._index(fieldname, btext))
 
+    # A term of another segment reads as 0 here: Whoosh's readers ask every segment for the terms
+    # a prefix or wildcard found in any of them (Whoosh's SegmentReader turns only KeyError into 0).
     def frequency(self, fieldname: str, btext: bytes) -> float:
-        return self.term_info(fieldname, btext).weight()
+        try:
+            return self.term_info(fieldname, btext).weight()
+        except TermNotFound:
+            return 0
 
     def doc_frequency(self, fieldname: str, btext: bytes) -> int:
-        field, i = self._index(fieldname, btext)
+        try:
+            field, i = self._index(fieldname, btext)
+        except TermNotFound:
+            return 0
         return field.doc_frequency(i)
 
     def matcher(self, fieldname: str, btext: bytes, format_: Any, scorer: Any = None) -> ArrayMatcher:
