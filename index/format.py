@@ -655,6 +655,7 @@ class ArrayTermInfo(TermInfo):  # type: ignore[misc]
         self.index = index
         self._df = field.doc_frequency(index)
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._ids: list[int] | None = None  # [first, last] document number, see _minid
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
         if self._arrays is None:
@@ -677,10 +678,35 @@ class ArrayTermInfo(TermInfo):  # type: ignore[misc]
         return 2 ** 31 - 1
 
     def min_id(self) -> int:
-        return int(self.arrays()[0][0])
+        return self._minid
 
     def max_id(self) -> int:
-        return int(self.arrays()[0][-1])
+        return self._maxid
+
+    # Whoosh's MultiReader.term_info shifts a term info found in one segment only by that
+    # segment's document offset in place (whoosh.reading.combine_terminfos: ``ti._minid +=
+    # offset``), so the two bounds are attributes it can read and set, computed when first read.
+    def _bounds(self) -> list[int]:
+        if self._ids is None:
+            docs = self.arrays()[0]
+            self._ids = [int(docs[0]), int(docs[-1])]
+        return self._ids
+
+    @property
+    def _minid(self) -> int:
+        return self._bounds()[0]
+
+    @_minid.setter
+    def _minid(self, value: int) -> None:
+        self._bounds()[0] = value
+
+    @property
+    def _maxid(self) -> int:
+        return self._bounds()[1]
+
+    @_maxid.setter
+    def _maxid(self, value: int) -> None:
+        self._bounds()[1] = value
 
 
 class _Values(Sequence):  # type: ignore[type-arg]
