@@ -50,6 +50,8 @@ DOCS_EXT = ".vnd"
 TERMS_MAGIC = b"VNS3TERM"
 DOCS_MAGIC = b"VNS3DOCS"
 _TRAILER = struct.Struct("<QQ8s")  # directory offset, directory length, the file's magic
+_DTYPES = ("|u1", "<u4", "<u8", "<i8", "<f8")  # the array types sections are written in
+_KINDS = ("positions", "frequency", "existence")
 STORED_BLOCK_DOCS = 32  # documents per compressed block of stored fields
 _ZLIB_LEVEL = 6
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
@@ -176,19 +178,43 @@ class _SectionFile:
             self.info = json.loads(bytes(self.buffer[offset:offset + length]).decode("utf-8"))
         except ValueError as exc:
             raise FormatError(f"{name}: damaged directory ({exc})") from None
+        if not isinstance(self.info, dict) or not isinstance(self.info.get("sections"), dict):
+            raise FormatError(f"{name}: damaged directory (no sections)")
         if self.info.get("format") != FORMAT:
             raise FormatError(f"{name}: format {self.info.get('format')!r}, expected {FORMAT}")
         self._sections: dict[str, list[Any]] = self.info["sections"]
+        for key, spec in self._sections.items():
+            # Each section lies between the magic and the directory, whole items of a known type.
+            if not (isinstance(spec, list) and len(spec) == 3 and all(type(v) is int for v in spec[:2])
+                    and spec[2] in _DTYPES and len(magic) <= spec[0] and 0 <= spec[1]
+                    and spec[0] + spec[1] <= offset and spec[1] % np.dtype(spec[2]).itemsize == 0):
+                raise FormatError(f"{name}: damaged directory (section {key!r})")
 
     def has(self, name: str) -> bool:
         return name in self._sections
 
-    def array(self, name: str) -> np.ndarray:
+    def array(self, name: str, size: int | None = None) -> np.ndarray:
+        """Section ``name`` as an array (of ``size`` items, if given)."""
+        if name not in self._sections:
+            raise FormatError(f"{self.name}: damaged directory (no section {name})")
         offset, length, dtype = self._sections[name]
         dt = np.dtype(dtype)
-        if length % dt.itemsize:
-            raise FormatError(f"{self.name}: section {name} has a partial item")
+        if size is not None and length != size * dt.itemsize:
+            raise FormatError(f"{self.name}: section {name} holds {length // dt.itemsize} items, not {size}")
         return np.frombuffer(self.buffer, dtype=dt, count=length // dt.itemsize, offset=offset)
+
+    def offsets(self, name: str, size: int, data: np.ndarray) -> np.ndarray:
+        """An offset array of ``size`` items into ``data``: from 0 to the end of ``data``."""
+        arr = self.array(name, size)
+        if int(arr[0]) != 0 or int(arr[-1]) != data.size:
+            raise FormatError(f"{self.name}: section {name} does not span its data")
+        return arr
+
+    def spec(self, value: Any, keys: dict[str, Any]) -> dict[str, Any]:
+        """``value`` from the directory, checked to be a dict with ``keys`` of the given types."""
+        if not isinstance(value, dict) or any(not isinstance(value.get(k), t) for k, t in keys.items()):
+            raise FormatError(f"{self.name}: damaged directory ({str(value)[:60]})")
+        return value
 
     def close(self) -> None:
         self.buffer = np.zeros(0, dtype=np.uint8)
@@ -492,20 +518,21 @@ class FieldTerms:
     """One field's terms and postings in one segment, read in place."""
 
     def __init__(self, source: _SectionFile, spec: dict[str, Any]) -> None:
+        spec = source.spec(spec, {"number": int, "name": str, "kind": str, "boost": (int, float), "terms": int})
+        if spec["kind"] not in _KINDS or spec["terms"] < 0:
+            raise FormatError(f"{source.name}: damaged directory (field {spec['name']})")
         prefix = f"f{spec['number']}."
         self.name: str = spec["name"]
         self.kind: str = spec["kind"]
         self.boost: float = float(spec["boost"])
         self.count: int = int(spec["terms"])
         self._terms = source.array(prefix + "terms")
-        self._term_offsets = source.array(prefix + "term_offsets")
+        self._term_offsets = source.offsets(prefix + "term_offsets", self.count + 1, self._terms)
         self._postings = source.array(prefix + "postings")
-        self._post_offsets = source.array(prefix + "posting_offsets")
+        self._post_offsets = source.offsets(prefix + "posting_offsets", self.count + 1, self._postings)
         if self.kind == "positions":
             self._positions = source.array(prefix + "positions")
-            self._pos_offsets = source.array(prefix + "position_offsets")
-        if len(self._term_offsets) != self.count + 1 or len(self._post_offsets) != self.count + 1:
-            raise FormatError(f"{source.name}: field {self.name}: offset arrays do not match its {self.count} terms")
+            self._pos_offsets = source.offsets(prefix + "position_offsets", self.count + 1, self._positions)
         self._keys = _TermList(self)
 
     @property
@@ -784,7 +811,10 @@ class ArrayTermsReader(TermsReader):  # type: ignore[misc]
     def __init__(self, storage: Any, segment: Segment) -> None:
         self._file = _SectionFile(storage, segment.make_filename(TERMS_EXT), TERMS_MAGIC)
         self.fields: dict[str, FieldTerms] = {}
-        for spec in self._file.info.get("fields", []):
+        specs = self._file.info.get("fields", [])
+        if not isinstance(specs, list):
+            raise FormatError(f"{self._file.name}: damaged directory (fields)")
+        for spec in specs:
             self.fields[spec["name"]] = FieldTerms(self._file, spec)
         self._names = sorted(self.fields)
 
@@ -1119,16 +1149,31 @@ class ArrayDocReader(PerDocumentReader):  # type: ignore[misc]
     def __init__(self, storage: Any, segment: ArraySegment) -> None:
         self._segment = segment
         self._file = _SectionFile(storage, segment.make_filename(DOCS_EXT), DOCS_MAGIC)
-        info = self._file.info
-        self._count = int(info["doc_count"])
+        info = self._file.spec(self._file.info, {"doc_count": int, "lengths": list, "columns": dict})
+        self._count = info["doc_count"]
         if self._count != segment.doc_count_all():
             raise FormatError(f"{self._file.name}: {self._count} documents, the table of contents says "
                               f"{segment.doc_count_all()}")
         self._block_starts = self._file.array("stored.block_starts").astype(np.int64)
-        self._block_offsets = self._file.array("stored.block_offsets").astype(np.int64)
         self._stored = self._file.array("stored.data")
-        self._length_names: list[str] = list(info.get("lengths", []))
-        self._columns: dict[str, dict[str, Any]] = dict(info.get("columns", {}))
+        self._block_offsets = self._file.offsets("stored.block_offsets", len(self._block_starts),
+                                                 self._stored).astype(np.int64)
+        if (not self._block_starts.size or self._block_starts[0] != 0 or self._block_starts[-1] != self._count
+                or (np.diff(self._block_starts) < 0).any() or (np.diff(self._block_offsets) < 0).any()):
+            raise FormatError(f"{self._file.name}: damaged block index of stored fields")
+        self._length_names: list[str] = list(info["lengths"])
+        for name in self._length_names:
+            self._file.array(f"lengths.{name}", self._count)
+        self._columns: dict[str, dict[str, Any]] = dict(info["columns"])
+        for name, spec in self._columns.items():
+            self._file.spec(spec, {"kind": str, "default": (str, int, float)})
+            if spec["kind"] == "bytes":
+                data = self._file.array(f"column.{name}.data")
+                self._file.offsets(f"column.{name}.offsets", self._count + 1, data)
+            elif spec["kind"] in ("int", "float"):
+                self._file.array(f"column.{name}", self._count)
+            else:
+                raise FormatError(f"{self._file.name}: damaged directory (column {name})")
         self._cache: tuple[int, list[bytes]] | None = None
 
     # documents and deletions
