@@ -44,6 +44,8 @@ from whoosh.reading import TermInfo, TermNotFound
 from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from corpus import VnSearchError
+
 FORMAT = 3
 TERMS_EXT = ".vnt"
 DOCS_EXT = ".vnd"
@@ -58,8 +60,9 @@ _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.int
 _NO_INTS = np.zeros(0, dtype=np.int64)
 
 
-class FormatError(ValueError):
-    """A segment file that is not what this format says (damaged, truncated or foreign)."""
+class FormatError(VnSearchError, ValueError):
+    """A segment file that is not what this format says (damaged, truncated or foreign); the
+    message is one line naming the file."""
 
 
 # -- varints ----------------------------------------------------------------------------------
