@@ -525,6 +525,7 @@ class FieldTerms:
         if spec["kind"] not in _KINDS or spec["terms"] < 0:
             raise FormatError(f"{source.name}: damaged directory (field {spec['name']})")
         prefix = f"f{spec['number']}."
+        self.file = source.name
         self.name: str = spec["name"]
         self.kind: str = spec["kind"]
         self.boost: float = float(spec["boost"])
@@ -590,21 +591,30 @@ class FieldTerms:
             shift += 7
             at += 1
 
+    def _damaged(self, what: str) -> FormatError:
+        return FormatError(f"{self.file}: field {self.name}: damaged {what}")
+
+    def _decode(self, buf: np.ndarray) -> np.ndarray:
+        try:
+            return decode_varints(buf)
+        except FormatError as exc:
+            raise self._damaged(str(exc)) from None
+
     def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Term ``i``'s document numbers and frequencies (int64)."""
         a, b = int(self._post_offsets[i]), int(self._post_offsets[i + 1])
-        values = decode_varints(self._postings[a:b])
-        df = int(values[0])
+        values = self._decode(self._postings[a:b])
+        df = int(values[0]) if values.size else -1
         if len(values) != 1 + 2 * df:
-            raise FormatError(f"field {self.name}: damaged postings of term {i}")
+            raise self._damaged(f"postings of term {i}")
         return np.cumsum(values[1:1 + df]), values[1 + df:]
 
     def positions(self, i: int, freqs: np.ndarray) -> np.ndarray:
         """Term ``i``'s positions, posting after posting (``freqs`` from :meth:`postings`)."""
         a, b = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
-        gaps = decode_varints(self._positions[a:b])
+        gaps = self._decode(self._positions[a:b])
         if len(gaps) != int(freqs.sum()):
-            raise FormatError(f"field {self.name}: damaged positions of term {i}")
+            raise self._damaged(f"positions of term {i}")
         return _segmented_cumsum(gaps, freqs)
 
     def range_postings(self, lo: int, hi: int, with_positions: bool = False
@@ -615,11 +625,13 @@ class FieldTerms:
             return _NO_INTS, _NO_INTS, _NO_INTS, (_NO_INTS if with_positions else None)
         offsets = self._post_offsets[lo:hi + 1].astype(np.int64)
         buf = self._postings[int(offsets[0]):int(offsets[-1])]
-        values = decode_varints(buf)
+        values = self._decode(buf)
+        if (np.diff(offsets) <= 0).any():
+            raise self._damaged(f"postings of terms {lo} to {hi}")
         rec = _varint_count_before(buf, offsets[:-1] - offsets[0])
-        dfs = values[rec]
-        if int(2 * dfs.sum()) + len(dfs) != len(values):
-            raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
+        dfs = values[rec] if not rec.size or rec[-1] < len(values) else _NO_INTS
+        if len(dfs) != len(rec) or (np.diff(np.append(rec, len(values))) != 1 + 2 * dfs).any():
+            raise self._damaged(f"postings of terms {lo} to {hi}")
         within = _runs(dfs)
         at = np.repeat(rec + 1, dfs) + within
         gaps = values[at]
@@ -628,9 +640,9 @@ class FieldTerms:
         poses = None
         if with_positions and self.kind == "positions":
             a, b = int(self._pos_offsets[lo]), int(self._pos_offsets[hi])
-            pgaps = decode_varints(self._positions[a:b])
+            pgaps = self._decode(self._positions[a:b])
             if len(pgaps) != int(freqs.sum()):
-                raise FormatError(f"field {self.name}: damaged positions of terms {lo} to {hi}")
+                raise self._damaged(f"positions of terms {lo} to {hi}")
             poses = _segmented_cumsum(pgaps, freqs)
         return dfs, docs, freqs, poses
 
