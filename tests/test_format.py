@@ -11,8 +11,9 @@
 - positions are stored only for the schema's positional fields;
 - the format 3 code imports no concrete Whoosh format module and touches no private Whoosh name.
 
-Text: the XQuAD-vi paragraphs in ``tests/data/ops`` (CC BY-SA, see ``FIXTURE_SOURCES.md``) and,
-for the vnsearch index, ``real_text.wiki_documents()`` from ``../shared/data``.
+Text: the XQuAD-vi paragraphs of ``tests/data/ops/xquad_vi_excerpt.jsonl`` (CC BY-SA, see
+``tests/data/ops/SOURCES.md``), ``tests/data/fixture_docs.jsonl`` and, for the vnsearch index,
+``real_text.wiki_documents()`` from ``../shared/data``.
 """
 
 from __future__ import annotations
@@ -629,6 +630,8 @@ def _whoosh_private_names(cls: type) -> set[str]:
 
 
 def test_subclasses_of_whoosh_classes_touch_only_the_listed_private_state_of_their_bases() -> None:
+    """``self._name`` in a class of ours where a Whoosh ancestor uses ``_name`` itself: exactly the
+    pairs of ``INHERITED_PRIVATE``, each there because Whoosh's own code reads or sets it."""
     import importlib
 
     found = set()
