@@ -44,6 +44,8 @@ from whoosh.reading import TermInfo, TermNotFound
 from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from corpus import VnSearchError
+
 FORMAT = 3
 TERMS_EXT = ".vnt"
 DOCS_EXT = ".vnd"
@@ -52,14 +54,17 @@ DOCS_MAGIC = b"VNS3DOCS"
 _TRAILER = struct.Struct("<QQ8s")  # directory offset, directory length, the file's magic
 STORED_BLOCK_DOCS = 32  # at most this many documents per compressed block of stored fields
 STORED_BLOCK_BYTES = 8192  # a block is closed once its JSON reaches this size (a hit decompresses one)
+_DTYPES = ("|u1", "<u4", "<u8", ">u8", "<i8", "<f8")  # the array types sections are written in
+_KINDS = ("positions", "frequency", "existence")
 _ZLIB_LEVEL = 6
 POSITION_BLOCK = 128  # postings per block of a term's positions (each block but the last is in its skip list)
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
 _NO_INTS = np.zeros(0, dtype=np.int64)
 
 
-class FormatError(ValueError):
-    """A segment file that is not what this format says (damaged, truncated or foreign)."""
+class FormatError(VnSearchError, ValueError):
+    """A segment file that is not what this format says (damaged, truncated or foreign); the
+    message is one line naming the file."""
 
 
 # -- varints ----------------------------------------------------------------------------------
@@ -111,11 +116,6 @@ def decode_varints(buf: np.ndarray) -> np.ndarray:
         values[sel] = (values[sel] << 7) | (buf[ends[sel] - k] & 0x7F)
     return values
 
-
-def _varint_count_before(buf: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """For byte offsets into ``buf`` (each at a varint's start), how many varints precede each."""
-    ends = np.concatenate([[0], np.cumsum(buf < 0x80)])
-    return ends[offsets]
 
 
 def _runs(lengths: np.ndarray) -> np.ndarray:
@@ -270,19 +270,43 @@ class _SectionFile:
             self.info = json.loads(bytes(self.buffer[offset:offset + length]).decode("utf-8"))
         except ValueError as exc:
             raise FormatError(f"{name}: damaged directory ({exc})") from None
+        if not isinstance(self.info, dict) or not isinstance(self.info.get("sections"), dict):
+            raise FormatError(f"{name}: damaged directory (no sections)")
         if self.info.get("format") != FORMAT:
             raise FormatError(f"{name}: format {self.info.get('format')!r}, expected {FORMAT}")
         self._sections: dict[str, list[Any]] = self.info["sections"]
+        for key, spec in self._sections.items():
+            # Each section lies between the magic and the directory, whole items of a known type.
+            if not (isinstance(spec, list) and len(spec) == 3 and all(type(v) is int for v in spec[:2])
+                    and spec[2] in _DTYPES and len(magic) <= spec[0] and 0 <= spec[1]
+                    and spec[0] + spec[1] <= offset and spec[1] % np.dtype(spec[2]).itemsize == 0):
+                raise FormatError(f"{name}: damaged directory (section {key!r})")
 
     def has(self, name: str) -> bool:
         return name in self._sections
 
-    def array(self, name: str) -> np.ndarray:
+    def array(self, name: str, size: int | None = None) -> np.ndarray:
+        """Section ``name`` as an array (of ``size`` items, if given)."""
+        if name not in self._sections:
+            raise FormatError(f"{self.name}: damaged directory (no section {name})")
         offset, length, dtype = self._sections[name]
         dt = np.dtype(dtype)
-        if length % dt.itemsize:
-            raise FormatError(f"{self.name}: section {name} has a partial item")
+        if size is not None and length != size * dt.itemsize:
+            raise FormatError(f"{self.name}: section {name} holds {length // dt.itemsize} items, not {size}")
         return np.frombuffer(self.buffer, dtype=dt, count=length // dt.itemsize, offset=offset)
+
+    def offsets(self, name: str, size: int, data: np.ndarray) -> np.ndarray:
+        """An offset array of ``size`` items into ``data``: from 0 to the end of ``data``."""
+        arr = self.array(name, size)
+        if int(arr[0]) != 0 or int(arr[-1]) != data.size:
+            raise FormatError(f"{self.name}: section {name} does not span its data")
+        return arr
+
+    def spec(self, value: Any, keys: dict[str, Any]) -> dict[str, Any]:
+        """``value`` from the directory, checked to be a dict with ``keys`` of the given types."""
+        if not isinstance(value, dict) or any(not isinstance(value.get(k), t) for k, t in keys.items()):
+            raise FormatError(f"{self.name}: damaged directory ({str(value)[:60]})")
+        return value
 
     def close(self) -> None:
         self.buffer = np.zeros(0, dtype=np.uint8)
@@ -644,21 +668,23 @@ class FieldTerms:
     """One field's terms and postings in one segment, read in place."""
 
     def __init__(self, source: _SectionFile, spec: dict[str, Any]) -> None:
+        spec = source.spec(spec, {"number": int, "name": str, "kind": str, "boost": (int, float), "terms": int})
+        if spec["kind"] not in _KINDS or spec["terms"] < 0:
+            raise FormatError(f"{source.name}: damaged directory (field {spec['name']})")
         prefix = f"f{spec['number']}."
+        self.file = source.name
         self.name: str = spec["name"]
         self.kind: str = spec["kind"]
         self.boost: float = float(spec["boost"])
         self.count: int = int(spec["terms"])
         self._terms = source.array(prefix + "terms")
-        self._term_offsets = source.array(prefix + "term_offsets")
-        self._samples = source.array(prefix + "term_samples")
+        self._term_offsets = source.offsets(prefix + "term_offsets", self.count + 1, self._terms)
+        self._samples = source.array(prefix + "term_samples", -(-self.count // TERM_SAMPLE))
         self._postings = source.array(prefix + "postings")
-        self._post_offsets = source.array(prefix + "posting_offsets")
+        self._post_offsets = source.offsets(prefix + "posting_offsets", self.count + 1, self._postings)
         if self.kind == "positions":
             self._positions = source.array(prefix + "positions")
-            self._pos_offsets = source.array(prefix + "position_offsets")
-        if len(self._term_offsets) != self.count + 1 or len(self._post_offsets) != self.count + 1:
-            raise FormatError(f"{source.name}: field {self.name}: offset arrays do not match its {self.count} terms")
+            self._pos_offsets = source.offsets(prefix + "position_offsets", self.count + 1, self._positions)
         self._keys = _TermList(self)
 
     @property
@@ -713,13 +739,16 @@ class FieldTerms:
         value = shift = 0
         while True:
             if at >= buf.size or shift > 63:
-                raise FormatError(f"field {self.name}: damaged postings of term {i}")
+                raise self._damaged(f"postings of term {i}")
             byte = int(buf[at])
             value |= (byte & 0x7F) << shift
             if byte < 0x80:
                 return value
             shift += 7
             at += 1
+
+    def _damaged(self, what: str) -> FormatError:
+        return FormatError(f"{self.file}: field {self.name}: damaged {what}")
 
     def _record_heads(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """For records of ``terms``: their document frequencies and where their deltas' width
@@ -738,7 +767,7 @@ class FieldTerms:
         q = p + 1 + df * wd
         wf = int(buf[q]) if wd in _PACKED and q < end else -1
         if wf not in _WIDTHS or q + 1 + df * wf != end:
-            raise FormatError(f"field {self.name}: damaged postings of term {i}")
+            raise self._damaged(f"postings of term {i}")
         docs = np.cumsum(buf[p + 1:q].view(_PACKED[wd]), dtype=np.int64)
         freqs = buf[q + 1:end].view(_PACKED[wf]).astype(np.int64) if wf else np.ones(df, dtype=np.int64)
         return docs, freqs
@@ -748,16 +777,16 @@ class FieldTerms:
         buf = self._postings
         dfs, wat = self._record_heads(np.arange(lo, hi))
         if int(wat.max()) >= buf.size:
-            raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
+            raise self._damaged(f"postings of terms {lo} to {hi}")
         wd = buf[wat].astype(np.int64)
         fat = wat + 1 + dfs * wd
         if int(fat.max()) >= buf.size or not _VALID_WIDTH[wd].all():
-            raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
+            raise self._damaged(f"postings of terms {lo} to {hi}")
         wf = buf[fat].astype(np.int64)
         end = fat + 1 + dfs * wf
         if not np.array_equal(end, self._post_offsets[lo + 1:hi + 1].astype(np.int64)) or not (
                 _VALID_WIDTH[wf] | (wf == 0)).all():
-            raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
+            raise self._damaged(f"postings of terms {lo} to {hi}")
         gaps = _get_packed(buf, wat + 1, dfs, wd)
         freqs = _get_packed(buf, fat + 1, dfs, wf)
         return dfs, _segmented_cumsum(gaps, dfs), freqs
@@ -771,7 +800,7 @@ class FieldTerms:
         starts = np.zeros(nskip + 1, dtype=np.int64)
         if nskip:
             if a + 4 * nskip > b:
-                raise FormatError(f"field {self.name}: damaged positions of term {i}")
+                raise self._damaged(f"positions of term {i}")
             np.cumsum(self._positions[a:a + 4 * nskip].view("<u4"), out=starts[1:])
         starts += a + 4 * nskip
         counts = np.add.reduceat(freqs, np.arange(0, df, POSITION_BLOCK))
@@ -780,10 +809,10 @@ class FieldTerms:
     def _unpack_blocks(self, i: int, starts: np.ndarray, counts: np.ndarray, end: int | None) -> np.ndarray:
         buf = self._positions
         if int(starts.max()) >= buf.size:
-            raise FormatError(f"field {self.name}: damaged positions of term {i}")
+            raise self._damaged(f"positions of term {i}")
         widths = buf[starts].astype(np.int64)
         if not _VALID_WIDTH[widths].all() or (end is not None and int(starts[-1] + 1 + counts[-1] * widths[-1]) != end):
-            raise FormatError(f"field {self.name}: damaged positions of term {i}")
+            raise self._damaged(f"positions of term {i}")
         return _get_packed(buf, starts + 1, counts, widths)
 
     def positions(self, i: int, freqs: np.ndarray) -> np.ndarray:
@@ -833,13 +862,13 @@ class FieldTerms:
             counts = np.add.reduceat(freqs, bfirst)
             buf = self._positions
             if len(starts) and int(starts.max()) >= buf.size:
-                raise FormatError(f"field {self.name}: damaged positions of terms {lo} to {hi}")
+                raise self._damaged(f"positions of terms {lo} to {hi}")
             widths = buf[starts].astype(np.int64)
             last = np.cumsum(nblocks) - 1
             ends = starts[last] + 1 + counts[last] * widths[last]
             if not _VALID_WIDTH[widths].all() or not np.array_equal(
                     ends, self._pos_offsets[lo + 1:hi + 1].astype(np.int64)):
-                raise FormatError(f"field {self.name}: damaged positions of terms {lo} to {hi}")
+                raise self._damaged(f"positions of terms {lo} to {hi}")
             poses = _segmented_cumsum(_get_packed(buf, starts + 1, counts, widths), freqs)
         return dfs, docs, freqs, poses
 
@@ -1022,7 +1051,10 @@ class ArrayTermsReader(TermsReader):  # type: ignore[misc]
     def __init__(self, storage: Any, segment: Segment) -> None:
         self._file = _SectionFile(storage, segment.make_filename(TERMS_EXT), TERMS_MAGIC)
         self.fields: dict[str, FieldTerms] = {}
-        for spec in self._file.info.get("fields", []):
+        specs = self._file.info.get("fields", [])
+        if not isinstance(specs, list):
+            raise FormatError(f"{self._file.name}: damaged directory (fields)")
+        for spec in specs:
             self.fields[spec["name"]] = FieldTerms(self._file, spec)
         self._names = sorted(self.fields)
 
@@ -1079,6 +1111,8 @@ class ArrayTermsReader(TermsReader):  # type: ignore[misc]
     def term_info(self, fieldname: str, btext: bytes) -> ArrayTermInfo:
         return ArrayTermInfo(*self._index(fieldname, btext))
 
+    # A term of another segment reads as 0 here: Whoosh's readers ask every segment for the terms
+    # a prefix or wildcard found in any of them (Whoosh's SegmentReader turns only KeyError into 0).
     def frequency(self, fieldname: str, btext: bytes) -> float:
         if (fieldname, btext) not in self:
             return 0.0  # (Whoosh's readers count a missing term as 0)
@@ -1356,16 +1390,31 @@ class ArrayDocReader(PerDocumentReader):  # type: ignore[misc]
     def __init__(self, storage: Any, segment: ArraySegment) -> None:
         self._segment = segment
         self._file = _SectionFile(storage, segment.make_filename(DOCS_EXT), DOCS_MAGIC)
-        info = self._file.info
-        self._count = int(info["doc_count"])
+        info = self._file.spec(self._file.info, {"doc_count": int, "lengths": list, "columns": dict})
+        self._count = info["doc_count"]
         if self._count != segment.doc_count_all():
             raise FormatError(f"{self._file.name}: {self._count} documents, the table of contents says "
                               f"{segment.doc_count_all()}")
         self._block_starts = self._file.array("stored.block_starts").astype(np.int64)
-        self._block_offsets = self._file.array("stored.block_offsets").astype(np.int64)
         self._stored = self._file.array("stored.data")
-        self._length_names: list[str] = list(info.get("lengths", []))
-        self._columns: dict[str, dict[str, Any]] = dict(info.get("columns", {}))
+        self._block_offsets = self._file.offsets("stored.block_offsets", len(self._block_starts),
+                                                 self._stored).astype(np.int64)
+        if (not self._block_starts.size or self._block_starts[0] != 0 or self._block_starts[-1] != self._count
+                or (np.diff(self._block_starts) < 0).any() or (np.diff(self._block_offsets) < 0).any()):
+            raise FormatError(f"{self._file.name}: damaged block index of stored fields")
+        self._length_names: list[str] = list(info["lengths"])
+        for name in self._length_names:
+            self._file.array(f"lengths.{name}", self._count)
+        self._columns: dict[str, dict[str, Any]] = dict(info["columns"])
+        for name, spec in self._columns.items():
+            self._file.spec(spec, {"kind": str, "default": (str, int, float)})
+            if spec["kind"] == "bytes":
+                data = self._file.array(f"column.{name}.data")
+                self._file.offsets(f"column.{name}.offsets", self._count + 1, data)
+            elif spec["kind"] in ("int", "float"):
+                self._file.array(f"column.{name}", self._count)
+            else:
+                raise FormatError(f"{self._file.name}: damaged directory (column {name})")
         self._cache: tuple[int, list[bytes]] | None = None
 
     # documents and deletions

@@ -108,3 +108,14 @@ def test_term_lookups_find_every_term_and_the_place_of_any_other(tmp_path) -> No
             assert field.find(probe) == -1
     lo, hi = field.prefix_range(b"nguyen_van_")
     assert field.terms(lo, hi) == [t for t in terms if t.startswith(b"nguyen_van_")]
+
+
+def test_numbers_beyond_four_bytes_are_refused_when_written(tmp_path) -> None:
+    """Packed groups hold at most 4-byte numbers (a segment's document numbers, frequencies and
+    positions all do): a larger one is a clear error, not a wrapped-around value."""
+    schema = fields.Schema(tags=fields.KEYWORD(scorable=True))
+    codec = ArrayCodec()
+    storage = FileStorage(str(tmp_path))
+    writer = codec.field_writer(storage, codec.new_segment(storage, "MAIN"))
+    with pytest.raises(ValueError, match="does not fit in 4 bytes"):
+        writer.add_terms("tags", schema["tags"], [b"a"], np.array([0, 1]), np.array([2 ** 32]), np.array([1]))
