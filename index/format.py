@@ -679,7 +679,8 @@ class FieldTerms:
         self.count: int = int(spec["terms"])
         self._terms = source.array(prefix + "terms")
         self._term_offsets = source.offsets(prefix + "term_offsets", self.count + 1, self._terms)
-        self._samples = source.array(prefix + "term_samples", -(-self.count // TERM_SAMPLE))
+        # (big-endian on disk, so that their bytes sort as the terms; searched as native ints)
+        self._samples = source.array(prefix + "term_samples", -(-self.count // TERM_SAMPLE)).astype(np.uint64)
         self._postings = source.array(prefix + "postings")
         self._post_offsets = source.offsets(prefix + "posting_offsets", self.count + 1, self._postings)
         if self.kind == "positions":
@@ -708,9 +709,9 @@ class FieldTerms:
     def lower_bound(self, btext: bytes) -> int:
         """The index of the first term ``>= btext``: the samples (every ``TERM_SAMPLE``-th
         term's first 8 bytes) bracket it, a binary search over the terms between finds it."""
-        key = int.from_bytes(btext[:8].ljust(8, b"\0"), "big")
-        below = int(np.searchsorted(self._samples, key, side="left"))  # samples whose term < btext
-        upto = int(np.searchsorted(self._samples, key, side="right"))  # and those <= its prefix
+        key = np.uint64(int.from_bytes(btext[:8].ljust(8, b"\0"), "big"))
+        below = int(self._samples.searchsorted(key, side="left"))  # samples whose term < btext
+        upto = int(self._samples.searchsorted(key, side="right"))  # and those <= its prefix
         lo = max(0, TERM_SAMPLE * (below - 1) + 1)
         hi = min(self.count, TERM_SAMPLE * upto)
         return bisect.bisect_left(self._keys, btext, lo, max(lo, hi))
@@ -825,16 +826,62 @@ class FieldTerms:
         """The positions of term ``i``'s postings ``which`` (sorted indexes into its postings;
         ``freqs`` from :meth:`postings`): their counts and their positions one after the other.
         Only the blocks of positions holding those postings are decoded."""
-        starts, counts = self._blocks(i, freqs)
-        blocks = np.unique(which // POSITION_BLOCK)
-        if len(blocks) == len(starts):
+        df = len(freqs)
+        nblocks = -(-df // POSITION_BLOCK)
+        if len(which) <= 8:
+            return self._few_positions(i, freqs, which.tolist(), nblocks)
+        blocks = sorted({k // POSITION_BLOCK for k in which.tolist()}) if len(which) < 64 else \
+            np.unique(which // POSITION_BLOCK).tolist()
+        if len(blocks) * 2 > nblocks:  # most of them: decode the term whole
             return _select(freqs, self.positions(i, freqs), which)
-        gaps = self._unpack_blocks(i, starts[blocks], counts[blocks], None)
-        lo = blocks * POSITION_BLOCK
-        sizes = np.minimum(lo + POSITION_BLOCK, len(freqs)) - lo
-        picked = np.repeat(lo, sizes) + _runs(sizes)
-        bfreqs = freqs[picked]
-        return _select(bfreqs, _segmented_cumsum(gaps, bfreqs), np.searchsorted(picked, which))
+        buf = self._positions
+        a, end = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
+        nskip = nblocks - 1
+        if a + 4 * nskip > end:
+            raise self._damaged(f"positions of term {i}")
+        ends = np.cumsum(buf[a:a + 4 * nskip].view("<u4"), dtype=np.int64).tolist()
+        base = a + 4 * nskip
+        parts: list[np.ndarray] = []
+        picked: list[int] = []
+        for k in blocks:
+            start = base + (ends[k - 1] if k else 0)
+            lo, hi = k * POSITION_BLOCK, min(df, (k + 1) * POSITION_BLOCK)
+            count = int(freqs[lo:hi].sum())
+            w = int(buf[start]) if start < end else 0
+            if w not in _PACKED or start + 1 + count * w > end:
+                raise self._damaged(f"positions of term {i}")
+            parts.append(buf[start + 1:start + 1 + count * w].view(_PACKED[w]))
+            picked.extend(range(lo, hi))
+        gaps = np.concatenate(parts).astype(np.int64) if len(parts) > 1 else parts[0].astype(np.int64)
+        took = np.array(picked, dtype=np.int64)
+        bfreqs = freqs[took]
+        return _select(bfreqs, _segmented_cumsum(gaps, bfreqs), np.searchsorted(took, which))
+
+    def _few_positions(self, i: int, freqs: np.ndarray, which: list[int], nblocks: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`positions_of` for a few postings: each one's gaps found from its block's start
+        (the skip list) and the frequencies before it in the block."""
+        buf = self._positions
+        a, end = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
+        nskip = nblocks - 1
+        skips = buf[a:a + 4 * nskip].view("<u4")
+        if len(skips) != nskip:
+            raise self._damaged(f"positions of term {i}")
+        counts: list[int] = []
+        parts: list[np.ndarray] = []
+        for j in which:
+            k = j // POSITION_BLOCK
+            start = a + 4 * nskip + (int(skips[:k].sum()) if k else 0)
+            w = int(buf[start]) if start < end else 0
+            lo = k * POSITION_BLOCK
+            at = start + 1 + (int(freqs[lo:j].sum()) if j > lo else 0) * w
+            f = int(freqs[j])
+            if w not in _PACKED or at + f * w > end:
+                raise self._damaged(f"positions of term {i}")
+            counts.append(f)
+            parts.append(np.cumsum(buf[at:at + f * w].view(_PACKED[w]), dtype=np.int64))
+        flat = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else _NO_INTS
+        return np.array(counts, dtype=np.int64), flat
 
     def range_postings(self, lo: int, hi: int, with_positions: bool = False
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
