@@ -184,16 +184,18 @@ def _field_totals(readers: list[Any], schema: Any, lives: list[np.ndarray]) -> d
     return totals
 
 
-# Postings read from one source at a time (bytes of varints): bounds a merge's memory.
+# Bytes of postings (and as many of positions) read at a time from all sources together: bounds
+# a merge's memory (decoded, a byte of postings is about one posting of several int64 arrays).
 _CHUNK_BYTES = 4 << 20
 
 
 class _SourceField:
     """One field of one source segment, read a chunk of terms at a time."""
 
-    def __init__(self, field: FieldTerms | None, docmap: np.ndarray, with_positions: bool) -> None:
+    def __init__(self, field: FieldTerms | None, docmap: np.ndarray, with_positions: bool, budget: int) -> None:
         self._field = field
         self._docmap = docmap
+        self._budget = budget
         self._next = 0
         self._with_positions = with_positions
 
@@ -204,7 +206,7 @@ class _SourceField:
         field = self._field
         assert field is not None
         lo = self._next
-        hi = field.chunk_end(lo, _CHUNK_BYTES)
+        hi = field.chunk_end(lo, self._budget)
         self._next = hi
         dfs, docs, freqs, positions = field.range_postings(lo, hi, self._with_positions)
         btexts = field.terms(lo, hi)
@@ -255,13 +257,15 @@ def _merged_postings(terms: list[Any], schema: Any, docmaps: list[np.ndarray],
         checkpoint(f"merge-field-{name}")
         fields = [t.field(name) for t in terms]
         positions = any(f is not None and f.has_positions for f in fields)
-        sources = [_SourceField(f, d, positions) for f, d in zip(fields, docmaps)]
+        budget = max(1024, _CHUNK_BYTES // max(1, len(fields)))
+        sources = [_SourceField(f, d, positions, budget) for f, d in zip(fields, docmaps)]
         read_before = [0] * len(sources)
         pending: list[_Part | None] = [None] * len(sources)
         while True:
             for s, src in enumerate(sources):
-                part = pending[s]
-                if (part is None or not part.btexts) and not src.exhausted():
+                # (A chunk whose postings were all deleted is empty: read on, or the terms of the
+                # other sources would run ahead of this one's.)
+                while (pending[s] is None or not pending[s].btexts) and not src.exhausted():  # type: ignore[union-attr]
                     pending[s] = src.read()
                     field = fields[s]
                     assert field is not None
@@ -315,19 +319,46 @@ def _combine(parts: list[_Part]) -> _Postings:
     return _Postings(unique, starts, docs, freqs, positions)
 
 
+_KEY_BYTES = 32  # terms are sorted by numpy on their first 32 bytes, then by Python where that ties
+
+
 def _unique(btexts: list[bytes]) -> tuple[list[bytes], np.ndarray]:
-    """The distinct terms in order, and each term's rank among them. Sorted by numpy as
-    fixed-width byte strings (which compare as bytes do, the shorter padded with zero bytes), or
-    by Python if a term holds a zero byte (the padding would hide one at the end)."""
-    if not btexts:
+    """The distinct terms in order, and each term's rank among them. Sorted by numpy on their
+    first ``_KEY_BYTES`` bytes as fixed-width byte strings (which compare as bytes do, the shorter
+    padded with zero bytes; the memory is ``_KEY_BYTES`` a term however long the longest), then by
+    Python within each run of equal keys that holds a longer term; wholly by Python if a term
+    holds a zero byte (the padding would hide one at the end)."""
+    n = len(btexts)
+    if not n:
         return [], np.zeros(0, dtype=np.int64)
-    width = max(map(len, btexts))
-    if width and b"\0" not in b"".join(btexts):
-        unique, inverse = np.unique(np.array(btexts, dtype=f"S{width}"), return_inverse=True)
-        return unique.tolist(), inverse.ravel().astype(np.int64)
-    ordered = sorted(set(btexts))
-    rank = {b: i for i, b in enumerate(ordered)}
-    return ordered, np.fromiter((rank[b] for b in btexts), dtype=np.int64, count=len(btexts))
+    if b"\0" in b"".join(btexts):
+        ordered = sorted(set(btexts))
+        rank = {b: i for i, b in enumerate(ordered)}
+        return ordered, np.fromiter((rank[b] for b in btexts), dtype=np.int64, count=n)
+    keys = np.array(btexts, dtype=f"S{_KEY_BYTES}")  # (truncated to the first bytes)
+    order = np.argsort(keys, kind="stable")
+    skeys = keys[order]
+    new = np.ones(n, dtype=bool)
+    new[1:] = skeys[1:] != skeys[:-1]
+    lengths = np.fromiter(map(len, btexts), dtype=np.int64, count=n)
+    if int(lengths.max()) > _KEY_BYTES:
+        # Runs of equal keys holding a longer term: order them by the whole term.
+        run_id = np.cumsum(new) - 1
+        tied = np.unique(run_id[lengths[order] > _KEY_BYTES])
+        run_start = np.flatnonzero(new)
+        run_end = np.append(run_start[1:], n)
+        for r in tied.tolist():
+            lo, hi = int(run_start[r]), int(run_end[r])
+            if hi - lo < 2:
+                continue
+            members = sorted(order[lo:hi].tolist(), key=btexts.__getitem__)
+            order[lo:hi] = members
+            for k in range(lo + 1, hi):
+                new[k] = btexts[members[k - lo]] != btexts[members[k - lo - 1]]
+    rank = np.cumsum(new) - 1
+    inverse = np.empty(n, dtype=np.int64)
+    inverse[order] = rank
+    return [btexts[i] for i in order[new].tolist()], inverse
 
 
 def _runs(lengths: np.ndarray) -> np.ndarray:

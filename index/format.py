@@ -44,6 +44,8 @@ from whoosh.reading import TermInfo, TermNotFound
 from whoosh.system import pack_uint
 from whoosh.util.numeric import byte_to_length, length_to_byte
 
+from corpus import VnSearchError
+
 FORMAT = 3
 TERMS_EXT = ".vnt"
 DOCS_EXT = ".vnd"
@@ -52,14 +54,17 @@ DOCS_MAGIC = b"VNS3DOCS"
 _TRAILER = struct.Struct("<QQ8s")  # directory offset, directory length, the file's magic
 STORED_BLOCK_DOCS = 32  # at most this many documents per compressed block of stored fields
 STORED_BLOCK_BYTES = 8192  # a block is closed once its JSON reaches this size (a hit decompresses one)
+_DTYPES = ("|u1", "<u4", "<u8", ">u8", "<i8", "<f8")  # the array types sections are written in
+_KINDS = ("positions", "frequency", "existence")
 _ZLIB_LEVEL = 6
 POSITION_BLOCK = 128  # postings per block of a term's positions (each block but the last is in its skip list)
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
 _NO_INTS = np.zeros(0, dtype=np.int64)
 
 
-class FormatError(ValueError):
-    """A segment file that is not what this format says (damaged, truncated or foreign)."""
+class FormatError(VnSearchError, ValueError):
+    """A segment file that is not what this format says (damaged, truncated or foreign); the
+    message is one line naming the file."""
 
 
 # -- varints ----------------------------------------------------------------------------------
@@ -112,11 +117,6 @@ def decode_varints(buf: np.ndarray) -> np.ndarray:
     return values
 
 
-def _varint_count_before(buf: np.ndarray, offsets: np.ndarray) -> np.ndarray:
-    """For byte offsets into ``buf`` (each at a varint's start), how many varints precede each."""
-    ends = np.concatenate([[0], np.cumsum(buf < 0x80)])
-    return ends[offsets]
-
 
 def _runs(lengths: np.ndarray) -> np.ndarray:
     """For runs of ``lengths`` one after another, each element's index inside its run."""
@@ -125,6 +125,92 @@ def _runs(lengths: np.ndarray) -> np.ndarray:
 
 def _offset_dtype(largest: int) -> str:
     return "<u4" if largest < 2 ** 32 else "<u8"
+
+
+# -- packed integers ------------------------------------------------------------------------------
+# A group of values (a term's document-number deltas, its frequencies, a block of positions) is
+# stored as little-endian unsigned integers of one width, the narrowest of 1, 2 or 4 bytes that
+# holds the group's largest value (0 bytes: every value is 1). numpy reads a group in one step.
+
+_PACKED = {1: np.dtype("u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+_WIDTHS = (0, 1, 2, 4)  # of frequencies (0: every one is 1); deltas and positions take 1, 2 or 4
+_VALID_WIDTH = np.zeros(256, dtype=bool)
+_VALID_WIDTH[[1, 2, 4]] = True
+
+
+def _varint_size(value: int) -> int:
+    return max(1, (value.bit_length() + 6) // 7)
+
+
+def _widths(largest: np.ndarray, ones: np.ndarray | None = None) -> np.ndarray:
+    """The width of groups whose largest values are ``largest`` (0 where ``ones``: all are 1)."""
+    w = np.where(largest < 256, 1, np.where(largest < 65536, 2, 4))
+    if np.any(largest >= 2 ** 32):
+        raise ValueError("a value does not fit in 4 bytes")
+    return np.where(ones, 0, w) if ones is not None else w
+
+
+def _put_packed(out: np.ndarray, at: np.ndarray, counts: np.ndarray, widths: np.ndarray,
+                values: np.ndarray) -> None:
+    """Write group ``g``'s ``counts[g]`` values (``values`` holds the groups one after the other)
+    at byte ``at[g]`` of ``out``, ``widths[g]`` bytes each."""
+    vstart = np.cumsum(counts) - counts
+    for w, dtype in _PACKED.items():
+        sel = np.flatnonzero(widths == w)
+        if not sel.size:
+            continue
+        c = counts[sel]
+        within = _runs(c)
+        vals = values[np.repeat(vstart[sel], c) + within]
+        dest = np.repeat(at[sel], c) + within * w
+        if w == 1:
+            out[dest] = vals.astype(np.uint8)
+        else:
+            raw = vals.astype(dtype).view(np.uint8).reshape(-1, w)
+            out[(dest[:, None] + np.arange(w)).ravel()] = raw.ravel()
+
+
+def _get_packed(buf: np.ndarray, at: np.ndarray, counts: np.ndarray, widths: np.ndarray) -> np.ndarray:
+    """The values :func:`_put_packed` wrote (int64, group after group)."""
+    total = int(counts.sum())
+    if len(at) == 1:  # one group: a view of its bytes
+        w = int(widths[0])
+        if w == 0:
+            return np.ones(total, dtype=np.int64)
+        a = int(at[0])
+        return buf[a:a + total * w].view(_PACKED[w]).astype(np.int64)
+    out = np.ones(total, dtype=np.int64)
+    vstart = np.cumsum(counts) - counts
+    for w, dtype in _PACKED.items():
+        sel = np.flatnonzero(widths == w)
+        if not sel.size:
+            continue
+        c = counts[sel]
+        within = _runs(c)
+        src = np.repeat(at[sel], c) + within * w
+        vals = buf[src] if w == 1 else buf[(src[:, None] + np.arange(w)).ravel()].view(dtype)
+        out[np.repeat(vstart[sel], c) + within] = vals
+    return out
+
+
+def _varints_at(buf: np.ndarray, at: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The varint starting at each byte ``at`` of ``buf``: values and byte lengths."""
+    values = np.zeros(len(at), dtype=np.int64)
+    lengths = np.zeros(len(at), dtype=np.int64)
+    going = np.arange(len(at))
+    shift = 0
+    while going.size:
+        if shift > 63:
+            raise FormatError("a varint longer than 10 bytes")
+        where = at[going] + lengths[going]
+        if where.size and int(where.max()) >= buf.size:
+            raise FormatError("a varint runs past the end of its section")
+        byte = buf[where].astype(np.int64)
+        values[going] |= (byte & 0x7F) << shift
+        lengths[going] += 1
+        going = going[byte >= 0x80]
+        shift += 7
+    return values, lengths
 
 
 # -- files with a JSON directory ------------------------------------------------------------------
@@ -184,19 +270,43 @@ class _SectionFile:
             self.info = json.loads(bytes(self.buffer[offset:offset + length]).decode("utf-8"))
         except ValueError as exc:
             raise FormatError(f"{name}: damaged directory ({exc})") from None
+        if not isinstance(self.info, dict) or not isinstance(self.info.get("sections"), dict):
+            raise FormatError(f"{name}: damaged directory (no sections)")
         if self.info.get("format") != FORMAT:
             raise FormatError(f"{name}: format {self.info.get('format')!r}, expected {FORMAT}")
         self._sections: dict[str, list[Any]] = self.info["sections"]
+        for key, spec in self._sections.items():
+            # Each section lies between the magic and the directory, whole items of a known type.
+            if not (isinstance(spec, list) and len(spec) == 3 and all(type(v) is int for v in spec[:2])
+                    and spec[2] in _DTYPES and len(magic) <= spec[0] and 0 <= spec[1]
+                    and spec[0] + spec[1] <= offset and spec[1] % np.dtype(spec[2]).itemsize == 0):
+                raise FormatError(f"{name}: damaged directory (section {key!r})")
 
     def has(self, name: str) -> bool:
         return name in self._sections
 
-    def array(self, name: str) -> np.ndarray:
+    def array(self, name: str, size: int | None = None) -> np.ndarray:
+        """Section ``name`` as an array (of ``size`` items, if given)."""
+        if name not in self._sections:
+            raise FormatError(f"{self.name}: damaged directory (no section {name})")
         offset, length, dtype = self._sections[name]
         dt = np.dtype(dtype)
-        if length % dt.itemsize:
-            raise FormatError(f"{self.name}: section {name} has a partial item")
+        if size is not None and length != size * dt.itemsize:
+            raise FormatError(f"{self.name}: section {name} holds {length // dt.itemsize} items, not {size}")
         return np.frombuffer(self.buffer, dtype=dt, count=length // dt.itemsize, offset=offset)
+
+    def offsets(self, name: str, size: int, data: np.ndarray) -> np.ndarray:
+        """An offset array of ``size`` items into ``data``: from 0 to the end of ``data``."""
+        arr = self.array(name, size)
+        if int(arr[0]) != 0 or int(arr[-1]) != data.size:
+            raise FormatError(f"{self.name}: section {name} does not span its data")
+        return arr
+
+    def spec(self, value: Any, keys: dict[str, Any]) -> dict[str, Any]:
+        """``value`` from the directory, checked to be a dict with ``keys`` of the given types."""
+        if not isinstance(value, dict) or any(not isinstance(value.get(k), t) for k, t in keys.items()):
+            raise FormatError(f"{self.name}: damaged directory ({str(value)[:60]})")
+        return value
 
     def close(self) -> None:
         self.buffer = np.zeros(0, dtype=np.uint8)
@@ -335,16 +445,24 @@ class _FieldBuffer:
         gaps[first] = docs[first]
         if (gaps[_runs(counts) > 0] <= 0).any() or (docs < 0).any():
             raise ValueError(f"field {self.name!r}: document numbers not ascending within a term")
-        # Each term's record: df, df deltas, df frequencies (values laid out at once).
-        rec_start = 2 * first + np.arange(n)
-        values = np.empty(n + 2 * len(docs), dtype=np.int64)
-        values[rec_start] = counts
-        within = _runs(counts)
-        rs = np.repeat(rec_start, counts)
-        values[rs + 1 + within] = gaps
-        values[rs + 1 + np.repeat(counts, counts) + within] = freqs
-        self.postings.append(encode_varints(values))
-        self.post_lengths.append(np.add.reduceat(_varint_sizes(values), rec_start))
+        # Each term's record: df (varint), the deltas' width and the deltas, the frequencies'
+        # width and the frequencies (packed, see _put_packed), laid out for all terms at once.
+        dfbytes = encode_varints(counts)
+        dflen = _varint_sizes(counts)
+        wd = _widths(np.maximum.reduceat(gaps, first))
+        ones = np.minimum.reduceat(freqs == 1, first).astype(bool) if len(freqs) else np.ones(n, dtype=bool)
+        wf = _widths(np.maximum.reduceat(freqs, first), ones)
+        reclen = dflen + 1 + counts * wd + 1 + counts * wf
+        rstart = np.cumsum(reclen) - reclen
+        out = np.empty(int(reclen.sum()), dtype=np.uint8)
+        out[np.repeat(rstart, dflen) + _runs(dflen)] = np.frombuffer(dfbytes, dtype=np.uint8)
+        out[rstart + dflen] = wd
+        _put_packed(out, rstart + dflen + 1, counts, wd, gaps)
+        fat = rstart + dflen + 1 + counts * wd
+        out[fat] = wf
+        _put_packed(out, fat + 1, counts, wf, freqs)
+        self.postings.append(out.tobytes())
+        self.post_lengths.append(reclen)
         if self.kind == "positions":
             assert positions is not None
             positions = np.asarray(positions, dtype=np.int64)
@@ -355,24 +473,27 @@ class _FieldBuffer:
             pgaps[pfirst] = positions[pfirst]
             if (pgaps < 0).any():
                 raise ValueError(f"field {self.name!r}: positions not ascending within a posting")
-            # Per term: the byte size of each block of POSITION_BLOCK postings' positions but the
-            # last (a skip list), then the positions; laid out as one array of values.
-            per_posting = np.add.reduceat(_varint_sizes(pgaps), pfirst)
+            # Per term: a skip list (the byte size of each block of POSITION_BLOCK postings'
+            # positions but the last, <u4 each), then the blocks: a width byte, the packed gaps.
             nblocks = -(-counts // POSITION_BLOCK)
-            bstart = np.repeat(first, nblocks) + POSITION_BLOCK * _runs(nblocks)
-            bbytes = np.add.reduceat(per_posting, bstart)
-            not_last = np.ones(len(bstart), dtype=bool)
-            not_last[np.cumsum(nblocks) - 1] = False
+            bfirst = np.repeat(first, nblocks) + POSITION_BLOCK * _runs(nblocks)  # first posting
+            bcount = np.add.reduceat(freqs, bfirst)  # positions in the block
+            bw = _widths(np.maximum.reduceat(pgaps, pfirst[bfirst]))
+            bbytes = 1 + bcount * bw
             nskip = nblocks - 1
-            ntok = np.add.reduceat(freqs, first)  # positions per term
-            region = nskip + ntok
-            rstart = np.cumsum(region) - region
-            combined = np.empty(int(region.sum()), dtype=np.int64)
-            combined[np.repeat(rstart, nskip) + _runs(nskip)] = bbytes[not_last]
-            combined[np.repeat(rstart + nskip, ntok) + _runs(ntok)] = pgaps
-            sizes = _varint_sizes(combined)
-            self.positions.append(encode_varints(combined))
-            self.pos_lengths.append(np.add.reduceat(sizes, rstart))
+            term_of_block = np.repeat(np.arange(n), nblocks)
+            region = 4 * nskip + np.bincount(term_of_block, weights=bbytes, minlength=n).astype(np.int64)
+            tstart = np.cumsum(region) - region
+            pout = np.empty(int(region.sum()), dtype=np.uint8)
+            not_last = np.ones(len(bfirst), dtype=bool)
+            not_last[np.cumsum(nblocks) - 1] = False
+            _put_packed(pout, tstart, nskip, np.full(n, 4), bbytes[not_last])
+            bstart = np.repeat(tstart + 4 * nskip, nblocks) + (np.cumsum(bbytes) - bbytes) - np.repeat(
+                (np.cumsum(bbytes) - bbytes)[np.cumsum(nblocks) - nblocks], nblocks)
+            pout[bstart] = bw
+            _put_packed(pout, bstart + 1, bcount, bw, pgaps)
+            self.positions.append(pout.tobytes())
+            self.pos_lengths.append(region)
         self.terms.append(b"".join(btexts))
         self.term_lengths.append(np.fromiter(map(len, btexts), dtype=np.int64, count=n))
         self.count += n
@@ -388,13 +509,29 @@ class _FieldBuffer:
             return arr
 
         out.add(prefix + "terms", b"".join(self.terms))
-        out.add(prefix + "term_offsets", offsets(self.term_lengths))
+        term_offsets = offsets(self.term_lengths)
+        out.add(prefix + "term_offsets", term_offsets)
+        out.add(prefix + "term_samples", _term_samples(b"".join(self.terms), term_offsets))
         out.add(prefix + "postings", b"".join(self.postings))
         out.add(prefix + "posting_offsets", offsets(self.post_lengths))
         if self.kind == "positions":
             out.add(prefix + "positions", b"".join(self.positions))
             out.add(prefix + "position_offsets", offsets(self.pos_lengths))
         return {"name": self.name, "number": number, "kind": self.kind, "boost": self.boost, "terms": self.count}
+
+
+TERM_SAMPLE = 16  # every 16th term's first 8 bytes are in a sample array, for binary search
+
+
+def _term_samples(data: bytes, offsets: np.ndarray) -> np.ndarray:
+    """The first 8 bytes (zero-padded) of terms 0, 16, 32, ... as big-endian unsigned ints (their
+    order is the terms' order), from the terms' bytes and offsets."""
+    at = offsets[:-1:TERM_SAMPLE].astype(np.int64)
+    lengths = np.minimum(offsets[1:][::TERM_SAMPLE].astype(np.int64) - at, 8)
+    raw = np.frombuffer(data + b"\0" * 8, dtype=np.uint8)
+    grid = raw[at[:, None] + np.arange(8)]
+    grid[np.arange(8) >= lengths[:, None]] = 0
+    return np.ascontiguousarray(grid).view(">u8").ravel()
 
 
 def _varint_sizes(values: np.ndarray) -> np.ndarray:
@@ -415,7 +552,10 @@ class ArrayFieldWriter(FieldWriter):  # type: ignore[misc]
     def __init__(self, storage: Any, segment: ArraySegment) -> None:
         self._storage = storage
         self._segment = segment
-        self._fields: dict[str, _FieldBuffer] = {}
+        self._open: _FieldBuffer | None = None  # the field being written
+        self._last_field: str | None = None
+        self._written: list[dict[str, Any]] = []  # the directory entries of the fields written
+        self._out: _SectionWriter | None = None
         self._current: _FieldBuffer | None = None
         self._term: bytes | None = None
         self._pending: list[tuple[bytes, list[int], list[int], list[int]]] = []  # one field's terms
@@ -490,22 +630,36 @@ class ArrayFieldWriter(FieldWriter):  # type: ignore[misc]
         self._buffer(fieldname, fieldobj).add(btexts, starts, docs, freqs, positions)
 
     def _buffer(self, fieldname: str, fieldobj: Any) -> _FieldBuffer:
-        buf = self._fields.get(fieldname)
-        if buf is None:
-            buf = self._fields[fieldname] = _FieldBuffer(fieldname, _field_kind(fieldobj),
-                                                         float(fieldobj.format.field_boost))
+        """The open field's buffer; a new field writes the previous one's sections out (fields
+        come in ascending name order, each once), so only one field is held in memory."""
+        buf = self._open
+        if buf is not None and buf.name == fieldname:
+            return buf
+        if buf is not None:
+            self._write_field(buf)
+        if self._last_field is not None and fieldname <= self._last_field:
+            raise ValueError(f"field {fieldname!r} after {self._last_field!r}: fields must come in order, once each")
+        self._last_field = fieldname
+        buf = self._open = _FieldBuffer(fieldname, _field_kind(fieldobj), float(fieldobj.format.field_boost))
         return buf
+
+    def _write_field(self, buf: _FieldBuffer) -> None:
+        self._open = None
+        if buf.count:
+            if self._out is None:
+                self._out = _SectionWriter(self._segment.create_file(self._storage, TERMS_EXT), TERMS_MAGIC)
+            self._written.append(buf.write(self._out, len(self._written)))
 
     def close(self) -> None:
         if self.is_closed:
             return
         self._flush_pending()
         self.is_closed = True
-        out = _SectionWriter(self._segment.create_file(self._storage, TERMS_EXT), TERMS_MAGIC)
-        fields = [buf.write(out, number) for number, buf in enumerate(
-            sorted(self._fields.values(), key=lambda b: b.name)) if buf.count]
-        self._fields.clear()
-        out.close({"kind": "terms", "fields": fields})
+        if self._open is not None:
+            self._write_field(self._open)
+        if self._out is None:
+            self._out = _SectionWriter(self._segment.create_file(self._storage, TERMS_EXT), TERMS_MAGIC)
+        self._out.close({"kind": "terms", "fields": self._written})
 
 
 # -- terms and postings: reading ----------------------------------------------------------------------
@@ -514,20 +668,24 @@ class FieldTerms:
     """One field's terms and postings in one segment, read in place."""
 
     def __init__(self, source: _SectionFile, spec: dict[str, Any]) -> None:
+        spec = source.spec(spec, {"number": int, "name": str, "kind": str, "boost": (int, float), "terms": int})
+        if spec["kind"] not in _KINDS or spec["terms"] < 0:
+            raise FormatError(f"{source.name}: damaged directory (field {spec['name']})")
         prefix = f"f{spec['number']}."
+        self.file = source.name
         self.name: str = spec["name"]
         self.kind: str = spec["kind"]
         self.boost: float = float(spec["boost"])
         self.count: int = int(spec["terms"])
         self._terms = source.array(prefix + "terms")
-        self._term_offsets = source.array(prefix + "term_offsets")
+        self._term_offsets = source.offsets(prefix + "term_offsets", self.count + 1, self._terms)
+        # (big-endian on disk, so that their bytes sort as the terms; searched as native ints)
+        self._samples = source.array(prefix + "term_samples", -(-self.count // TERM_SAMPLE)).astype(np.uint64)
         self._postings = source.array(prefix + "postings")
-        self._post_offsets = source.array(prefix + "posting_offsets")
+        self._post_offsets = source.offsets(prefix + "posting_offsets", self.count + 1, self._postings)
         if self.kind == "positions":
             self._positions = source.array(prefix + "positions")
-            self._pos_offsets = source.array(prefix + "position_offsets")
-        if len(self._term_offsets) != self.count + 1 or len(self._post_offsets) != self.count + 1:
-            raise FormatError(f"{source.name}: field {self.name}: offset arrays do not match its {self.count} terms")
+            self._pos_offsets = source.offsets(prefix + "position_offsets", self.count + 1, self._positions)
         self._keys = _TermList(self)
 
     @property
@@ -549,8 +707,14 @@ class FieldTerms:
         return [data[a:b] for a, b in zip(rel, rel[1:])]
 
     def lower_bound(self, btext: bytes) -> int:
-        """The index of the first term ``>= btext``."""
-        return bisect.bisect_left(self._keys, btext)
+        """The index of the first term ``>= btext``: the samples (every ``TERM_SAMPLE``-th
+        term's first 8 bytes) bracket it, a binary search over the terms between finds it."""
+        key = np.uint64(int.from_bytes(btext[:8].ljust(8, b"\0"), "big"))
+        below = int(self._samples.searchsorted(key, side="left"))  # samples whose term < btext
+        upto = int(self._samples.searchsorted(key, side="right"))  # and those <= its prefix
+        lo = max(0, TERM_SAMPLE * (below - 1) + 1)
+        hi = min(self.count, TERM_SAMPLE * upto)
+        return bisect.bisect_left(self._keys, btext, lo, max(lo, hi))
 
     def find(self, btext: bytes) -> int:
         """The index of ``btext``, or -1."""
@@ -575,6 +739,8 @@ class FieldTerms:
         buf, at = self._postings, int(self._post_offsets[i])
         value = shift = 0
         while True:
+            if at >= buf.size or shift > 63:
+                raise self._damaged(f"postings of term {i}")
             byte = int(buf[at])
             value |= (byte & 0x7F) << shift
             if byte < 0x80:
@@ -582,54 +748,140 @@ class FieldTerms:
             shift += 7
             at += 1
 
+    def _damaged(self, what: str) -> FormatError:
+        return FormatError(f"{self.file}: field {self.name}: damaged {what}")
+
+    def _record_heads(self, terms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """For records of ``terms``: their document frequencies and where their deltas' width
+        byte is (in ``_postings``)."""
+        at = self._post_offsets[terms].astype(np.int64)
+        dfs, lengths = _varints_at(self._postings, at)
+        return dfs, at + lengths
+
     def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
         """Term ``i``'s document numbers and frequencies (int64)."""
-        a, b = int(self._post_offsets[i]), int(self._post_offsets[i + 1])
-        values = decode_varints(self._postings[a:b])
-        df = int(values[0])
-        if len(values) != 1 + 2 * df:
-            raise FormatError(f"field {self.name}: damaged postings of term {i}")
-        return np.cumsum(values[1:1 + df]), values[1 + df:]
+        buf = self._postings
+        end = int(self._post_offsets[i + 1])
+        df = self.doc_frequency(i)
+        p = int(self._post_offsets[i]) + _varint_size(df)
+        wd = int(buf[p]) if p < end else -1
+        q = p + 1 + df * wd
+        wf = int(buf[q]) if wd in _PACKED and q < end else -1
+        if wf not in _WIDTHS or q + 1 + df * wf != end:
+            raise self._damaged(f"postings of term {i}")
+        docs = np.cumsum(buf[p + 1:q].view(_PACKED[wd]), dtype=np.int64)
+        freqs = buf[q + 1:end].view(_PACKED[wf]).astype(np.int64) if wf else np.ones(df, dtype=np.int64)
+        return docs, freqs
+
+    def _records(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Terms ``lo`` to ``hi``: document frequencies, document numbers, frequencies."""
+        buf = self._postings
+        dfs, wat = self._record_heads(np.arange(lo, hi))
+        if int(wat.max()) >= buf.size:
+            raise self._damaged(f"postings of terms {lo} to {hi}")
+        wd = buf[wat].astype(np.int64)
+        fat = wat + 1 + dfs * wd
+        if int(fat.max()) >= buf.size or not _VALID_WIDTH[wd].all():
+            raise self._damaged(f"postings of terms {lo} to {hi}")
+        wf = buf[fat].astype(np.int64)
+        end = fat + 1 + dfs * wf
+        if not np.array_equal(end, self._post_offsets[lo + 1:hi + 1].astype(np.int64)) or not (
+                _VALID_WIDTH[wf] | (wf == 0)).all():
+            raise self._damaged(f"postings of terms {lo} to {hi}")
+        gaps = _get_packed(buf, wat + 1, dfs, wd)
+        freqs = _get_packed(buf, fat + 1, dfs, wf)
+        return dfs, _segmented_cumsum(gaps, dfs), freqs
+
+    def _blocks(self, i: int, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Where each block of term ``i``'s positions starts (its width byte, in ``_positions``)
+        and how many positions it holds."""
+        a, b = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
+        df = len(freqs)
+        nskip = -(-df // POSITION_BLOCK) - 1
+        starts = np.zeros(nskip + 1, dtype=np.int64)
+        if nskip:
+            if a + 4 * nskip > b:
+                raise self._damaged(f"positions of term {i}")
+            np.cumsum(self._positions[a:a + 4 * nskip].view("<u4"), out=starts[1:])
+        starts += a + 4 * nskip
+        counts = np.add.reduceat(freqs, np.arange(0, df, POSITION_BLOCK))
+        return starts, counts
+
+    def _unpack_blocks(self, i: int, starts: np.ndarray, counts: np.ndarray, end: int | None) -> np.ndarray:
+        buf = self._positions
+        if int(starts.max()) >= buf.size:
+            raise self._damaged(f"positions of term {i}")
+        widths = buf[starts].astype(np.int64)
+        if not _VALID_WIDTH[widths].all() or (end is not None and int(starts[-1] + 1 + counts[-1] * widths[-1]) != end):
+            raise self._damaged(f"positions of term {i}")
+        return _get_packed(buf, starts + 1, counts, widths)
 
     def positions(self, i: int, freqs: np.ndarray) -> np.ndarray:
         """Term ``i``'s positions, posting after posting (``freqs`` from :meth:`postings`)."""
-        a, b = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
-        values = decode_varints(self._positions[a:b])
-        nskip = -(-len(freqs) // POSITION_BLOCK) - 1
-        if len(values) != nskip + int(freqs.sum()):
-            raise FormatError(f"field {self.name}: damaged positions of term {i}")
-        return _segmented_cumsum(values[nskip:], freqs)
+        starts, counts = self._blocks(i, freqs)
+        gaps = self._unpack_blocks(i, starts, counts, int(self._pos_offsets[i + 1]))
+        return _segmented_cumsum(gaps, freqs)
 
     def positions_of(self, i: int, freqs: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The positions of term ``i``'s postings ``which`` (sorted indexes into its postings;
         ``freqs`` from :meth:`postings`): their counts and their positions one after the other.
         Only the blocks of positions holding those postings are decoded."""
         df = len(freqs)
-        nskip = -(-df // POSITION_BLOCK) - 1
-        if nskip <= 0 or len(which) * 8 > df:
-            flat = self.positions(i, freqs)
-            return _select(freqs, flat, which)
-        a, b = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
-        buf = self._positions[a:b]
-        ends = np.flatnonzero(buf[:10 * nskip] < 0x80)
-        if len(ends) < nskip:
-            raise FormatError(f"field {self.name}: damaged positions of term {i}")
-        head = int(ends[nskip - 1]) + 1
-        starts = np.zeros(nskip + 2, dtype=np.int64)
-        np.cumsum(decode_varints(buf[:head]), out=starts[1:nskip + 1])
-        starts += head
-        starts[-1] = len(buf)
-        blocks = np.unique(which // POSITION_BLOCK)
-        data = np.concatenate([buf[int(starts[k]):int(starts[k + 1])] for k in blocks.tolist()])
-        lo = blocks * POSITION_BLOCK
-        hi = np.minimum(lo + POSITION_BLOCK, df)
-        picked = np.concatenate([np.arange(x, y) for x, y in zip(lo.tolist(), hi.tolist())])
-        bfreqs = freqs[picked]
-        gaps = decode_varints(data)
-        if len(gaps) != int(bfreqs.sum()):
-            raise FormatError(f"field {self.name}: damaged positions of term {i}")
-        flat = _segmented_cumsum(gaps, bfreqs)
-        return _select(bfreqs, flat, np.searchsorted(picked, which))
+        nblocks = -(-df // POSITION_BLOCK)
+        if len(which) <= 8:
+            return self._few_positions(i, freqs, which.tolist(), nblocks)
+        blocks = sorted({k // POSITION_BLOCK for k in which.tolist()}) if len(which) < 64 else \
+            np.unique(which // POSITION_BLOCK).tolist()
+        if len(blocks) * 2 > nblocks:  # most of them: decode the term whole
+            return _select(freqs, self.positions(i, freqs), which)
+        buf = self._positions
+        a, end = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
+        nskip = nblocks - 1
+        if a + 4 * nskip > end:
+            raise self._damaged(f"positions of term {i}")
+        ends = np.cumsum(buf[a:a + 4 * nskip].view("<u4"), dtype=np.int64).tolist()
+        base = a + 4 * nskip
+        parts: list[np.ndarray] = []
+        picked: list[int] = []
+        for k in blocks:
+            start = base + (ends[k - 1] if k else 0)
+            lo, hi = k * POSITION_BLOCK, min(df, (k + 1) * POSITION_BLOCK)
+            count = int(freqs[lo:hi].sum())
+            w = int(buf[start]) if start < end else 0
+            if w not in _PACKED or start + 1 + count * w > end:
+                raise self._damaged(f"positions of term {i}")
+            parts.append(buf[start + 1:start + 1 + count * w].view(_PACKED[w]))
+            picked.extend(range(lo, hi))
+        gaps = np.concatenate(parts).astype(np.int64) if len(parts) > 1 else parts[0].astype(np.int64)
+        took = np.array(picked, dtype=np.int64)
+        bfreqs = freqs[took]
+        return _select(bfreqs, _segmented_cumsum(gaps, bfreqs), np.searchsorted(took, which))
+
+    def _few_positions(self, i: int, freqs: np.ndarray, which: list[int], nblocks: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+        """:meth:`positions_of` for a few postings: each one's gaps found from its block's start
+        (the skip list) and the frequencies before it in the block."""
+        buf = self._positions
+        a, end = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
+        nskip = nblocks - 1
+        skips = buf[a:a + 4 * nskip].view("<u4")
+        if len(skips) != nskip:
+            raise self._damaged(f"positions of term {i}")
+        counts: list[int] = []
+        parts: list[np.ndarray] = []
+        for j in which:
+            k = j // POSITION_BLOCK
+            start = a + 4 * nskip + (int(skips[:k].sum()) if k else 0)
+            w = int(buf[start]) if start < end else 0
+            lo = k * POSITION_BLOCK
+            at = start + 1 + (int(freqs[lo:j].sum()) if j > lo else 0) * w
+            f = int(freqs[j])
+            if w not in _PACKED or at + f * w > end:
+                raise self._damaged(f"positions of term {i}")
+            counts.append(f)
+            parts.append(np.cumsum(buf[at:at + f * w].view(_PACKED[w]), dtype=np.int64))
+        flat = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else _NO_INTS
+        return np.array(counts, dtype=np.int64), flat
 
     def range_postings(self, lo: int, hi: int, with_positions: bool = False
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -637,30 +889,34 @@ class FieldTerms:
         document numbers and frequencies (term after term) and, if asked, positions."""
         if hi <= lo:
             return _NO_INTS, _NO_INTS, _NO_INTS, (_NO_INTS if with_positions else None)
-        offsets = self._post_offsets[lo:hi + 1].astype(np.int64)
-        buf = self._postings[int(offsets[0]):int(offsets[-1])]
-        values = decode_varints(buf)
-        rec = _varint_count_before(buf, offsets[:-1] - offsets[0])
-        dfs = values[rec]
-        if int(2 * dfs.sum()) + len(dfs) != len(values):
-            raise FormatError(f"field {self.name}: damaged postings of terms {lo} to {hi}")
-        within = _runs(dfs)
-        at = np.repeat(rec + 1, dfs) + within
-        gaps = values[at]
-        docs = _segmented_cumsum(gaps, dfs)
-        freqs = values[at + np.repeat(dfs, dfs)]
+        dfs, docs, freqs = self._records(lo, hi)
         poses = None
         if with_positions and self.kind == "positions":
-            a, b = int(self._pos_offsets[lo]), int(self._pos_offsets[hi])
-            values = decode_varints(self._positions[a:b])
-            nskip = -(-dfs // POSITION_BLOCK) - 1
-            ntok = np.add.reduceat(freqs, np.cumsum(dfs) - dfs)
-            if int(nskip.sum() + ntok.sum()) != len(values):
-                raise FormatError(f"field {self.name}: damaged positions of terms {lo} to {hi}")
-            keep = np.ones(len(values), dtype=bool)
-            rstart = np.cumsum(nskip + ntok) - (nskip + ntok)
-            keep[np.repeat(rstart, nskip) + _runs(nskip)] = False
-            poses = _segmented_cumsum(values[keep], freqs)
+            n = hi - lo
+            nblocks = -(-dfs // POSITION_BLOCK)
+            nskip = nblocks - 1
+            tstart = self._pos_offsets[lo:hi].astype(np.int64)
+            skips = _get_packed(self._positions, tstart, nskip, np.full(n, 4))
+            # Each block's start: its term's first block after the skip list, then the sizes.
+            sizes = np.zeros(int(nblocks.sum()), dtype=np.int64)
+            first_block = np.cumsum(nblocks) - nblocks
+            not_first = np.ones(len(sizes), dtype=bool)
+            not_first[first_block] = False
+            sizes[not_first] = skips
+            starts = _segmented_cumsum(sizes, nblocks) + np.repeat(tstart + 4 * nskip, nblocks)
+            pfirst = np.cumsum(dfs) - dfs
+            bfirst = np.repeat(pfirst, nblocks) + POSITION_BLOCK * _runs(nblocks)
+            counts = np.add.reduceat(freqs, bfirst)
+            buf = self._positions
+            if len(starts) and int(starts.max()) >= buf.size:
+                raise self._damaged(f"positions of terms {lo} to {hi}")
+            widths = buf[starts].astype(np.int64)
+            last = np.cumsum(nblocks) - 1
+            ends = starts[last] + 1 + counts[last] * widths[last]
+            if not _VALID_WIDTH[widths].all() or not np.array_equal(
+                    ends, self._pos_offsets[lo + 1:hi + 1].astype(np.int64)):
+                raise self._damaged(f"positions of terms {lo} to {hi}")
+            poses = _segmented_cumsum(_get_packed(buf, starts + 1, counts, widths), freqs)
         return dfs, docs, freqs, poses
 
     def postings_size(self) -> int:
@@ -674,8 +930,9 @@ class FieldTerms:
 
     def chunk_end(self, lo: int, budget: int) -> int:
         """The end of a run of terms from ``lo`` holding about ``budget`` bytes of postings and
-        of positions each (at least one term)."""
+        of positions each, and at most ``budget // 64`` terms (at least one term)."""
         hi = int(np.searchsorted(self._post_offsets, int(self._post_offsets[lo]) + budget, side="right")) - 1
+        hi = min(hi, lo + max(1, budget // 64))
         if self.kind == "positions":
             hi = min(hi, int(np.searchsorted(self._pos_offsets, int(self._pos_offsets[lo]) + budget,
                                              side="right")) - 1)
@@ -841,7 +1098,10 @@ class ArrayTermsReader(TermsReader):  # type: ignore[misc]
     def __init__(self, storage: Any, segment: Segment) -> None:
         self._file = _SectionFile(storage, segment.make_filename(TERMS_EXT), TERMS_MAGIC)
         self.fields: dict[str, FieldTerms] = {}
-        for spec in self._file.info.get("fields", []):
+        specs = self._file.info.get("fields", [])
+        if not isinstance(specs, list):
+            raise FormatError(f"{self._file.name}: damaged directory (fields)")
+        for spec in specs:
             self.fields[spec["name"]] = FieldTerms(self._file, spec)
         self._names = sorted(self.fields)
 
@@ -898,6 +1158,8 @@ class ArrayTermsReader(TermsReader):  # type: ignore[misc]
     def term_info(self, fieldname: str, btext: bytes) -> ArrayTermInfo:
         return ArrayTermInfo(*self._index(fieldname, btext))
 
+    # A term of another segment reads as 0 here: Whoosh's readers ask every segment for the terms
+    # a prefix or wildcard found in any of them (Whoosh's SegmentReader turns only KeyError into 0).
     def frequency(self, fieldname: str, btext: bytes) -> float:
         if (fieldname, btext) not in self:
             return 0.0  # (Whoosh's readers count a missing term as 0)
@@ -1175,16 +1437,31 @@ class ArrayDocReader(PerDocumentReader):  # type: ignore[misc]
     def __init__(self, storage: Any, segment: ArraySegment) -> None:
         self._segment = segment
         self._file = _SectionFile(storage, segment.make_filename(DOCS_EXT), DOCS_MAGIC)
-        info = self._file.info
-        self._count = int(info["doc_count"])
+        info = self._file.spec(self._file.info, {"doc_count": int, "lengths": list, "columns": dict})
+        self._count = info["doc_count"]
         if self._count != segment.doc_count_all():
             raise FormatError(f"{self._file.name}: {self._count} documents, the table of contents says "
                               f"{segment.doc_count_all()}")
         self._block_starts = self._file.array("stored.block_starts").astype(np.int64)
-        self._block_offsets = self._file.array("stored.block_offsets").astype(np.int64)
         self._stored = self._file.array("stored.data")
-        self._length_names: list[str] = list(info.get("lengths", []))
-        self._columns: dict[str, dict[str, Any]] = dict(info.get("columns", {}))
+        self._block_offsets = self._file.offsets("stored.block_offsets", len(self._block_starts),
+                                                 self._stored).astype(np.int64)
+        if (not self._block_starts.size or self._block_starts[0] != 0 or self._block_starts[-1] != self._count
+                or (np.diff(self._block_starts) < 0).any() or (np.diff(self._block_offsets) < 0).any()):
+            raise FormatError(f"{self._file.name}: damaged block index of stored fields")
+        self._length_names: list[str] = list(info["lengths"])
+        for name in self._length_names:
+            self._file.array(f"lengths.{name}", self._count)
+        self._columns: dict[str, dict[str, Any]] = dict(info["columns"])
+        for name, spec in self._columns.items():
+            self._file.spec(spec, {"kind": str, "default": (str, int, float)})
+            if spec["kind"] == "bytes":
+                data = self._file.array(f"column.{name}.data")
+                self._file.offsets(f"column.{name}.offsets", self._count + 1, data)
+            elif spec["kind"] in ("int", "float"):
+                self._file.array(f"column.{name}", self._count)
+            else:
+                raise FormatError(f"{self._file.name}: damaged directory (column {name})")
         self._cache: tuple[int, list[bytes]] | None = None
 
     # documents and deletions

@@ -304,7 +304,11 @@ class QueryCompiler:
         accented = _phrase_or_term("syl", syllables, slop, boost=2.0 * boost)
         loose = _phrase_or_term("fold", folded, slop, boost=boost)
         if exact:
-            return maybe(accented, loose)
+            # Every document of the accented phrase holds the folded one at the same positions
+            # (a text's folded syllable i is its syllable i folded), so within those documents
+            # the folded phrase needs no positions checked: its words match, and score as it does.
+            implied = wq.And([wq.Term("fold", t) for t in folded], boost=boost) if len(folded) > 1 else loose
+            return maybe(accented, implied)
         return loose if folded == syllables else wq.Or([accented, loose])
 
     def _prefix(self, node: Prefix) -> wq.Query:

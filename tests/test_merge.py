@@ -214,3 +214,24 @@ def test_reindex_reports_its_stages_and_progress_to_the_end(tmp_path: Path) -> N
     merging = events[events.index(("merge", len(docs))) + 1:]
     assert merging and merging[-1] == ("progress", len(docs))  # the merge counts up to every document
     assert report.added == len(docs) and Index.open(ix.path).segment_count() == 1
+
+
+def test_merged_terms_are_ordered_as_bytes_however_long_and_alike() -> None:
+    """Merges rank terms with numpy on their first bytes and Python where those tie: the result
+    must be the byte order of the whole terms (long terms sharing a long prefix, zero bytes)."""
+    import random
+
+    from index._merge import _KEY_BYTES, _unique
+
+    rng = random.Random(3)
+    alphabet = [b"a", b"b", b"\xc3", b"\xa1", b"z", b"\x01"]
+    for trial in range(300):
+        sizes = [1, 2, _KEY_BYTES - 1, _KEY_BYTES, _KEY_BYTES + 1, 2 * _KEY_BYTES]
+        terms = [b"".join(rng.choice(alphabet) for _ in range(rng.choice(sizes))) for _ in range(rng.randint(1, 60))]
+        if trial % 3 == 0:
+            terms = [b"x" * (_KEY_BYTES + 5) + t for t in terms]  # ties on the whole key
+        if trial % 7 == 0:
+            terms.append(b"a\x00")
+        unique, rank = _unique(terms)
+        assert unique == sorted(set(terms))
+        assert [unique[i] for i in rank.tolist()] == terms
