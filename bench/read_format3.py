@@ -37,6 +37,7 @@ TERMS_MAGIC = b"VNS3TERM"
 DOCS_MAGIC = b"VNS3DOCS"
 TRAILER = struct.Struct("<QQ8s")
 POSITION_BLOCK = 128
+DTYPES = ("|u1", "<u4", "<u8", ">u8", "<i8", "<f8")
 
 
 class SpecError(ValueError):
@@ -66,6 +67,36 @@ def read_varints(buf: bytes | memoryview) -> list[int]:
     while at < len(buf):
         value, at = read_varint(buf, at)
         out.append(value)
+    return out
+
+
+# -- "Packed groups" -----------------------------------------------------------------------------
+
+def read_packed(buf: bytes | memoryview, at: int, count: int, allowed: tuple[int, ...]) -> tuple[list[int], int]:
+    """A width byte at ``buf[at]``, then ``count`` little-endian unsigned integers of that many
+    bytes (width 0: ``count`` ones, no bytes); the values and the offset after them."""
+    if at >= len(buf):
+        raise SpecError("a packed group runs past the end of its bytes")
+    width = buf[at]
+    if width not in allowed:
+        raise SpecError(f"width {width}, expected one of {allowed}")
+    at += 1
+    if width == 0:
+        return [1] * count, at
+    end = at + count * width
+    if end > len(buf):
+        raise SpecError("a packed group runs past the end of its bytes")
+    code = {1: "B", 2: "H", 4: "I"}[width]
+    return list(struct.unpack_from(f"<{count}{code}", buf, at)), end
+
+
+def running_sums(gaps: list[int]) -> list[int]:
+    """Deltas to values: the first is itself, each next one adds to the one before."""
+    out = []
+    total = 0
+    for gap in gaps:
+        total += gap
+        out.append(total)
     return out
 
 
@@ -186,6 +217,10 @@ class SectionFile:
         if self.directory.get("format") != 3:
             raise SpecError(f"{path.name}: directory format {self.directory.get('format')!r}")
         self.sections: dict[str, list[Any]] = self.directory["sections"]
+        for name, (start, length, dtype) in self.sections.items():
+            if dtype not in DTYPES or start < 8 or start + length > offset or length % np.dtype(dtype).itemsize:
+                raise SpecError(f"{path.name}: section {name} {[start, length, dtype]} is not whole items "
+                                "of a known type between the magic and the directory")
 
     def raw(self, name: str) -> memoryview:
         offset, length, _dtype = self.sections[name]
@@ -210,6 +245,7 @@ class FieldTerms:
         self.count: int = spec["terms"]
         self._terms = f.raw(p + "terms")
         self._term_offsets = f.array(p + "term_offsets")
+        self._samples = f.array(p + "term_samples")
         self._postings = f.raw(p + "postings")
         self._posting_offsets = f.array(p + "posting_offsets")
         if self.kind == "positions":
@@ -221,6 +257,11 @@ class FieldTerms:
 
     def terms(self) -> list[bytes]:
         return [self.term(i) for i in range(self.count)]
+
+    def samples_match(self) -> bool:
+        """The term samples are the first 8 bytes (zero-padded) of terms 0, 16, 32, ..."""
+        expected = [int.from_bytes(self.term(i)[:8].ljust(8, b"\0"), "big") for i in range(0, self.count, 16)]
+        return [int(v) for v in self._samples] == expected
 
     def lower_bound(self, btext: bytes) -> int:
         """Binary search: the index of the first term >= ``btext`` (bytes compare unsigned)."""
@@ -247,77 +288,59 @@ class FieldTerms:
         return out
 
     def postings(self, i: int) -> tuple[list[int], list[int]]:
-        """Term ``i``'s document numbers (in its segment) and frequencies."""
-        rec = read_varints(self._postings[int(self._posting_offsets[i]):int(self._posting_offsets[i + 1])])
-        df = rec[0]
-        if len(rec) != 1 + 2 * df:
-            raise SpecError(f"{self.name}: term {i}: record of {len(rec)} values for df {df}")
-        docs = []
-        doc = 0
-        for gap in rec[1:1 + df]:
-            doc += gap
-            docs.append(doc)
-        return docs, rec[1 + df:]
+        """Term ``i``'s document numbers (in its segment) and frequencies ("Posting records")."""
+        rec = self._postings[int(self._posting_offsets[i]):int(self._posting_offsets[i + 1])]
+        df, at = read_varint(rec, 0)
+        gaps, at = read_packed(rec, at, df, (1, 2, 4))
+        freqs, at = read_packed(rec, at, df, (0, 1, 2, 4))
+        if at != len(rec):
+            raise SpecError(f"{self.name}: term {i}: {len(rec) - at} bytes after its record")
+        return running_sums(gaps), freqs
 
     def weights(self, i: int) -> list[float]:
         return [f * self.boost for f in self.postings(i)[1]]
 
-    def positions(self, i: int) -> list[list[int]]:
-        """Term ``i``'s positions, one list per posting (fields of kind ``positions``)."""
+    def _region(self, i: int) -> tuple[memoryview, list[int], list[int]]:
+        """Term ``i``'s positions region, its skip list and the number of positions per block."""
         _docs, freqs = self.postings(i)
         region = self._positions[int(self._position_offsets[i]):int(self._position_offsets[i + 1])]
-        values = read_varints(region)
-        nskip = -(-len(freqs) // POSITION_BLOCK) - 1
-        skips, gaps = values[:nskip], values[nskip:]
-        if len(gaps) != sum(freqs):
-            raise SpecError(f"{self.name}: term {i}: {len(gaps)} position gaps for {sum(freqs)} positions")
-        self._check_skips(region, skips, freqs)
-        out = []
-        at = 0
-        for freq in freqs:
-            pos = 0
-            posting = []
-            for gap in gaps[at:at + freq]:
-                pos += gap
-                posting.append(pos)
-            out.append(posting)
-            at += freq
-        return out
+        nblocks = -(-len(freqs) // POSITION_BLOCK)
+        skips = list(struct.unpack_from(f"<{nblocks - 1}I", region, 0))
+        counts = [sum(freqs[k * POSITION_BLOCK:(k + 1) * POSITION_BLOCK]) for k in range(nblocks)]
+        return region, skips, counts
 
-    def _check_skips(self, region: memoryview, skips: list[int], freqs: list[int]) -> None:
-        """The skip list: the byte size of each block of 128 postings' positions but the last."""
-        at = 0
-        for _ in skips:
-            at = read_varint(region, at)[1]
-        for k, size in enumerate(skips):
-            start = at
-            for _ in range(sum(freqs[k * POSITION_BLOCK:(k + 1) * POSITION_BLOCK])):
-                at = read_varint(region, at)[1]
-            if at - start != size:
-                raise SpecError(f"{self.name}: skip entry {k} says {size} bytes, the block has {at - start}")
+    def _block_positions(self, region: memoryview, at: int, freqs: list[int]) -> tuple[list[list[int]], int]:
+        gaps, end = read_packed(region, at, sum(freqs), (1, 2, 4))
+        out = []
+        for freq in freqs:
+            out.append(running_sums(gaps[:freq]))
+            gaps = gaps[freq:]
+        return out, end
+
+    def positions(self, i: int) -> list[list[int]]:
+        """Term ``i``'s positions, one list per posting (fields of kind ``positions``), reading
+        the blocks one after the other and checking the skip list's sizes on the way."""
+        _docs, freqs = self.postings(i)
+        region, skips, _counts = self._region(i)
+        at = 4 * len(skips)
+        out: list[list[int]] = []
+        for k in range(len(skips) + 1):
+            block, end = self._block_positions(region, at, freqs[k * POSITION_BLOCK:(k + 1) * POSITION_BLOCK])
+            if k < len(skips) and end - at != skips[k]:
+                raise SpecError(f"{self.name}: term {i}: skip entry {k} says {skips[k]} bytes, not {end - at}")
+            out.extend(block)
+            at = end
+        if at != len(region):
+            raise SpecError(f"{self.name}: term {i}: {len(region) - at} bytes after its positions")
+        return out
 
     def positions_of_block(self, i: int, k: int) -> list[list[int]]:
-        """The positions of postings ``128 k`` to ``128 (k + 1)`` of term ``i`` alone, found
+        """The positions of postings ``128 k`` to ``128 k + 127`` of term ``i`` alone, found
         through the skip list (what a phrase query reads for one candidate document)."""
         _docs, freqs = self.postings(i)
-        region = self._positions[int(self._position_offsets[i]):int(self._position_offsets[i + 1])]
-        nskip = -(-len(freqs) // POSITION_BLOCK) - 1
-        at = 0
-        skips = []
-        for _ in range(nskip):
-            size, at = read_varint(region, at)
-            skips.append(size)
-        at += sum(skips[:k])
-        out = []
-        for freq in freqs[k * POSITION_BLOCK:(k + 1) * POSITION_BLOCK]:
-            pos = 0
-            posting = []
-            for _ in range(freq):
-                gap, at = read_varint(region, at)
-                pos += gap
-                posting.append(pos)
-            out.append(posting)
-        return out
+        region, skips, _counts = self._region(i)
+        at = 4 * len(skips) + sum(skips[:k])
+        return self._block_positions(region, at, freqs[k * POSITION_BLOCK:(k + 1) * POSITION_BLOCK])[0]
 
 
 class TermsFile:

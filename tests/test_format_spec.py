@@ -93,6 +93,7 @@ def test_the_spec_reader_reads_what_vnsearch_reads(indexes: dict[str, Path], nam
             ref = theirs.field(fname)
             assert (field.kind, field.boost, field.count) == (ref.kind, ref.boost, ref.count)
             assert field.terms() == ref.terms()
+            assert field.samples_match()
             for i in range(field.count):
                 rdocs, rfreqs = ref.postings(i)
                 assert field.postings(i) == (rdocs.tolist(), rfreqs.tolist())
@@ -181,3 +182,5 @@ def test_the_spec_reader_refuses_what_is_not_format_3(indexes: dict[str, Path], 
 def test_varints_as_the_spec_defines_them() -> None:
     assert rf3.read_varints(bytes([0x05, 0xAC, 0x02, 0x80, 0x80, 0x01])) == [5, 300, 16384]
     assert rf3.read_varints(encode_varints(np.array([0, 127, 128, 2 ** 35 + 3]))) == [0, 127, 128, 2 ** 35 + 3]
+    assert rf3.read_packed(bytes([9, 2, 0x2C, 0x01, 0xFF, 0xFF]), 1, 2, (1, 2, 4)) == ([300, 65535], 6)
+    assert rf3.read_packed(bytes([0]), 0, 3, (0, 1, 2, 4)) == ([1, 1, 1], 1)
