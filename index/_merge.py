@@ -66,7 +66,7 @@ class MergePolicy:
 
     merge_factor: int = 10
     min_docs: int = 500
-    max_segments: int = 10
+    max_segments: int = 20
 
     def level(self, docs: int) -> int:
         return round(math.log(max(docs, self.min_docs) / self.min_docs, self.merge_factor))

@@ -57,7 +57,8 @@ STORED_BLOCK_BYTES = 8192  # a block is closed once its JSON reaches this size (
 _DTYPES = ("|u1", "<u4", "<u8", ">u8", "<i8", "<f8")  # the array types sections are written in
 _KINDS = ("positions", "frequency", "existence")
 _ZLIB_LEVEL = 6
-POSITION_BLOCK = 128  # postings per block of a term's positions (each block but the last is in its skip list)
+BLOCK = 128  # postings per block: of a term's postings and of its positions, each with a skip list
+POSITION_BLOCK = BLOCK
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
 _NO_INTS = np.zeros(0, dtype=np.int64)
 
@@ -445,20 +446,25 @@ class _FieldBuffer:
         gaps[first] = docs[first]
         if (gaps[_runs(counts) > 0] <= 0).any() or (docs < 0).any():
             raise ValueError(f"field {self.name!r}: document numbers not ascending within a term")
-        # Each term's record: df (varint), the deltas' width and the deltas, the frequencies'
-        # width and the frequencies (packed, see _put_packed), laid out for all terms at once.
+        # Each term's record: df (varint), the deltas' width, a skip list (the last document
+        # number of each block of BLOCK postings but the last, <u4 each), the deltas, the
+        # frequencies' width and the frequencies (packed, see _put_packed), for all terms at once.
         dfbytes = encode_varints(counts)
         dflen = _varint_sizes(counts)
         wd = _widths(np.maximum.reduceat(gaps, first))
         ones = np.minimum.reduceat(freqs == 1, first).astype(bool) if len(freqs) else np.ones(n, dtype=bool)
         wf = _widths(np.maximum.reduceat(freqs, first), ones)
-        reclen = dflen + 1 + counts * wd + 1 + counts * wf
+        nskip = -(-counts // BLOCK) - 1
+        reclen = dflen + 1 + 4 * nskip + counts * wd + 1 + counts * wf
         rstart = np.cumsum(reclen) - reclen
         out = np.empty(int(reclen.sum()), dtype=np.uint8)
         out[np.repeat(rstart, dflen) + _runs(dflen)] = np.frombuffer(dfbytes, dtype=np.uint8)
         out[rstart + dflen] = wd
-        _put_packed(out, rstart + dflen + 1, counts, wd, gaps)
-        fat = rstart + dflen + 1 + counts * wd
+        block_last = np.repeat(first, nskip) + BLOCK * (_runs(nskip) + 1) - 1  # last posting of each
+        _put_packed(out, rstart + dflen + 1, nskip, np.full(n, 4), docs[block_last])
+        dat = rstart + dflen + 1 + 4 * nskip
+        _put_packed(out, dat, counts, wd, gaps)
+        fat = dat + counts * wd
         out[fat] = wf
         _put_packed(out, fat + 1, counts, wf, freqs)
         self.postings.append(out.tobytes())
@@ -475,7 +481,7 @@ class _FieldBuffer:
                 raise ValueError(f"field {self.name!r}: positions not ascending within a posting")
             # Per term: a skip list (the byte size of each block of POSITION_BLOCK postings'
             # positions but the last, <u4 each), then the blocks: a width byte, the packed gaps.
-            nblocks = -(-counts // POSITION_BLOCK)
+            nblocks = -(-counts // BLOCK)
             bfirst = np.repeat(first, nblocks) + POSITION_BLOCK * _runs(nblocks)  # first posting
             bcount = np.add.reduceat(freqs, bfirst)  # positions in the block
             bw = _widths(np.maximum.reduceat(pgaps, pfirst[bfirst]))
@@ -758,20 +764,64 @@ class FieldTerms:
         dfs, lengths = _varints_at(self._postings, at)
         return dfs, at + lengths
 
-    def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """Term ``i``'s document numbers and frequencies (int64)."""
+    def _head(self, i: int) -> tuple[int, int, int, int, int, int]:
+        """Where the parts of term ``i``'s record are: its document frequency, the deltas' width,
+        where its skip list starts, where its deltas start, the frequencies' width, where they
+        start (checked to end where the record ends)."""
         buf = self._postings
         end = int(self._post_offsets[i + 1])
         df = self.doc_frequency(i)
         p = int(self._post_offsets[i]) + _varint_size(df)
         wd = int(buf[p]) if p < end else -1
-        q = p + 1 + df * wd
+        dat = p + 1 + 4 * (-(-df // BLOCK) - 1)
+        q = dat + df * wd
         wf = int(buf[q]) if wd in _PACKED and q < end else -1
         if wf not in _WIDTHS or q + 1 + df * wf != end:
             raise self._damaged(f"postings of term {i}")
-        docs = np.cumsum(buf[p + 1:q].view(_PACKED[wd]), dtype=np.int64)
-        freqs = buf[q + 1:end].view(_PACKED[wf]).astype(np.int64) if wf else np.ones(df, dtype=np.int64)
-        return docs, freqs
+        return df, wd, p + 1, dat, wf, q + 1
+
+    def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Term ``i``'s document numbers and frequencies (int64)."""
+        df, wd, _skips, dat, wf, fat = self._head(i)
+        buf = self._postings
+        docs = np.cumsum(buf[dat:dat + df * wd].view(_PACKED[wd]), dtype=np.int64)
+        return docs, self._freqs(df, wf, fat, 0, df)
+
+    def _freqs(self, df: int, wf: int, fat: int, lo: int, hi: int) -> np.ndarray:
+        if not wf:
+            return np.ones(hi - lo, dtype=np.int64)
+        return self._postings[fat + lo * wf:fat + hi * wf].view(_PACKED[wf]).astype(np.int64)
+
+    def postings_in(self, i: int, want: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Term ``i``'s postings in the blocks that may hold the sorted document numbers
+        ``want`` (a superset of those of them it holds): their indexes among the term's
+        postings, document numbers and frequencies. Only those blocks are decoded."""
+        df, wd, sat, dat, wf, fat = self._head(i)
+        nskip = -(-df // BLOCK) - 1
+        buf = self._postings
+        if not nskip:
+            docs = np.cumsum(buf[dat:dat + df * wd].view(_PACKED[wd]), dtype=np.int64)
+            return np.arange(df), docs, self._freqs(df, wf, fat, 0, df)
+        last = buf[sat:sat + 4 * nskip].view("<u4")
+        blocks = np.unique(np.searchsorted(last, want, side="left")).tolist()
+        idx: list[np.ndarray] = []
+        found: list[np.ndarray] = []
+        freqs: list[np.ndarray] = []
+        for k in blocks:
+            lo, hi = k * BLOCK, min(df, (k + 1) * BLOCK)
+            block = np.cumsum(buf[dat + lo * wd:dat + hi * wd].view(_PACKED[wd]), dtype=np.int64)
+            if k:
+                block += int(last[k - 1])
+            idx.append(np.arange(lo, hi))
+            found.append(block)
+            freqs.append(self._freqs(df, wf, fat, lo, hi))
+        if len(blocks) == 1:
+            return idx[0], found[0], freqs[0]
+        return np.concatenate(idx), np.concatenate(found), np.concatenate(freqs)
+
+    def blocks_of(self, i: int) -> int:
+        """How many blocks term ``i``'s postings are in."""
+        return -(-self.doc_frequency(i) // BLOCK)
 
     def _records(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Terms ``lo`` to ``hi``: document frequencies, document numbers, frequencies."""
@@ -780,7 +830,8 @@ class FieldTerms:
         if int(wat.max()) >= buf.size:
             raise self._damaged(f"postings of terms {lo} to {hi}")
         wd = buf[wat].astype(np.int64)
-        fat = wat + 1 + dfs * wd
+        dat = wat + 1 + 4 * (-(-dfs // BLOCK) - 1)
+        fat = dat + dfs * wd
         if int(fat.max()) >= buf.size or not _VALID_WIDTH[wd].all():
             raise self._damaged(f"postings of terms {lo} to {hi}")
         wf = buf[fat].astype(np.int64)
@@ -788,7 +839,7 @@ class FieldTerms:
         if not np.array_equal(end, self._post_offsets[lo + 1:hi + 1].astype(np.int64)) or not (
                 _VALID_WIDTH[wf] | (wf == 0)).all():
             raise self._damaged(f"postings of terms {lo} to {hi}")
-        gaps = _get_packed(buf, wat + 1, dfs, wd)
+        gaps = _get_packed(buf, dat, dfs, wd)
         freqs = _get_packed(buf, fat + 1, dfs, wf)
         return dfs, _segmented_cumsum(gaps, dfs), freqs
 
@@ -822,17 +873,18 @@ class FieldTerms:
         gaps = self._unpack_blocks(i, starts, counts, int(self._pos_offsets[i + 1]))
         return _segmented_cumsum(gaps, freqs)
 
-    def positions_of(self, i: int, freqs: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The positions of term ``i``'s postings ``which`` (sorted indexes into its postings;
-        ``freqs`` from :meth:`postings`): their counts and their positions one after the other.
-        Only the blocks of positions holding those postings are decoded."""
-        df = len(freqs)
-        nblocks = -(-df // POSITION_BLOCK)
+    def positions_of(self, i: int, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of term ``i``'s postings ``which`` (sorted indexes into its postings):
+        their counts and their positions one after the other. Only the blocks of positions
+        holding those postings are decoded, and only their frequencies read."""
+        df, _wd, _sat, _dat, wf, fat = self._head(i)
+        nblocks = -(-df // BLOCK)
         if len(which) <= 8:
-            return self._few_positions(i, freqs, which.tolist(), nblocks)
-        blocks = sorted({k // POSITION_BLOCK for k in which.tolist()}) if len(which) < 64 else \
-            np.unique(which // POSITION_BLOCK).tolist()
+            return self._few_positions(i, df, wf, fat, which.tolist(), nblocks)
+        blocks = sorted({k // BLOCK for k in which.tolist()}) if len(which) < 64 else \
+            np.unique(which // BLOCK).tolist()
         if len(blocks) * 2 > nblocks:  # most of them: decode the term whole
+            freqs = self._freqs(df, wf, fat, 0, df)
             return _select(freqs, self.positions(i, freqs), which)
         buf = self._positions
         a, end = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
@@ -843,21 +895,24 @@ class FieldTerms:
         base = a + 4 * nskip
         parts: list[np.ndarray] = []
         picked: list[int] = []
+        bfreqs_parts: list[np.ndarray] = []
         for k in blocks:
             start = base + (ends[k - 1] if k else 0)
-            lo, hi = k * POSITION_BLOCK, min(df, (k + 1) * POSITION_BLOCK)
-            count = int(freqs[lo:hi].sum())
+            lo, hi = k * BLOCK, min(df, (k + 1) * BLOCK)
+            bf = self._freqs(df, wf, fat, lo, hi)
+            count = int(bf.sum())
             w = int(buf[start]) if start < end else 0
             if w not in _PACKED or start + 1 + count * w > end:
                 raise self._damaged(f"positions of term {i}")
             parts.append(buf[start + 1:start + 1 + count * w].view(_PACKED[w]))
+            bfreqs_parts.append(bf)
             picked.extend(range(lo, hi))
         gaps = np.concatenate(parts).astype(np.int64) if len(parts) > 1 else parts[0].astype(np.int64)
         took = np.array(picked, dtype=np.int64)
-        bfreqs = freqs[took]
+        bfreqs = np.concatenate(bfreqs_parts)
         return _select(bfreqs, _segmented_cumsum(gaps, bfreqs), np.searchsorted(took, which))
 
-    def _few_positions(self, i: int, freqs: np.ndarray, which: list[int], nblocks: int
+    def _few_positions(self, i: int, df: int, wf: int, fat: int, which: list[int], nblocks: int
                        ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`positions_of` for a few postings: each one's gaps found from its block's start
         (the skip list) and the frequencies before it in the block."""
@@ -870,12 +925,13 @@ class FieldTerms:
         counts: list[int] = []
         parts: list[np.ndarray] = []
         for j in which:
-            k = j // POSITION_BLOCK
+            k = j // BLOCK
             start = a + 4 * nskip + (int(skips[:k].sum()) if k else 0)
             w = int(buf[start]) if start < end else 0
-            lo = k * POSITION_BLOCK
-            at = start + 1 + (int(freqs[lo:j].sum()) if j > lo else 0) * w
-            f = int(freqs[j])
+            lo = k * BLOCK
+            before = self._freqs(df, wf, fat, lo, j + 1)
+            f = int(before[-1])
+            at = start + 1 + (int(before[:-1].sum()) if j > lo else 0) * w
             if w not in _PACKED or at + f * w > end:
                 raise self._damaged(f"positions of term {i}")
             counts.append(f)
@@ -990,6 +1046,7 @@ class ArrayTermInfo(TermInfo):  # type: ignore[misc]
         self._minlength = 1
         self._maxlength = 2 ** 31 - 1
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._partial: tuple[np.ndarray, np.ndarray] | None = None  # (indexes, documents) read in part
         self._shift = [0, 0]  # added to the first and last document numbers
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -997,6 +1054,26 @@ class ArrayTermInfo(TermInfo):  # type: ignore[misc]
         if self._arrays is None:
             self._arrays = self.field.postings(self.index)
         return self._arrays
+
+    def arrays_in(self, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Document numbers and frequencies of the term's postings in the blocks that may hold
+        the sorted document numbers ``want`` (all of them once :meth:`arrays` has been read);
+        :meth:`indexes_of` then finds those postings' places."""
+        if self._arrays is not None:
+            return self._arrays
+        idx, docs, freqs = self.field.postings_in(self.index, want)
+        self._partial = (idx, docs)
+        return docs, freqs
+
+    def indexes_of(self, docs: np.ndarray) -> np.ndarray:
+        """The places among the term's postings of the sorted document numbers ``docs``, all of
+        which the term holds (read by :meth:`arrays_in` or :meth:`arrays`)."""
+        if self._arrays is None and self._partial is not None:
+            idx, read = self._partial
+            at = np.minimum(np.searchsorted(read, docs), len(read) - 1)
+            if len(read) and np.array_equal(read[at], docs):
+                return idx[at]  # type: ignore[no-any-return]
+        return np.searchsorted(self.arrays()[0], docs)
 
     @property
     def _weight(self) -> float:
