@@ -803,21 +803,19 @@ class FieldTerms:
             docs = np.cumsum(buf[dat:dat + df * wd].view(_PACKED[wd]), dtype=np.int64)
             return np.arange(df), docs, self._freqs(df, wf, fat, 0, df)
         last = buf[sat:sat + 4 * nskip].view("<u4")
-        blocks = np.unique(np.searchsorted(last, want, side="left")).tolist()
-        idx: list[np.ndarray] = []
-        found: list[np.ndarray] = []
-        freqs: list[np.ndarray] = []
-        for k in blocks:
-            lo, hi = k * BLOCK, min(df, (k + 1) * BLOCK)
-            block = np.cumsum(buf[dat + lo * wd:dat + hi * wd].view(_PACKED[wd]), dtype=np.int64)
-            if k:
-                block += int(last[k - 1])
-            idx.append(np.arange(lo, hi))
-            found.append(block)
-            freqs.append(self._freqs(df, wf, fat, lo, hi))
-        if len(blocks) == 1:
-            return idx[0], found[0], freqs[0]
-        return np.concatenate(idx), np.concatenate(found), np.concatenate(freqs)
+        blocks = np.unique(np.searchsorted(last, want, side="left"))
+        lo = blocks * BLOCK
+        sizes = np.minimum(lo + BLOCK, df) - lo
+        idx = np.repeat(lo, sizes) + _runs(sizes)
+        gaps = buf[dat:dat + df * wd].view(_PACKED[wd])[idx].astype(np.int64)
+        # Each block's first delta is from the last document of the block before it.
+        first = np.cumsum(sizes) - sizes
+        base = np.zeros(len(blocks), dtype=np.int64)
+        base[blocks > 0] = last[blocks[blocks > 0] - 1]
+        gaps[first] += base
+        docs = _segmented_cumsum(gaps, sizes)
+        freqs = buf[fat:fat + df * wf].view(_PACKED[wf])[idx].astype(np.int64) if wf else np.ones(len(idx), np.int64)
+        return idx, docs, freqs
 
     def blocks_of(self, i: int) -> int:
         """How many blocks term ``i``'s postings are in."""
@@ -891,25 +889,23 @@ class FieldTerms:
         nskip = nblocks - 1
         if a + 4 * nskip > end:
             raise self._damaged(f"positions of term {i}")
-        ends = np.cumsum(buf[a:a + 4 * nskip].view("<u4"), dtype=np.int64).tolist()
-        base = a + 4 * nskip
-        parts: list[np.ndarray] = []
-        picked: list[int] = []
-        bfreqs_parts: list[np.ndarray] = []
-        for k in blocks:
-            start = base + (ends[k - 1] if k else 0)
-            lo, hi = k * BLOCK, min(df, (k + 1) * BLOCK)
-            bf = self._freqs(df, wf, fat, lo, hi)
-            count = int(bf.sum())
-            w = int(buf[start]) if start < end else 0
-            if w not in _PACKED or start + 1 + count * w > end:
-                raise self._damaged(f"positions of term {i}")
-            parts.append(buf[start + 1:start + 1 + count * w].view(_PACKED[w]))
-            bfreqs_parts.append(bf)
-            picked.extend(range(lo, hi))
-        gaps = np.concatenate(parts).astype(np.int64) if len(parts) > 1 else parts[0].astype(np.int64)
-        took = np.array(picked, dtype=np.int64)
-        bfreqs = np.concatenate(bfreqs_parts)
+        starts = np.zeros(nblocks, dtype=np.int64)
+        np.cumsum(buf[a:a + 4 * nskip].view("<u4"), out=starts[1:])
+        starts += a + 4 * nskip
+        blocks_arr = np.array(blocks, dtype=np.int64)
+        lo = blocks_arr * BLOCK
+        sizes = np.minimum(lo + BLOCK, df) - lo
+        took = np.repeat(lo, sizes) + _runs(sizes)
+        bfreqs = (self._postings[fat:fat + df * wf].view(_PACKED[wf])[took].astype(np.int64) if wf
+                  else np.ones(len(took), dtype=np.int64))
+        counts = np.add.reduceat(bfreqs, np.cumsum(sizes) - sizes)
+        bstarts = starts[blocks_arr]
+        if int(bstarts.max()) >= end:
+            raise self._damaged(f"positions of term {i}")
+        widths = buf[bstarts].astype(np.int64)
+        if not _VALID_WIDTH[widths].all() or int((bstarts + 1 + counts * widths).max()) > end:
+            raise self._damaged(f"positions of term {i}")
+        gaps = _get_packed(buf, bstarts + 1, counts, widths)
         return _select(bfreqs, _segmented_cumsum(gaps, bfreqs), np.searchsorted(took, which))
 
     def _few_positions(self, i: int, df: int, wf: int, fat: int, which: list[int], nblocks: int
