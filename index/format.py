@@ -693,14 +693,20 @@ class FieldTerms:
             self._positions = source.array(prefix + "positions")
             self._pos_offsets = source.offsets(prefix + "position_offsets", self.count + 1, self._positions)
         self._keys = _TermList(self)
+        # Byte-level reads (a term, a record's head) through memoryviews: indexing one gives a
+        # Python int or bytes at once, where a numpy array makes a scalar object first.
+        self._term_bytes = memoryview(self._terms)
+        self._term_at = _int_view(self._term_offsets)
+        self._post_bytes = memoryview(self._postings)
+        self._post_at = _int_view(self._post_offsets)
 
     @property
     def has_positions(self) -> bool:
         return self.kind == "positions"
 
     def term(self, i: int) -> bytes:
-        a, b = int(self._term_offsets[i]), int(self._term_offsets[i + 1])
-        return self._terms[a:b].tobytes()
+        at = self._term_at
+        return self._term_bytes[at[i]:at[i + 1]].tobytes()
 
     def terms(self, lo: int = 0, hi: int | None = None) -> list[bytes]:
         """Terms ``lo`` to ``hi`` (exclusive)."""
@@ -742,12 +748,12 @@ class FieldTerms:
 
     def doc_frequency(self, i: int) -> int:
         """The first varint of term ``i``'s record."""
-        buf, at = self._postings, int(self._post_offsets[i])
+        buf, at = self._post_bytes, self._post_at[i]
         value = shift = 0
         while True:
-            if at >= buf.size or shift > 63:
+            if at >= len(buf) or shift > 63:
                 raise self._damaged(f"postings of term {i}")
-            byte = int(buf[at])
+            byte = buf[at]
             value |= (byte & 0x7F) << shift
             if byte < 0x80:
                 return value
@@ -768,14 +774,14 @@ class FieldTerms:
         """Where the parts of term ``i``'s record are: its document frequency, the deltas' width,
         where its skip list starts, where its deltas start, the frequencies' width, where they
         start (checked to end where the record ends)."""
-        buf = self._postings
-        end = int(self._post_offsets[i + 1])
+        buf = self._post_bytes
+        end = self._post_at[i + 1]
         df = self.doc_frequency(i)
-        p = int(self._post_offsets[i]) + _varint_size(df)
-        wd = int(buf[p]) if p < end else -1
+        p = self._post_at[i] + _varint_size(df)
+        wd = buf[p] if p < end else -1
         dat = p + 1 + 4 * (-(-df // BLOCK) - 1)
         q = dat + df * wd
-        wf = int(buf[q]) if wd in _PACKED and q < end else -1
+        wf = buf[q] if wd in _PACKED and q < end else -1
         if wf not in _WIDTHS or q + 1 + df * wf != end:
             raise self._damaged(f"postings of term {i}")
         return df, wd, p + 1, dat, wf, q + 1
@@ -989,6 +995,14 @@ class FieldTerms:
             hi = min(hi, int(np.searchsorted(self._pos_offsets, int(self._pos_offsets[lo]) + budget,
                                              side="right")) - 1)
         return min(self.count, max(hi, lo + 1))
+
+
+def _int_view(offsets: np.ndarray) -> Any:
+    """An offset array as a sequence of Python ints: a memoryview of it when it is in this
+    machine's byte order (the usual case), else a list."""
+    if offsets.dtype.isnative and offsets.flags.c_contiguous:
+        return memoryview(offsets).cast("B").cast("Q" if offsets.dtype.itemsize == 8 else "I")
+    return offsets.tolist()
 
 
 def _segmented_cumsum(gaps: np.ndarray, counts: np.ndarray) -> np.ndarray:
