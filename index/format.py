@@ -57,7 +57,8 @@ STORED_BLOCK_BYTES = 8192  # a block is closed once its JSON reaches this size (
 _DTYPES = ("|u1", "<u4", "<u8", ">u8", "<i8", "<f8")  # the array types sections are written in
 _KINDS = ("positions", "frequency", "existence")
 _ZLIB_LEVEL = 6
-POSITION_BLOCK = 128  # postings per block of a term's positions (each block but the last is in its skip list)
+BLOCK = 128  # postings per block: of a term's postings and of its positions, each with a skip list
+POSITION_BLOCK = BLOCK
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
 _NO_INTS = np.zeros(0, dtype=np.int64)
 
@@ -445,20 +446,25 @@ class _FieldBuffer:
         gaps[first] = docs[first]
         if (gaps[_runs(counts) > 0] <= 0).any() or (docs < 0).any():
             raise ValueError(f"field {self.name!r}: document numbers not ascending within a term")
-        # Each term's record: df (varint), the deltas' width and the deltas, the frequencies'
-        # width and the frequencies (packed, see _put_packed), laid out for all terms at once.
+        # Each term's record: df (varint), the deltas' width, a skip list (the last document
+        # number of each block of BLOCK postings but the last, <u4 each), the deltas, the
+        # frequencies' width and the frequencies (packed, see _put_packed), for all terms at once.
         dfbytes = encode_varints(counts)
         dflen = _varint_sizes(counts)
         wd = _widths(np.maximum.reduceat(gaps, first))
         ones = np.minimum.reduceat(freqs == 1, first).astype(bool) if len(freqs) else np.ones(n, dtype=bool)
         wf = _widths(np.maximum.reduceat(freqs, first), ones)
-        reclen = dflen + 1 + counts * wd + 1 + counts * wf
+        nskip = -(-counts // BLOCK) - 1
+        reclen = dflen + 1 + 4 * nskip + counts * wd + 1 + counts * wf
         rstart = np.cumsum(reclen) - reclen
         out = np.empty(int(reclen.sum()), dtype=np.uint8)
         out[np.repeat(rstart, dflen) + _runs(dflen)] = np.frombuffer(dfbytes, dtype=np.uint8)
         out[rstart + dflen] = wd
-        _put_packed(out, rstart + dflen + 1, counts, wd, gaps)
-        fat = rstart + dflen + 1 + counts * wd
+        block_last = np.repeat(first, nskip) + BLOCK * (_runs(nskip) + 1) - 1  # last posting of each
+        _put_packed(out, rstart + dflen + 1, nskip, np.full(n, 4), docs[block_last])
+        dat = rstart + dflen + 1 + 4 * nskip
+        _put_packed(out, dat, counts, wd, gaps)
+        fat = dat + counts * wd
         out[fat] = wf
         _put_packed(out, fat + 1, counts, wf, freqs)
         self.postings.append(out.tobytes())
@@ -475,7 +481,7 @@ class _FieldBuffer:
                 raise ValueError(f"field {self.name!r}: positions not ascending within a posting")
             # Per term: a skip list (the byte size of each block of POSITION_BLOCK postings'
             # positions but the last, <u4 each), then the blocks: a width byte, the packed gaps.
-            nblocks = -(-counts // POSITION_BLOCK)
+            nblocks = -(-counts // BLOCK)
             bfirst = np.repeat(first, nblocks) + POSITION_BLOCK * _runs(nblocks)  # first posting
             bcount = np.add.reduceat(freqs, bfirst)  # positions in the block
             bw = _widths(np.maximum.reduceat(pgaps, pfirst[bfirst]))
@@ -687,14 +693,20 @@ class FieldTerms:
             self._positions = source.array(prefix + "positions")
             self._pos_offsets = source.offsets(prefix + "position_offsets", self.count + 1, self._positions)
         self._keys = _TermList(self)
+        # Byte-level reads (a term, a record's head) through memoryviews: indexing one gives a
+        # Python int or bytes at once, where a numpy array makes a scalar object first.
+        self._term_bytes = memoryview(self._terms)
+        self._term_at = _int_view(self._term_offsets)
+        self._post_bytes = memoryview(self._postings)
+        self._post_at = _int_view(self._post_offsets)
 
     @property
     def has_positions(self) -> bool:
         return self.kind == "positions"
 
     def term(self, i: int) -> bytes:
-        a, b = int(self._term_offsets[i]), int(self._term_offsets[i + 1])
-        return self._terms[a:b].tobytes()
+        at = self._term_at
+        return self._term_bytes[at[i]:at[i + 1]].tobytes()
 
     def terms(self, lo: int = 0, hi: int | None = None) -> list[bytes]:
         """Terms ``lo`` to ``hi`` (exclusive)."""
@@ -736,12 +748,12 @@ class FieldTerms:
 
     def doc_frequency(self, i: int) -> int:
         """The first varint of term ``i``'s record."""
-        buf, at = self._postings, int(self._post_offsets[i])
+        buf, at = self._post_bytes, self._post_at[i]
         value = shift = 0
         while True:
-            if at >= buf.size or shift > 63:
+            if at >= len(buf) or shift > 63:
                 raise self._damaged(f"postings of term {i}")
-            byte = int(buf[at])
+            byte = buf[at]
             value |= (byte & 0x7F) << shift
             if byte < 0x80:
                 return value
@@ -758,20 +770,62 @@ class FieldTerms:
         dfs, lengths = _varints_at(self._postings, at)
         return dfs, at + lengths
 
-    def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
-        """Term ``i``'s document numbers and frequencies (int64)."""
-        buf = self._postings
-        end = int(self._post_offsets[i + 1])
+    def _head(self, i: int) -> tuple[int, int, int, int, int, int]:
+        """Where the parts of term ``i``'s record are: its document frequency, the deltas' width,
+        where its skip list starts, where its deltas start, the frequencies' width, where they
+        start (checked to end where the record ends)."""
+        buf = self._post_bytes
+        end = self._post_at[i + 1]
         df = self.doc_frequency(i)
-        p = int(self._post_offsets[i]) + _varint_size(df)
-        wd = int(buf[p]) if p < end else -1
-        q = p + 1 + df * wd
-        wf = int(buf[q]) if wd in _PACKED and q < end else -1
+        p = self._post_at[i] + _varint_size(df)
+        wd = buf[p] if p < end else -1
+        dat = p + 1 + 4 * (-(-df // BLOCK) - 1)
+        q = dat + df * wd
+        wf = buf[q] if wd in _PACKED and q < end else -1
         if wf not in _WIDTHS or q + 1 + df * wf != end:
             raise self._damaged(f"postings of term {i}")
-        docs = np.cumsum(buf[p + 1:q].view(_PACKED[wd]), dtype=np.int64)
-        freqs = buf[q + 1:end].view(_PACKED[wf]).astype(np.int64) if wf else np.ones(df, dtype=np.int64)
-        return docs, freqs
+        return df, wd, p + 1, dat, wf, q + 1
+
+    def postings(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Term ``i``'s document numbers and frequencies (int64)."""
+        df, wd, _skips, dat, wf, fat = self._head(i)
+        buf = self._postings
+        docs = np.cumsum(buf[dat:dat + df * wd].view(_PACKED[wd]), dtype=np.int64)
+        return docs, self._freqs(df, wf, fat, 0, df)
+
+    def _freqs(self, df: int, wf: int, fat: int, lo: int, hi: int) -> np.ndarray:
+        if not wf:
+            return np.ones(hi - lo, dtype=np.int64)
+        return self._postings[fat + lo * wf:fat + hi * wf].view(_PACKED[wf]).astype(np.int64)
+
+    def postings_in(self, i: int, want: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Term ``i``'s postings in the blocks that may hold the sorted document numbers
+        ``want`` (a superset of those of them it holds): their indexes among the term's
+        postings, document numbers and frequencies. Only those blocks are decoded."""
+        df, wd, sat, dat, wf, fat = self._head(i)
+        nskip = -(-df // BLOCK) - 1
+        buf = self._postings
+        if not nskip:
+            docs = np.cumsum(buf[dat:dat + df * wd].view(_PACKED[wd]), dtype=np.int64)
+            return np.arange(df), docs, self._freqs(df, wf, fat, 0, df)
+        last = buf[sat:sat + 4 * nskip].view("<u4")
+        blocks = np.unique(np.searchsorted(last, want, side="left"))
+        lo = blocks * BLOCK
+        sizes = np.minimum(lo + BLOCK, df) - lo
+        idx = np.repeat(lo, sizes) + _runs(sizes)
+        gaps = buf[dat:dat + df * wd].view(_PACKED[wd])[idx].astype(np.int64)
+        # Each block's first delta is from the last document of the block before it.
+        first = np.cumsum(sizes) - sizes
+        base = np.zeros(len(blocks), dtype=np.int64)
+        base[blocks > 0] = last[blocks[blocks > 0] - 1]
+        gaps[first] += base
+        docs = _segmented_cumsum(gaps, sizes)
+        freqs = buf[fat:fat + df * wf].view(_PACKED[wf])[idx].astype(np.int64) if wf else np.ones(len(idx), np.int64)
+        return idx, docs, freqs
+
+    def blocks_of(self, i: int) -> int:
+        """How many blocks term ``i``'s postings are in."""
+        return -(-self.doc_frequency(i) // BLOCK)
 
     def _records(self, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Terms ``lo`` to ``hi``: document frequencies, document numbers, frequencies."""
@@ -780,7 +834,8 @@ class FieldTerms:
         if int(wat.max()) >= buf.size:
             raise self._damaged(f"postings of terms {lo} to {hi}")
         wd = buf[wat].astype(np.int64)
-        fat = wat + 1 + dfs * wd
+        dat = wat + 1 + 4 * (-(-dfs // BLOCK) - 1)
+        fat = dat + dfs * wd
         if int(fat.max()) >= buf.size or not _VALID_WIDTH[wd].all():
             raise self._damaged(f"postings of terms {lo} to {hi}")
         wf = buf[fat].astype(np.int64)
@@ -788,7 +843,7 @@ class FieldTerms:
         if not np.array_equal(end, self._post_offsets[lo + 1:hi + 1].astype(np.int64)) or not (
                 _VALID_WIDTH[wf] | (wf == 0)).all():
             raise self._damaged(f"postings of terms {lo} to {hi}")
-        gaps = _get_packed(buf, wat + 1, dfs, wd)
+        gaps = _get_packed(buf, dat, dfs, wd)
         freqs = _get_packed(buf, fat + 1, dfs, wf)
         return dfs, _segmented_cumsum(gaps, dfs), freqs
 
@@ -822,42 +877,44 @@ class FieldTerms:
         gaps = self._unpack_blocks(i, starts, counts, int(self._pos_offsets[i + 1]))
         return _segmented_cumsum(gaps, freqs)
 
-    def positions_of(self, i: int, freqs: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The positions of term ``i``'s postings ``which`` (sorted indexes into its postings;
-        ``freqs`` from :meth:`postings`): their counts and their positions one after the other.
-        Only the blocks of positions holding those postings are decoded."""
-        df = len(freqs)
-        nblocks = -(-df // POSITION_BLOCK)
+    def positions_of(self, i: int, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The positions of term ``i``'s postings ``which`` (sorted indexes into its postings):
+        their counts and their positions one after the other. Only the blocks of positions
+        holding those postings are decoded, and only their frequencies read."""
+        df, _wd, _sat, _dat, wf, fat = self._head(i)
+        nblocks = -(-df // BLOCK)
         if len(which) <= 8:
-            return self._few_positions(i, freqs, which.tolist(), nblocks)
-        blocks = sorted({k // POSITION_BLOCK for k in which.tolist()}) if len(which) < 64 else \
-            np.unique(which // POSITION_BLOCK).tolist()
+            return self._few_positions(i, df, wf, fat, which.tolist(), nblocks)
+        blocks = sorted({k // BLOCK for k in which.tolist()}) if len(which) < 64 else \
+            np.unique(which // BLOCK).tolist()
         if len(blocks) * 2 > nblocks:  # most of them: decode the term whole
+            freqs = self._freqs(df, wf, fat, 0, df)
             return _select(freqs, self.positions(i, freqs), which)
         buf = self._positions
         a, end = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
         nskip = nblocks - 1
         if a + 4 * nskip > end:
             raise self._damaged(f"positions of term {i}")
-        ends = np.cumsum(buf[a:a + 4 * nskip].view("<u4"), dtype=np.int64).tolist()
-        base = a + 4 * nskip
-        parts: list[np.ndarray] = []
-        picked: list[int] = []
-        for k in blocks:
-            start = base + (ends[k - 1] if k else 0)
-            lo, hi = k * POSITION_BLOCK, min(df, (k + 1) * POSITION_BLOCK)
-            count = int(freqs[lo:hi].sum())
-            w = int(buf[start]) if start < end else 0
-            if w not in _PACKED or start + 1 + count * w > end:
-                raise self._damaged(f"positions of term {i}")
-            parts.append(buf[start + 1:start + 1 + count * w].view(_PACKED[w]))
-            picked.extend(range(lo, hi))
-        gaps = np.concatenate(parts).astype(np.int64) if len(parts) > 1 else parts[0].astype(np.int64)
-        took = np.array(picked, dtype=np.int64)
-        bfreqs = freqs[took]
+        starts = np.zeros(nblocks, dtype=np.int64)
+        np.cumsum(buf[a:a + 4 * nskip].view("<u4"), out=starts[1:])
+        starts += a + 4 * nskip
+        blocks_arr = np.array(blocks, dtype=np.int64)
+        lo = blocks_arr * BLOCK
+        sizes = np.minimum(lo + BLOCK, df) - lo
+        took = np.repeat(lo, sizes) + _runs(sizes)
+        bfreqs = (self._postings[fat:fat + df * wf].view(_PACKED[wf])[took].astype(np.int64) if wf
+                  else np.ones(len(took), dtype=np.int64))
+        counts = np.add.reduceat(bfreqs, np.cumsum(sizes) - sizes)
+        bstarts = starts[blocks_arr]
+        if int(bstarts.max()) >= end:
+            raise self._damaged(f"positions of term {i}")
+        widths = buf[bstarts].astype(np.int64)
+        if not _VALID_WIDTH[widths].all() or int((bstarts + 1 + counts * widths).max()) > end:
+            raise self._damaged(f"positions of term {i}")
+        gaps = _get_packed(buf, bstarts + 1, counts, widths)
         return _select(bfreqs, _segmented_cumsum(gaps, bfreqs), np.searchsorted(took, which))
 
-    def _few_positions(self, i: int, freqs: np.ndarray, which: list[int], nblocks: int
+    def _few_positions(self, i: int, df: int, wf: int, fat: int, which: list[int], nblocks: int
                        ) -> tuple[np.ndarray, np.ndarray]:
         """:meth:`positions_of` for a few postings: each one's gaps found from its block's start
         (the skip list) and the frequencies before it in the block."""
@@ -870,12 +927,13 @@ class FieldTerms:
         counts: list[int] = []
         parts: list[np.ndarray] = []
         for j in which:
-            k = j // POSITION_BLOCK
+            k = j // BLOCK
             start = a + 4 * nskip + (int(skips[:k].sum()) if k else 0)
             w = int(buf[start]) if start < end else 0
-            lo = k * POSITION_BLOCK
-            at = start + 1 + (int(freqs[lo:j].sum()) if j > lo else 0) * w
-            f = int(freqs[j])
+            lo = k * BLOCK
+            before = self._freqs(df, wf, fat, lo, j + 1)
+            f = int(before[-1])
+            at = start + 1 + (int(before[:-1].sum()) if j > lo else 0) * w
             if w not in _PACKED or at + f * w > end:
                 raise self._damaged(f"positions of term {i}")
             counts.append(f)
@@ -939,6 +997,14 @@ class FieldTerms:
         return min(self.count, max(hi, lo + 1))
 
 
+def _int_view(offsets: np.ndarray) -> Any:
+    """An offset array as a sequence of Python ints: a memoryview of it when it is in this
+    machine's byte order (the usual case), else a list."""
+    if offsets.dtype.isnative and offsets.flags.c_contiguous:
+        return memoryview(offsets).cast("B").cast("Q" if offsets.dtype.itemsize == 8 else "I")
+    return offsets.tolist()
+
+
 def _segmented_cumsum(gaps: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Running sums of ``gaps`` restarting at each run of ``counts`` (runs one after another):
     each run's first gap is lowered by what the previous runs added, then one running sum."""
@@ -990,6 +1056,7 @@ class ArrayTermInfo(TermInfo):  # type: ignore[misc]
         self._minlength = 1
         self._maxlength = 2 ** 31 - 1
         self._arrays: tuple[np.ndarray, np.ndarray] | None = None
+        self._partial: tuple[np.ndarray, np.ndarray] | None = None  # (indexes, documents) read in part
         self._shift = [0, 0]  # added to the first and last document numbers
 
     def arrays(self) -> tuple[np.ndarray, np.ndarray]:
@@ -997,6 +1064,26 @@ class ArrayTermInfo(TermInfo):  # type: ignore[misc]
         if self._arrays is None:
             self._arrays = self.field.postings(self.index)
         return self._arrays
+
+    def arrays_in(self, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Document numbers and frequencies of the term's postings in the blocks that may hold
+        the sorted document numbers ``want`` (all of them once :meth:`arrays` has been read);
+        :meth:`indexes_of` then finds those postings' places."""
+        if self._arrays is not None:
+            return self._arrays
+        idx, docs, freqs = self.field.postings_in(self.index, want)
+        self._partial = (idx, docs)
+        return docs, freqs
+
+    def indexes_of(self, docs: np.ndarray) -> np.ndarray:
+        """The places among the term's postings of the sorted document numbers ``docs``, all of
+        which the term holds (read by :meth:`arrays_in` or :meth:`arrays`)."""
+        if self._arrays is None and self._partial is not None:
+            idx, read = self._partial
+            at = np.minimum(np.searchsorted(read, docs), len(read) - 1)
+            if len(read) and np.array_equal(read[at], docs):
+                return idx[at]  # type: ignore[no-any-return]
+        return np.searchsorted(self.arrays()[0], docs)
 
     @property
     def _weight(self) -> float:

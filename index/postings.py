@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from whoosh.reading import TermNotFound
 
-from .format import ArrayTermInfo, segment_documents, segment_terms
+from .format import BLOCK, ArrayTermInfo, segment_documents, segment_terms
 
 _NO_IDS = np.empty(0, dtype=np.int64)
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
@@ -50,11 +50,29 @@ def read_entry(info: ArrayTermInfo, with_positions: bool = False
     return ids, weights, positions
 
 
+def read_entry_within(info: ArrayTermInfo, want: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`read_entry` (without positions) of the postings in the blocks that may hold the
+    sorted document numbers ``want``: a superset of the term's postings among them, read
+    without decoding the other blocks when ``want`` is much smaller than the term."""
+    field = info.field
+    if len(want) * 16 < info.doc_frequency() and info.doc_frequency() > 2 * BLOCK:
+        ids, freqs = info.arrays_in(want)
+    else:
+        ids, freqs = info.arrays()
+    return ids, freqs * field.boost if field.boost != 1.0 else freqs.astype(np.float64)
+
+
 def read_positions(info: ArrayTermInfo, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """The positions of the term's postings ``which`` (sorted indexes into :func:`read_entry`'s
     arrays) in one segment: their counts and positions, posting after posting. Only the blocks
     of positions that hold them are decoded."""
-    return info.field.positions_of(info.index, info.arrays()[1], which)
+    return info.field.positions_of(info.index, which)
+
+
+def posting_indexes(info: ArrayTermInfo, docs: np.ndarray) -> np.ndarray:
+    """The places among the term's postings (for :func:`read_positions`) of the sorted document
+    numbers ``docs``, every one of which holds the term and was read."""
+    return info.indexes_of(docs)
 
 
 def read_matcher(reader: Any, fieldname: str, btext: bytes,

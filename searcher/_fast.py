@@ -558,6 +558,11 @@ class FastEvaluator:
                     lo, hi = np.searchsorted(within, (offset, end))
                     if lo == hi:
                         continue  # no candidate in this segment
+                    if not with_positions:  # few candidates: only the blocks that may hold them
+                        ids, weights = postings.read_entry_within(info, within[lo:hi] - offset)
+                        id_parts.append(ids + offset if offset else ids)
+                        w_parts.append(weights)
+                        continue
                 ids, weights, positions = postings.read_entry(info, with_positions)
                 id_parts.append(ids + offset if offset else ids)
                 w_parts.append(weights)
@@ -601,8 +606,7 @@ class FastEvaluator:
             lo, hi = np.searchsorted(cand, (offset, end))
             if lo == hi:
                 continue
-            ids = info.arrays()[0]
-            c, f = postings.read_positions(info, np.searchsorted(ids, cand[lo:hi] - offset))
+            c, f = postings.read_positions(info, postings.posting_indexes(info, cand[lo:hi] - offset))
             counts.append(c)
             flats.append(f)
         if len(counts) == 1:

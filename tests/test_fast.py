@@ -43,6 +43,15 @@ def s(tmp_path_factory: pytest.TempPathFactory):
         yield searcher
 
 
+@pytest.fixture(scope="module")
+def one(tmp_path_factory: pytest.TempPathFactory):
+    """Every document in one segment: common words hold several blocks of postings."""
+    path = tmp_path_factory.mktemp("one-segment")
+    Index.create(path).add_documents(list(wiki_documents()), workers=1)
+    with Searcher.open(path) as searcher:
+        yield searcher
+
+
 def _whoosh(s: Searcher, q: wq.Query) -> list[tuple[int, float]]:
     if type(q) is wq.AndNot:
         # Whoosh's AndNotMatcher lets some excluded documents through ("chiến tranh -thế" keeps a
@@ -142,15 +151,13 @@ def test_vectorised_phrase_check_agrees_with_the_per_document_one(slop: int) -> 
     assert keep.any() and not keep.all()
 
 
-def test_positions_of_some_postings_read_through_the_skip_list_equal_all_positions(tmp_path) -> None:
+def test_positions_of_some_postings_read_through_the_skip_list_equal_all_positions(one: Searcher) -> None:
     """A term's positions are stored in blocks of 128 postings with a skip list: reading a few
     postings' positions decodes only their blocks, and must give what decoding all of them gives."""
     from index.format import POSITION_BLOCK, segment_terms
 
-    ix = Index.create(tmp_path / "one")
-    ix.add_documents(list(wiki_documents()), workers=1)  # one segment
-    with Searcher.open(tmp_path / "one") as searcher:
-        (reader, _offset), = searcher._searcher.reader().leaf_readers()
+    if True:
+        (reader, _offset), = one._searcher.reader().leaf_readers()
         field = segment_terms(reader).field("syl")
         dfs = np.array([field.doc_frequency(i) for i in range(field.count)])
         big = np.flatnonzero(dfs > 2 * POSITION_BLOCK)
@@ -162,7 +169,30 @@ def test_positions_of_some_postings_read_through_the_skip_list_equal_all_positio
             starts = np.cumsum(freqs) - freqs
             for size in (1, 3, len(freqs) // 10):
                 which = np.sort(rng.choice(len(freqs), size=size, replace=False))
-                counts, got = field.positions_of(i, freqs, which)
+                counts, got = field.positions_of(i, which)
                 assert counts.tolist() == freqs[which].tolist()
                 want = [p for k in which.tolist() for p in flat[starts[k]:starts[k] + freqs[k]].tolist()]
                 assert got.tolist() == want
+
+
+PARTIAL = ["\"của thành phố\"", "\"thành phố lớn\"", "\"của\" \"nông thôn\"", "nông thôn của",
+           "\"là một\" warsaw", "\"trong những\"~2 sông"]
+
+
+@pytest.mark.parametrize("text", QUERIES + PARTIAL)
+def test_reads_of_some_blocks_give_whooshs_matches_and_scores(one: Searcher, text: str) -> None:
+    """With every document in one segment, common words span several blocks, and terms read
+    within few candidates (phrases, optional parts) decode only the blocks that may hold them."""
+    from index.format import BLOCK, segment_terms
+
+    (reader, _offset), = one._searcher.reader().leaf_readers()
+    syl = segment_terms(reader).field("syl")
+    assert syl.doc_frequency(syl.find("của".encode())) > 2 * BLOCK
+    q = one._compiler().compile(parse_query(text)).query
+    ev = FastEvaluator(one._searcher)
+    got = ev.matches(q)
+    want = sorted(_whoosh(one, q))
+    assert got.ids.tolist() == [d for d, _s in want]
+    assert got.scores.tolist() == pytest.approx([score for _d, score in want], rel=1e-9)
+    found, total = ev.search(q, 10)
+    assert total == len(want)

@@ -653,3 +653,26 @@ def test_subclasses_of_whoosh_classes_touch_only_the_listed_private_state_of_the
                 elif isinstance(sub, ast.FunctionDef) and sub.name in theirs:
                     found.add((node.name, sub.name))
     assert found == INHERITED_PRIVATE
+
+
+def test_a_new_index_names_only_public_classes_of_ours(tmp_path: Path) -> None:
+    """The table of contents pickles the schema and the segment list; every class of ours it
+    names is at a public import path (no ``_module``), so that moving private code never makes
+    an archive unreadable."""
+    import re
+
+    from corpus import Document
+    from index import Index
+
+    ix = Index.create(tmp_path / "ix")
+    ix.add_documents([Document(id="a", title="Bắc Sơn", text="Xây dựng nông thôn mới ở Bắc Sơn.")], workers=1)
+    data = max((tmp_path / "ix").glob("_MAIN_*.toc")).read_bytes()
+    named = {m.group(1).decode() for m in re.finditer(rb"c([A-Za-z_][\w.]*)\n[A-Za-z_]\w*\n", data)}
+    # Protocol 4+: SHORT_BINUNICODE module, (MEMOIZE), SHORT_BINUNICODE name, (MEMOIZE), STACK_GLOBAL
+    for m in re.finditer(rb"\x8c(.)", data, re.S):
+        text = data[m.end():m.end() + m.group(1)[0]]
+        if re.fullmatch(rb"[a-z_][\w]*(\.[\w]+)+|[a-z]+", text):
+            named.add(text.decode())
+    ours = {name for name in named if name.split(".")[0] in ("corpus", "analyzers", "index", "searcher")}
+    assert {"analyzers", "analyzers.whoosh_adapter", "index.format"} <= ours
+    assert not [name for name in ours if any(part.startswith("_") for part in name.split("."))], ours

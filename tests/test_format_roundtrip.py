@@ -67,10 +67,19 @@ def test_packed_terms_read_back_every_way(tmp_path, long_docs: bool) -> None:
         if b - a > 4 * POSITION_BLOCK:  # more than a few postings, in few of the blocks
             choices.append(np.arange(POSITION_BLOCK - 6, POSITION_BLOCK + 6))
         for which in choices:
-            counts, got = body.positions_of(i, freqs[a:b], which)
+            counts, got = body.positions_of(i, which)
             assert counts.tolist() == freqs[a:b][which].tolist()
             assert got.tolist() == [p for k in which.tolist()
                                     for p in positions[pstart[a + k]:pstart[a + k + 1]].tolist()]
+        # Postings of the blocks that may hold some documents: a superset of those it holds.
+        want = np.sort(rng.choice(ndocs, size=5, replace=False))
+        if b - a:
+            want[0] = docs[a + (b - a) // 2]
+        idx, d, f = body.postings_in(i, want)
+        assert d.tolist() == docs[a:b][idx].tolist() and f.tolist() == freqs[a:b][idx].tolist()
+        assert set(np.intersect1d(docs[a:b], want).tolist()) <= set(d.tolist())
+        if b - a > 3 * POSITION_BLOCK:
+            assert len(d) < b - a  # not every block read
     for lo, hi in ((0, len(btexts)), (3, 17), (len(btexts) - 1, len(btexts))):
         dfs, d, f, p = body.range_postings(lo, hi, with_positions=True)
         a, b = starts[lo], starts[hi]

@@ -321,16 +321,16 @@ def test_small_imports_do_not_pile_up_segments(tmp_path: Path) -> None:
     docs = _docs(50)
     Index.create(path)
     counts = []
-    for i in range(0, 50, 2):  # 25 small imports: nothing merged up to 20 segments, then ten become one
+    for i in range(0, 50, 2):  # 25 small imports: ten segments of one level become one
         Index.open(path).add_documents(docs[i:i + 2], workers=1)
         counts.append(stats(path)["segments"])
-    assert counts == list(range(1, 21)) + [12, 13, 14, 15, 16]
+    assert counts == list(range(1, 10)) + [1] + list(range(2, 10)) + [1] + list(range(2, 8))
     assert sorted(d.id for d in export(path)) == sorted(d.id for d in docs)
-    # A big import merges as it commits too (with two workers): 23 batches of 40, ten of them
-    # merged once the 21st is committed, so never more than 20.
+    # A big import merges as it commits too (with two workers, in the background): 23 batches of
+    # 40, of one level, ten at a time as they are committed.
     big = tmp_path / "big"
     Index.create(big).add_documents(_docs(900), workers=2, batch_size=40)
-    assert stats(big)["segments"] == 14
+    assert stats(big)["segments"] <= 9
     assert sorted(d.id for d in export(big)) == sorted(d.id for d in _docs(900))
 
 
