@@ -36,7 +36,8 @@ import numpy as np
 TERMS_MAGIC = b"VNS3TERM"
 DOCS_MAGIC = b"VNS3DOCS"
 TRAILER = struct.Struct("<QQ8s")
-POSITION_BLOCK = 128
+POSITION_BLOCK = 128  # postings per block of positions
+POSTING_BLOCK = 128  # postings per block of a posting record
 DTYPES = ("|u1", "<u4", "<u8", ">u8", "<i8", "<f8")
 
 
@@ -72,22 +73,25 @@ def read_varints(buf: bytes | memoryview) -> list[int]:
 
 # -- "Packed groups" -----------------------------------------------------------------------------
 
+def unpack(buf: bytes | memoryview, at: int, count: int, width: int) -> list[int]:
+    """``count`` little-endian unsigned integers of ``width`` bytes at ``buf[at]`` (width 0:
+    ``count`` ones, no bytes)."""
+    if width == 0:
+        return [1] * count
+    if at + count * width > len(buf):
+        raise SpecError("a packed group runs past the end of its bytes")
+    return list(struct.unpack_from(f"<{count}{ {1: 'B', 2: 'H', 4: 'I'}[width]}", buf, at))
+
+
 def read_packed(buf: bytes | memoryview, at: int, count: int, allowed: tuple[int, ...]) -> tuple[list[int], int]:
-    """A width byte at ``buf[at]``, then ``count`` little-endian unsigned integers of that many
-    bytes (width 0: ``count`` ones, no bytes); the values and the offset after them."""
+    """A packed group at ``buf[at]``: a width byte, then ``count`` values of that width; the
+    values and the offset after them."""
     if at >= len(buf):
         raise SpecError("a packed group runs past the end of its bytes")
     width = buf[at]
     if width not in allowed:
         raise SpecError(f"width {width}, expected one of {allowed}")
-    at += 1
-    if width == 0:
-        return [1] * count, at
-    end = at + count * width
-    if end > len(buf):
-        raise SpecError("a packed group runs past the end of its bytes")
-    code = {1: "B", 2: "H", 4: "I"}[width]
-    return list(struct.unpack_from(f"<{count}{code}", buf, at)), end
+    return unpack(buf, at + 1, count, width), at + 1 + count * width
 
 
 def running_sums(gaps: list[int]) -> list[int]:
@@ -289,13 +293,41 @@ class FieldTerms:
 
     def postings(self, i: int) -> tuple[list[int], list[int]]:
         """Term ``i``'s document numbers (in its segment) and frequencies ("Posting records")."""
+        df, skips, docs, freqs = self.record(i)
+        return docs, freqs
+
+    def record(self, i: int) -> tuple[int, list[int], list[int], list[int]]:
+        """Term ``i``'s record: document frequency, skip list, document numbers, frequencies."""
         rec = self._postings[int(self._posting_offsets[i]):int(self._posting_offsets[i + 1])]
         df, at = read_varint(rec, 0)
-        gaps, at = read_packed(rec, at, df, (1, 2, 4))
-        freqs, at = read_packed(rec, at, df, (0, 1, 2, 4))
+        nskip = -(-df // POSTING_BLOCK) - 1
+        width = rec[at]  # the deltas' width, then the skip list, then the deltas
+        if width not in (1, 2, 4):
+            raise SpecError(f"{self.name}: term {i}: deltas' width {width}")
+        skips = unpack(rec, at + 1, nskip, 4)
+        at += 1 + 4 * nskip
+        docs = running_sums(unpack(rec, at, df, width))
+        freqs, at = read_packed(rec, at + df * width, df, (0, 1, 2, 4))
         if at != len(rec):
             raise SpecError(f"{self.name}: term {i}: {len(rec) - at} bytes after its record")
-        return running_sums(gaps), freqs
+        if skips != [docs[POSTING_BLOCK * (k + 1) - 1] for k in range(nskip)]:
+            raise SpecError(f"{self.name}: term {i}: skip list {skips} does not match its documents")
+        return df, skips, docs, freqs
+
+    def block_postings(self, i: int, k: int) -> tuple[list[int], list[int]]:
+        """The document numbers and frequencies of postings ``128 k`` to ``128 k + 127`` of term
+        ``i`` alone, from the skip list (what a search skipping ahead reads)."""
+        rec = self._postings[int(self._posting_offsets[i]):int(self._posting_offsets[i + 1])]
+        df, at = read_varint(rec, 0)
+        nskip = -(-df // POSTING_BLOCK) - 1
+        width = rec[at]
+        skips = unpack(rec, at + 1, nskip, 4)
+        deltas = at + 1 + 4 * nskip
+        lo, hi = POSTING_BLOCK * k, min(df, POSTING_BLOCK * (k + 1))
+        before = skips[k - 1] if k else 0  # the last document number of the block before
+        docs = [before + d for d in running_sums(unpack(rec, deltas + lo * width, hi - lo, width))]
+        fwidth = rec[deltas + df * width]
+        return docs, unpack(rec, deltas + df * width + 1 + lo * fwidth, hi - lo, fwidth)
 
     def weights(self, i: int) -> list[float]:
         return [f * self.boost for f in self.postings(i)[1]]

@@ -97,6 +97,10 @@ def test_the_spec_reader_reads_what_vnsearch_reads(indexes: dict[str, Path], nam
             for i in range(field.count):
                 rdocs, rfreqs = ref.postings(i)
                 assert field.postings(i) == (rdocs.tolist(), rfreqs.tolist())
+                for k in range(1, -(-len(rdocs) // 128)):  # blocks of postings found through the skip list
+                    assert field.block_postings(i, k) == (rdocs[128 * k:128 * (k + 1)].tolist(),
+                                                          rfreqs[128 * k:128 * (k + 1)].tolist())
+                    skipped_blocks += 1
                 if field.kind == "positions":
                     flat = ref.positions(i, rfreqs).tolist()
                     mine_pos = field.positions(i)

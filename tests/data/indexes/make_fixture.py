@@ -9,8 +9,8 @@ Run it only when ``index.FORMAT_VERSION`` goes up (or, before a format is releas
 byte layout changes); the fixtures of released formats are never rewritten. Both hold the 12
 documents of ``../fixture_docs.jsonl`` (the first 3 and the last 9), imported with one worker
 in batches of 5 (three segments), then ``xq-vi-36-03`` deleted; ``-merged`` is imported with
-``MergePolicy(merge_factor=2, min_docs=5, max_segments=2)``, so the third commit merges the
-first two batches (two segments, the deleted document in the merged one). The lock file is
+``MergePolicy(merge_factor=2, min_docs=5, max_segments=2)``, so the first two batches are
+merged into one segment (two segments in all, the deleted document in the merged one). The lock file is
 removed. ``tests/data/FIXTURE_SOURCES.md`` records which commit wrote them.
 """
 
@@ -63,6 +63,11 @@ def main() -> int:
             shutil.rmtree(path)
         write_fixture(path, policy)
         ix = Index.open(path)
+        expected = 3 if policy is None else 2
+        if ix.segment_count() != expected or ix.doc_count() != 11:
+            print(f"{path}: {ix.segment_count()} segments, {ix.doc_count()} documents; expected {expected} "
+                  "and 11: the recipe no longer gives the documented fixture", file=sys.stderr)
+            return 1
         size = sum(f.stat().st_size for f in path.iterdir())
         print(f"{path}: {ix.doc_count()} documents, {ix.segment_count()} segments, {size / 1000:.0f} kB")
     return 0
