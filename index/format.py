@@ -133,7 +133,7 @@ def _offset_dtype(largest: int) -> str:
 # stored as little-endian unsigned integers of one width, the narrowest of 1, 2 or 4 bytes that
 # holds the group's largest value (0 bytes: every value is 1). numpy reads a group in one step.
 
-_PACKED = {1: np.dtype("u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+_PACKED: dict[int, np.dtype[Any]] = {1: np.dtype("u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
 _WIDTHS = (0, 1, 2, 4)  # of frequencies (0: every one is 1); deltas and positions take 1, 2 or 4
 _VALID_WIDTH = np.zeros(256, dtype=bool)
 _VALID_WIDTH[[1, 2, 4]] = True
@@ -695,9 +695,9 @@ class FieldTerms:
         self._keys = _TermList(self)
         # Byte-level reads (a term, a record's head) through memoryviews: indexing one gives a
         # Python int or bytes at once, where a numpy array makes a scalar object first.
-        self._term_bytes = memoryview(self._terms)
+        self._term_bytes = self._terms.data
         self._term_at = _int_view(self._term_offsets)
-        self._post_bytes = memoryview(self._postings)
+        self._post_bytes = self._postings.data
         self._post_at = _int_view(self._post_offsets)
 
     @property
@@ -975,7 +975,7 @@ def _int_view(offsets: np.ndarray) -> Any:
     """An offset array as a sequence of Python ints: a memoryview of it when it is in this
     machine's byte order (the usual case), else a list."""
     if offsets.dtype.isnative and offsets.flags.c_contiguous:
-        return memoryview(offsets).cast("B").cast("Q" if offsets.dtype.itemsize == 8 else "I")
+        return offsets.data.cast("B").cast("Q" if offsets.dtype.itemsize == 8 else "I")
     return offsets.tolist()
 
 
