@@ -61,12 +61,12 @@ def _with_tone(base: str, tone: str) -> str:
 _VOWELS_A = "aàáảãạ"
 _VOWELS_E = "eèéẻẽẹ"
 _VOWELS_Y = "yỳýỷỹỵ"
-# Matched at the vowel pair only: a leading onset pattern made the regex try every position of
-# the text with a look-behind and a lazy loop (twice as slow, same matches).
+# Matched at the vowel pair only, the vowel first: the engine then scans for o/u and tries the
+# rest only there (a leading look-behind was tried at every position: 1.7x slower, same matches).
 _NEW_STYLE = re.compile(
-    r"(?<![qQ])([oO])([" + _VOWELS_A[1:] + _VOWELS_A[1:].upper() + _VOWELS_E[1:] + _VOWELS_E[1:].upper() + r"])"
+    r"([oO])(?<![qQ][oO])([" + _VOWELS_A[1:] + _VOWELS_A[1:].upper() + _VOWELS_E[1:] + _VOWELS_E[1:].upper() + r"])"
     r"(?![^\W\d_])"             # open syllable: nothing follows
-    r"|(?<![qQ])([uU])([" + _VOWELS_Y[1:] + _VOWELS_Y[1:].upper() + r"])(?![^\W\d_])"
+    r"|([uU])(?<![qQ][uU])([" + _VOWELS_Y[1:] + _VOWELS_Y[1:].upper() + r"])(?![^\W\d_])"
 )
 
 

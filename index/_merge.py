@@ -360,9 +360,8 @@ def _unique(btexts: list[bytes]) -> tuple[list[bytes], np.ndarray]:
             order[lo:hi] = members
             for k in range(lo + 1, hi):
                 new[k] = btexts[members[k - lo]] != btexts[members[k - lo - 1]]
-    rank = np.cumsum(new) - 1
     inverse = np.empty(n, dtype=np.int64)
-    inverse[order] = rank
+    inverse[order] = np.cumsum(new) - 1
     return [btexts[i] for i in order[new].tolist()], inverse
 
 

@@ -133,7 +133,7 @@ def _offset_dtype(largest: int) -> str:
 # stored as little-endian unsigned integers of one width, the narrowest of 1, 2 or 4 bytes that
 # holds the group's largest value (0 bytes: every value is 1). numpy reads a group in one step.
 
-_PACKED = {1: np.dtype("u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
+_PACKED: dict[int, np.dtype[Any]] = {1: np.dtype("u1"), 2: np.dtype("<u2"), 4: np.dtype("<u4")}
 _WIDTHS = (0, 1, 2, 4)  # of frequencies (0: every one is 1); deltas and positions take 1, 2 or 4
 _VALID_WIDTH = np.zeros(256, dtype=bool)
 _VALID_WIDTH[[1, 2, 4]] = True
@@ -695,9 +695,9 @@ class FieldTerms:
         self._keys = _TermList(self)
         # Byte-level reads (a term, a record's head) through memoryviews: indexing one gives a
         # Python int or bytes at once, where a numpy array makes a scalar object first.
-        self._term_bytes = memoryview(self._terms)
+        self._term_bytes = self._terms.data
         self._term_at = _int_view(self._term_offsets)
-        self._post_bytes = memoryview(self._postings)
+        self._post_bytes = self._postings.data
         self._post_at = _int_view(self._post_offsets)
 
     @property
@@ -879,67 +879,41 @@ class FieldTerms:
 
     def positions_of(self, i: int, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The positions of term ``i``'s postings ``which`` (sorted indexes into its postings):
-        their counts and their positions one after the other. Only the blocks of positions
-        holding those postings are decoded, and only their frequencies read."""
+        their counts and their positions one after the other. Few postings are found through
+        the skip list of their blocks (each block's start) and the frequencies before them in
+        their block; only their own positions are decoded."""
         df, _wd, _sat, _dat, wf, fat = self._head(i)
-        nblocks = -(-df // BLOCK)
-        if len(which) <= 8:
-            return self._few_positions(i, df, wf, fat, which.tolist(), nblocks)
-        blocks = sorted({k // BLOCK for k in which.tolist()}) if len(which) < 64 else \
-            np.unique(which // BLOCK).tolist()
-        if len(blocks) * 2 > nblocks:  # most of them: decode the term whole
+        if len(which) * 4 > df:  # many of them: decode the term whole
             freqs = self._freqs(df, wf, fat, 0, df)
             return _select(freqs, self.positions(i, freqs), which)
         buf = self._positions
         a, end = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
-        nskip = nblocks - 1
+        nskip = -(-df // BLOCK) - 1
         if a + 4 * nskip > end:
             raise self._damaged(f"positions of term {i}")
-        starts = np.zeros(nblocks, dtype=np.int64)
+        starts = np.zeros(nskip + 1, dtype=np.int64)
         np.cumsum(buf[a:a + 4 * nskip].view("<u4"), out=starts[1:])
-        starts += a + 4 * nskip
-        blocks_arr = np.array(blocks, dtype=np.int64)
-        lo = blocks_arr * BLOCK
-        sizes = np.minimum(lo + BLOCK, df) - lo
-        took = np.repeat(lo, sizes) + _runs(sizes)
-        bfreqs = (self._postings[fat:fat + df * wf].view(_PACKED[wf])[took].astype(np.int64) if wf
-                  else np.ones(len(took), dtype=np.int64))
-        counts = np.add.reduceat(bfreqs, np.cumsum(sizes) - sizes)
-        bstarts = starts[blocks_arr]
-        if int(bstarts.max()) >= end:
+        block = which // BLOCK
+        first = block * BLOCK  # each posting's block's first posting
+        lens = which - first  # postings before it in its block
+        if wf:
+            packed = self._postings[fat:fat + df * wf].view(_PACKED[wf])
+            counts = packed[which].astype(np.int64)
+            sums = np.zeros(int(lens.sum()) + 1, dtype=np.int64)
+            np.cumsum(packed[np.repeat(first, lens) + _runs(lens)], out=sums[1:])
+            ends = np.cumsum(lens)
+            before = sums[ends] - sums[ends - lens]  # positions before it in its block
+        else:
+            counts = np.ones(len(which), dtype=np.int64)
+            before = lens
+        bstart = starts[block] + (a + 4 * nskip)
+        if len(bstart) and int(bstart.max()) >= end:
             raise self._damaged(f"positions of term {i}")
-        widths = buf[bstarts].astype(np.int64)
-        if not _VALID_WIDTH[widths].all() or int((bstarts + 1 + counts * widths).max()) > end:
+        widths = buf[bstart].astype(np.int64)
+        at = bstart + 1 + before * widths
+        if not _VALID_WIDTH[widths].all() or (len(at) and int((at + counts * widths).max()) > end):
             raise self._damaged(f"positions of term {i}")
-        gaps = _get_packed(buf, bstarts + 1, counts, widths)
-        return _select(bfreqs, _segmented_cumsum(gaps, bfreqs), np.searchsorted(took, which))
-
-    def _few_positions(self, i: int, df: int, wf: int, fat: int, which: list[int], nblocks: int
-                       ) -> tuple[np.ndarray, np.ndarray]:
-        """:meth:`positions_of` for a few postings: each one's gaps found from its block's start
-        (the skip list) and the frequencies before it in the block."""
-        buf = self._positions
-        a, end = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
-        nskip = nblocks - 1
-        skips = buf[a:a + 4 * nskip].view("<u4")
-        if len(skips) != nskip:
-            raise self._damaged(f"positions of term {i}")
-        counts: list[int] = []
-        parts: list[np.ndarray] = []
-        for j in which:
-            k = j // BLOCK
-            start = a + 4 * nskip + (int(skips[:k].sum()) if k else 0)
-            w = int(buf[start]) if start < end else 0
-            lo = k * BLOCK
-            before = self._freqs(df, wf, fat, lo, j + 1)
-            f = int(before[-1])
-            at = start + 1 + (int(before[:-1].sum()) if j > lo else 0) * w
-            if w not in _PACKED or at + f * w > end:
-                raise self._damaged(f"positions of term {i}")
-            counts.append(f)
-            parts.append(np.cumsum(buf[at:at + f * w].view(_PACKED[w]), dtype=np.int64))
-        flat = np.concatenate(parts) if len(parts) > 1 else parts[0] if parts else _NO_INTS
-        return np.array(counts, dtype=np.int64), flat
+        return counts, _segmented_cumsum(_get_packed(buf, at, counts, widths), counts)
 
     def range_postings(self, lo: int, hi: int, with_positions: bool = False
                        ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray | None]:
@@ -1001,7 +975,7 @@ def _int_view(offsets: np.ndarray) -> Any:
     """An offset array as a sequence of Python ints: a memoryview of it when it is in this
     machine's byte order (the usual case), else a list."""
     if offsets.dtype.isnative and offsets.flags.c_contiguous:
-        return memoryview(offsets).cast("B").cast("Q" if offsets.dtype.itemsize == 8 else "I")
+        return offsets.data.cast("B").cast("Q" if offsets.dtype.itemsize == 8 else "I")
     return offsets.tolist()
 
 

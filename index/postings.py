@@ -16,6 +16,11 @@ from whoosh.reading import TermNotFound
 from .format import BLOCK, ArrayTermInfo, segment_documents, segment_terms
 
 _NO_IDS = np.empty(0, dtype=np.int64)
+# A term is read in part (the blocks that may hold some documents) when it has more postings
+# than this and over PARTIAL_RATIO times as many as the documents wanted; below that, numpy
+# decodes the whole term faster than it picks blocks (measured on 77,000 paragraphs).
+PARTIAL_MIN_DF = 192 * BLOCK
+PARTIAL_RATIO = 1024
 _NO_WEIGHTS = np.empty(0, dtype=np.float64)
 
 
@@ -55,7 +60,8 @@ def read_entry_within(info: ArrayTermInfo, want: np.ndarray) -> tuple[np.ndarray
     sorted document numbers ``want``: a superset of the term's postings among them, read
     without decoding the other blocks when ``want`` is much smaller than the term."""
     field = info.field
-    if len(want) * 16 < info.doc_frequency() and info.doc_frequency() > 2 * BLOCK:
+    df = info.doc_frequency()
+    if df > PARTIAL_MIN_DF and len(want) * PARTIAL_RATIO < df:
         ids, freqs = info.arrays_in(want)
     else:
         ids, freqs = info.arrays()

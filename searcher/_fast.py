@@ -2,16 +2,17 @@
 
 Whoosh scores a query one posting at a time in Python (a matcher tree, a scorer call and a
 field-length lookup per posting), so a two-word query that touches 20,000 postings spends
-most of its time in interpreter overhead. Here every term's posting list is read block by
-block into arrays and scored in one expression, and the query tree combines the arrays:
+most of its time in interpreter overhead. Here every term's posting list is read from the
+format 3 segment files (:mod:`index.format`) into arrays, whole or only the blocks that may hold
+the documents still in question, and scored in one expression; the query tree combines the arrays:
 
 - ``Term``: BM25F with Whoosh's own IDF and average field length (taken from the searcher, so
-  the numbers are the same), field lengths decoded from Whoosh's one-byte length column.
+  the numbers are the same), field lengths decoded from the one-byte length codes.
 - ``Or``/``And``/``AndMaybe``/``Require``/``AndNot``: unions, intersections and differences of
   sorted document-number arrays, with scores added as Whoosh's matchers add them.
-- Anything else (phrases, prefixes, ranges): Whoosh's own matcher, walked once per segment.
-  Phrases are first narrowed to the documents holding every word, so the positional check only
-  runs where it can succeed.
+- ``Phrase``: narrowed to the documents holding every word first, then only those documents'
+  positions are read (through the skip lists of the positions) and checked with numpy.
+- Anything else (prefixes, ranges): Whoosh's own matcher, walked once per segment.
 
 The result is the same ranking as ``whoosh.searching.Searcher.search`` with ``BM25F`` (tested
 in ``tests/test_fast.py`` against Whoosh on real text), including Whoosh's tie order (lower
@@ -19,7 +20,7 @@ document number first).
 
 :meth:`FastEvaluator.search` returns only the best ``k`` and, for a ranked disjunction of terms
 (the words of a question), prunes as MaxScore does (Turtle and Flood 1995): each term's score
-has an upper bound from its term statistics (largest frequency, shortest field); terms are read
+has an upper bound (its largest score over its postings, which are decoded whole); terms are read
 highest bound first, and once the bounds of the terms not yet read add up to less than the
 ``k``-th best score so far, documents found by none of the read terms cannot enter the top
 ``k`` and the remaining terms are scored only for the documents still in reach (the candidates
@@ -32,7 +33,7 @@ add to scores, so they are read only within the candidates and never counted.
 
 A quoted phrase with accents, under ``accents="any"``, compiles to an ``Or`` of
 ``Require(phrase, pairs)`` parts (accented and folded); so may an abbreviation's expansion among
-words. Positions are the costly part, read a block at a time; the parts without positions (or the
+words. Positions are the costly part; the parts without positions (or the
 last phrase) are evaluated whole and give the count and a lower bound of every score; another
 phrase is checked whole only in the documents of its filter those do not match, and elsewhere
 only for the documents whose bound (its words' exact scores, as if the positions matched) can
@@ -104,7 +105,7 @@ class FastEvaluator:
         self._avg: dict[str, float] = {}
         self._deleted: np.ndarray | None = None
         self._dead_mask: np.ndarray | None = None
-        # Whoosh 3 segments (all of ours) are read through their term tables directly.
+        # Format 3 segments (all of ours) are read through their term dictionaries directly.
         self._w3 = all(postings.has_entries(r) for r, _o in self._leaves)
         self._infos: dict[tuple[str, bytes], list[tuple[int, Any]]] = {}
         # Postings read during one evaluation: ids, frequencies, df, and the documents they
@@ -129,7 +130,7 @@ class FastEvaluator:
         return sum(info.doc_frequency() for _leaf, info in self._term_infos(fieldname, btext))
 
     def _doc_frequency_b(self, fieldname: str, btext: bytes) -> int:
-        """:meth:`doc_frequency` of an encoded term (0 where the term tables cannot be read)."""
+        """:meth:`doc_frequency` of an encoded term (0 where the term dictionaries cannot be read)."""
         if not self._w3:
             return 0
         return sum(info.doc_frequency() for _leaf, info in self._term_infos(fieldname, btext))

@@ -180,10 +180,16 @@ PARTIAL = ["\"của thành phố\"", "\"thành phố lớn\"", "\"của\" \"nôn
 
 
 @pytest.mark.parametrize("text", QUERIES + PARTIAL)
-def test_reads_of_some_blocks_give_whooshs_matches_and_scores(one: Searcher, text: str) -> None:
+def test_reads_of_some_blocks_give_whooshs_matches_and_scores(one: Searcher, text: str,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
     """With every document in one segment, common words span several blocks, and terms read
-    within few candidates (phrases, optional parts) decode only the blocks that may hold them."""
+    within few candidates (phrases, optional parts) decode only the blocks that may hold them
+    (here for terms of over two blocks, as in big archives for the most common words)."""
+    from index import postings
     from index.format import BLOCK, segment_terms
+
+    monkeypatch.setattr(postings, "PARTIAL_MIN_DF", 2 * BLOCK)
+    monkeypatch.setattr(postings, "PARTIAL_RATIO", 4)
 
     (reader, _offset), = one._searcher.reader().leaf_readers()
     syl = segment_terms(reader).field("syl")
