@@ -4,16 +4,21 @@ Whoosh stays the indexing framework (schema, writers, readers, queries, the tabl
 this module is the codec that owns how a segment's terms, postings and documents are laid out
 on disk. ``docs/FORMAT.md`` is the specification; in short, a segment is two files:
 
-``<segment>.vnt``  terms and postings: per field, the sorted term bytes with an offset array
-                   (binary search, prefix ranges), and per term a record of varints (document
-                   frequency, document-number deltas, frequencies); positions, for the fields
-                   whose format has them, in a stream apart, so scoring never reads them.
+``<segment>.vnt``  terms and postings: per field, the sorted term bytes with an offset array and
+                   a sample of every 16th term's first 8 bytes (binary search, prefix ranges),
+                   and per term a record: its document frequency, then the document-number
+                   deltas and the frequencies as packed little-endian integers of one width (1, 2
+                   or 4 bytes) behind a skip list (the last document of each block of 128
+                   postings); positions, for the fields whose format has them, in a section
+                   apart (blocks of 128 postings' positions, each packed with its own width,
+                   behind a skip list of the blocks' sizes), so scoring never reads them.
 ``<segment>.vnd``  documents: stored fields as zlib-compressed JSON lines in blocks, one-byte
                    field lengths per document, sortable column values as arrays.
 
 Both end with a JSON directory of their sections, so a reader needs no Python class to read
-them; every array is little-endian and read in place from a memory map with ``numpy``.
-Postings are decoded a whole term (or a range of terms, for merges) at a time, vectorised.
+them; every array is read in place from a memory map with ``numpy``: a term's postings in a few
+array operations, a range of terms at once for merges, and through the skip lists only the blocks
+(or the postings' positions) that some documents need.
 
 Supported field formats: Whoosh's ``Existence``, ``Frequency`` and ``Positions`` with the same
 weight for every token (a posting's weight is its frequency times the field boost); term
@@ -116,7 +121,6 @@ def decode_varints(buf: np.ndarray) -> np.ndarray:
         sel = np.flatnonzero(lengths > k)
         values[sel] = (values[sel] << 7) | (buf[ends[sel] - k] & 0x7F)
     return values
-
 
 
 def _runs(lengths: np.ndarray) -> np.ndarray:
