@@ -450,6 +450,8 @@ class _FieldBuffer:
         gaps[first] = docs[first]
         if (gaps[_runs(counts) > 0] <= 0).any() or (docs < 0).any():
             raise ValueError(f"field {self.name!r}: document numbers not ascending within a term")
+        if len(freqs) != len(docs) or (freqs <= 0).any():
+            raise ValueError(f"field {self.name!r}: a frequency per posting, each at least 1")
         # Each term's record: df (varint), the deltas' width, a skip list (the last document
         # number of each block of BLOCK postings but the last, <u4 each), the deltas, the
         # frequencies' width and the frequencies (packed, see _put_packed), for all terms at once.
