@@ -450,6 +450,8 @@ class _FieldBuffer:
         gaps[first] = docs[first]
         if (gaps[_runs(counts) > 0] <= 0).any() or (docs < 0).any():
             raise ValueError(f"field {self.name!r}: document numbers not ascending within a term")
+        if len(freqs) != len(docs) or (freqs <= 0).any():
+            raise ValueError(f"field {self.name!r}: a frequency per posting, each at least 1")
         # Each term's record: df (varint), the deltas' width, a skip list (the last document
         # number of each block of BLOCK postings but the last, <u4 each), the deltas, the
         # frequencies' width and the frequencies (packed, see _put_packed), for all terms at once.
@@ -1305,8 +1307,6 @@ class ArrayDocWriter(PerDocumentWriter):  # type: ignore[misc]
         self._totals: dict[str, int] = {}
         self._columns: dict[str, dict[int, Any]] = {}  # field -> docnum -> value
         self._column_defaults: dict[str, Any] = {}
-        self._column_chunks: dict[str, list[np.ndarray | list[Any]]] = {}
-        self._column_base: dict[str, int] = {}
         self.is_closed = False
 
     def start_doc(self, docnum: int) -> None:
@@ -1321,8 +1321,7 @@ class ArrayDocWriter(PerDocumentWriter):  # type: ignore[misc]
         if value is not None:
             self._doc[fieldname] = value
         if length:
-            self._doc_lengths[fieldname] = length
-            self._totals[fieldname] = self._totals.get(fieldname, 0) + int(length)
+            self._doc_lengths[fieldname] = int(length)
 
     def add_column_value(self, fieldname: str, columnobj: Any, value: Any) -> None:
         self._column_defaults.setdefault(fieldname, columnobj.default_value())
@@ -1347,6 +1346,7 @@ class ArrayDocWriter(PerDocumentWriter):  # type: ignore[misc]
         docnum = self._docnum
         for name, length in self._doc_lengths.items():
             self._length_chunk.setdefault(name, []).append((docnum, length_to_byte(length)))
+            self._totals[name] = self._totals.get(name, 0) + length
         for name, value in self._doc_columns.items():
             self._columns.setdefault(name, {})[docnum] = value
         self._docnum += 1
