@@ -72,10 +72,12 @@ def indexes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     docs = _sentence_docs(400)
     ix.add_documents(docs, workers=1, batch_size=1000)
     ix.delete([docs[7].id, docs[300].id])
-    return {"three": three, "merged": merged, "big": big}
+    # and the committed fixture indexes of this format (only read)
+    return {"three": three, "merged": merged, "big": big,
+            "fixture v3": DATA / "indexes" / "v3", "fixture v3-merged": DATA / "indexes" / "v3-merged"}
 
 
-@pytest.mark.parametrize("name", ["three", "merged", "big"])
+@pytest.mark.parametrize("name", ["three", "merged", "big", "fixture v3", "fixture v3-merged"])
 def test_the_spec_reader_reads_what_vnsearch_reads(indexes: dict[str, Path], name: str) -> None:
     path = indexes[name]
     mine = rf3.Format3Index(path)
