@@ -1,7 +1,7 @@
 """Merging segments without re-analysis, and the policy that decides what to merge.
 
 A merge reads each source segment's terms and postings as arrays, a chunk of terms at a time
-(each chunk's varints decoded at once, see :meth:`index.format.FieldTerms.range_postings`),
+(each chunk's packed records decoded at once, see :meth:`index.format.FieldTerms.range_postings`),
 merges the sources' chunks by term, remaps document numbers (source ``s``'s live documents are
 numbered after those of the sources before it; deleted documents are dropped), and hands the
 concatenated arrays to the segment builder, which writes them as it does for a freshly analysed

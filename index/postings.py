@@ -1,7 +1,7 @@
 """Reading a segment's postings and field lengths as numpy arrays (for the searcher stage).
 
 The searcher scores whole posting lists at once (``searcher/_fast.py``). Format 3 segments
-(:mod:`index.format`) are read through their term dictionaries, a whole term's varints decoded
+(:mod:`index.format`) are read through their term dictionaries, a whole term's packed arrays read
 at once; segments of any other codec through Whoosh's matchers. ``tests/test_fast.py`` compares
 what they read with Whoosh's own searches.
 """
