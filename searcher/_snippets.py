@@ -70,10 +70,13 @@ def _matches(text: str, folded: str, terms: frozenset[str]) -> list[tuple[int, i
     pattern = _pattern(frozenset(t for t in terms if not t.startswith("=")))
     spans = [m.span() for m in pattern.finditer(folded)] if pattern is not None else []
     if accented:
-        lowered = normalize_tone_placement(text).lower()
-        exact = _pattern(accented)
-        if exact is not None and len(lowered) == len(text):
-            spans = sorted(set(spans) | {m.span() for m in exact.finditer(lowered)})
+        # The words whose folded form is a term's, then each checked with its accents (tone
+        # placement and case normalised on the word alone: the whole text is not normalised).
+        candidates = _pattern(frozenset(fold_same_length(t) for t in accented))
+        if candidates is not None:
+            exact = {m.span() for m in candidates.finditer(folded)
+                     if normalize_tone_placement(text[m.start():m.end()]).lower() in accented}
+            spans = sorted(set(spans) | exact)
     return spans
 
 

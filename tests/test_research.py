@@ -350,6 +350,9 @@ def test_snippets_highlight_the_accents_that_matched(s: Searcher) -> None:
     assert [snippet[a:b] for a, b in marks] == ["hình", "phạt", "hình", "Phật", "hình", "phát"]
     hit = s.search('"hình phạt"').hits[0]
     assert {hit.snippet[a:b] for a, b in hit.highlights} == {"hình", "phạt"}
+    # Accents are compared after tone placement and case are normalised, word by word.
+    snippet, marks = make_snippet("Hoà Bình, HÒA giải, hoa hồng, hỏa hoạn.", frozenset({"=hòa"}))
+    assert [snippet[a:b] for a, b in marks] == ["Hoà", "HÒA"]
 
 
 def test_titles_are_highlighted_like_snippets(s: Searcher) -> None:
