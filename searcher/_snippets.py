@@ -46,6 +46,8 @@ def fold_same_length(text: str) -> str:
     """
     if text.isascii():
         return text.lower()
+    if len(text) < 256:  # (numpy's set-up costs more than translate on a word or a title)
+        return text.translate(_FOLD_TABLE)
     # A table lookup over the code points with numpy (str.translate calls a dict per character).
     points = np.frombuffer(text.encode("utf-32-le"), dtype="<u4")
     folded = np.where(points < 0x1F00, _FOLD_ARRAY[np.minimum(points, 0x1EFF)], points)
@@ -63,6 +65,12 @@ def _pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
     return re.compile(r"(?<!\w)(?:" + "|".join(alts) + ")")
 
 
+@functools.lru_cache(maxsize=64)
+def _folded_pattern(terms: frozenset[str]) -> re.Pattern[str] | None:
+    """:func:`_pattern` of the folded ``terms``."""
+    return _pattern(frozenset(fold_same_length(t) for t in terms))
+
+
 def _matches(text: str, folded: str, terms: frozenset[str]) -> list[tuple[int, int]]:
     """Spans of the words of ``text`` among ``terms``: folded terms are looked up in the folded
     copy, ``=syllable`` terms (accents that must match) in a lower-cased normalised copy."""
@@ -72,7 +80,7 @@ def _matches(text: str, folded: str, terms: frozenset[str]) -> list[tuple[int, i
     if accented:
         # The words whose folded form is a term's, then each checked with its accents (tone
         # placement and case normalised on the word alone: the whole text is not normalised).
-        candidates = _pattern(frozenset(fold_same_length(t) for t in accented))
+        candidates = _folded_pattern(accented)
         if candidates is not None:
             exact = {m.span() for m in candidates.finditer(folded)
                      if normalize_tone_placement(text[m.start():m.end()]).lower() in accented}
