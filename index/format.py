@@ -73,6 +73,16 @@ class FormatError(VnSearchError, ValueError):
     message is one line naming the file."""
 
 
+class MissingFileError(FormatError):
+    """A segment file the table of contents lists is not there: the index is damaged."""
+
+    @classmethod
+    def of(cls, exc: FileNotFoundError) -> "MissingFileError":
+        name = os.path.basename(str(exc.filename or "")) or "a segment file"
+        return cls(f"{name}: missing, though the index lists it (the index is damaged)",
+                   hint="Restore the index folder from a backup, or index the sources again into a new folder.")
+
+
 # -- varints ----------------------------------------------------------------------------------
 
 def encode_varints(values: np.ndarray) -> bytes:
@@ -255,15 +265,21 @@ class _SectionFile:
         self.name = name
         self._map: mmap.mmap | None = None
         data: Any
-        if isinstance(storage, FileStorage) and os.path.isfile(os.path.join(storage.folder, name)):
-            with open(os.path.join(storage.folder, name), "rb") as f:
-                size = os.fstat(f.fileno()).st_size
-                if size < len(magic) + _TRAILER.size:
-                    raise FormatError(f"{name}: truncated ({size} bytes)")
-                self._map = data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        else:
-            with storage.open_file(name) as f:
-                data = f.read()
+        try:
+            if isinstance(storage, FileStorage):
+                with open(os.path.join(storage.folder, name), "rb") as f:
+                    size = os.fstat(f.fileno()).st_size
+                    if size < len(magic) + _TRAILER.size:
+                        raise FormatError(f"{name}: truncated ({size} bytes)")
+                    self._map = data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+            else:
+                with storage.open_file(name) as f:
+                    data = f.read()
+        except FileNotFoundError as exc:
+            # (Kept an OSError: Whoosh's reader retries on those, for a commit that removed the
+            # file between its reading the table of contents and opening the segment.)
+            exc.filename = exc.filename or name
+            raise
         self.buffer = np.frombuffer(data, dtype=np.uint8)
         size = self.buffer.size
         if size < len(magic) + _TRAILER.size or bytes(self.buffer[:len(magic)]) != magic:
@@ -1647,6 +1663,6 @@ class ArrayDocReader(PerDocumentReader):  # type: ignore[misc]
         self._file.close()
 
 
-__all__ = ["ArrayCodec", "ArrayDocReader", "ArrayDocWriter", "ArrayFieldWriter", "ArraySegment", "ArrayTermsReader",
+__all__ = ["MissingFileError", "ArrayCodec", "ArrayDocReader", "ArrayDocWriter", "ArrayFieldWriter", "ArraySegment", "ArrayTermsReader",
            "FieldTerms", "FormatError", "FORMAT", "decode_varints", "encode_varints", "segment_documents",
            "segment_terms"]

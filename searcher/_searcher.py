@@ -17,6 +17,7 @@ from whoosh import scoring
 from analyzers import VietnameseAnalyzer
 from corpus import Document, clean_text
 from index import ConfirmCallback, DeleteReport, Index, WaitCallback
+from index.format import MissingFileError
 
 from ._compile import Compiled, QueryCompiler
 from ._compile import narrow as narrow_query
@@ -43,6 +44,16 @@ def _weighting() -> scoring.WeightingModel:
     return scoring.BM25F(B=_B, K1=_K1)
 
 
+def _open_searcher(ix: Index) -> Any:
+    """Whoosh's searcher over the index's segments. Whoosh's reader already tries again when a
+    segment file disappears as it opens it (a commit replacing the segment); one still missing
+    after that is damage, said in one line."""
+    try:
+        return ix._whoosh().searcher(weighting=_weighting())
+    except FileNotFoundError as exc:
+        raise MissingFileError.of(exc) from None
+
+
 class Searcher:
     """Search one vnsearch index. Use as a context manager; results are plain values.
 
@@ -62,7 +73,7 @@ class Searcher:
         self.analyzer = VietnameseAnalyzer(user_words=ix.meta.user_words, stopwords=stopwords)
         groups = (default_synonyms() if abbreviations else []) + (load_synonyms(synonyms) if synonyms else [])
         self.synonyms: Synonyms | None = Synonyms(groups, self.analyzer) if groups else None
-        self._searcher = ix._whoosh().searcher(weighting=_weighting())
+        self._searcher = _open_searcher(ix)
         self._suggester: Suggester | None = None
         self._fast: FastEvaluator | None = None
         self._closed = False
@@ -99,7 +110,7 @@ class Searcher:
             return
         self._searcher.close()
         self.index = Index.open(self.index.path)
-        self._searcher = self.index._whoosh().searcher(weighting=_weighting())
+        self._searcher = _open_searcher(self.index)
         self._suggester = None
         self._fast = None
 

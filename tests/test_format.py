@@ -676,3 +676,29 @@ def test_a_new_index_names_only_public_classes_of_ours(tmp_path: Path) -> None:
     ours = {name for name in named if name.split(".")[0] in ("corpus", "analyzers", "index", "searcher")}
     assert {"analyzers", "analyzers.whoosh_adapter", "index.format"} <= ours
     assert not [name for name in ours if any(part.startswith("_") for part in name.split("."))], ours
+
+
+def test_a_segment_file_gone_from_the_folder_is_one_line_naming_it(tmp_path: Path) -> None:
+    """A file the table of contents lists but the folder lacks: the index is damaged (a commit
+    that removed it while the searcher opened would have been retried). One line, exit 1."""
+    from click.testing import CliRunner
+
+    from corpus import Document
+    from index import Index
+    from index.format import MissingFileError
+    from searcher import Searcher
+    from searcher.cli import main
+
+    path = tmp_path / "ix"
+    docs = [Document(id=f"d{i}", title="Bắc Sơn", text=f"Xây dựng nông thôn mới ở Bắc Sơn, năm {2000 + i}.")
+            for i in range(6)]
+    Index.create(path).add_documents(docs, workers=1, batch_size=3)
+    gone = sorted(path.glob("MAIN_*.vnd"))[0]
+    gone.unlink()
+    with pytest.raises(MissingFileError, match=gone.name):
+        Searcher.open(path)
+    result = CliRunner().invoke(main, ["search", "Bắc Sơn", "--index", str(path)])
+    assert result.exit_code == 1
+    assert "Traceback" not in result.output and "bug" not in result.output
+    lines = [line for line in result.output.splitlines() if line.strip()]
+    assert lines[0].startswith("Error: ") and gone.name in lines[0] and "missing" in lines[0]
