@@ -63,7 +63,6 @@ _DTYPES = ("|u1", "<u4", "<u8", ">u8", "<i8", "<f8")  # the array types sections
 _KINDS = ("positions", "frequency", "existence")
 _ZLIB_LEVEL = 6
 BLOCK = 128  # postings per block: of a term's postings and of its positions, each with a skip list
-POSITION_BLOCK = BLOCK
 _BYTE_TO_LENGTH = np.array([byte_to_length(i) for i in range(256)], dtype=np.int64)
 _NO_INTS = np.zeros(0, dtype=np.int64)
 
@@ -165,19 +164,26 @@ def _widths(largest: np.ndarray, ones: np.ndarray | None = None) -> np.ndarray:
     return np.where(ones, 0, w) if ones is not None else w
 
 
+def _packed_places(at: np.ndarray, counts: np.ndarray, widths: np.ndarray
+                   ) -> Iterator[tuple[int, np.dtype[Any], np.ndarray, np.ndarray]]:
+    """For packed groups (group ``g``: ``counts[g]`` values of ``widths[g]`` bytes from byte
+    ``at[g]``), per width in use: the width, its dtype, the values' places in the groups laid
+    one after the other, and the byte where each value starts."""
+    vstart = np.cumsum(counts) - counts
+    for w, dtype in _PACKED.items():
+        sel = np.flatnonzero(widths == w)
+        if sel.size:
+            c = counts[sel]
+            within = _runs(c)
+            yield w, dtype, np.repeat(vstart[sel], c) + within, np.repeat(at[sel], c) + within * w
+
+
 def _put_packed(out: np.ndarray, at: np.ndarray, counts: np.ndarray, widths: np.ndarray,
                 values: np.ndarray) -> None:
     """Write group ``g``'s ``counts[g]`` values (``values`` holds the groups one after the other)
     at byte ``at[g]`` of ``out``, ``widths[g]`` bytes each."""
-    vstart = np.cumsum(counts) - counts
-    for w, dtype in _PACKED.items():
-        sel = np.flatnonzero(widths == w)
-        if not sel.size:
-            continue
-        c = counts[sel]
-        within = _runs(c)
-        vals = values[np.repeat(vstart[sel], c) + within]
-        dest = np.repeat(at[sel], c) + within * w
+    for w, dtype, places, dest in _packed_places(at, counts, widths):
+        vals = values[places]
         if w == 1:
             out[dest] = vals.astype(np.uint8)
         else:
@@ -195,16 +201,8 @@ def _get_packed(buf: np.ndarray, at: np.ndarray, counts: np.ndarray, widths: np.
         a = int(at[0])
         return buf[a:a + total * w].view(_PACKED[w]).astype(np.int64)
     out = np.ones(total, dtype=np.int64)
-    vstart = np.cumsum(counts) - counts
-    for w, dtype in _PACKED.items():
-        sel = np.flatnonzero(widths == w)
-        if not sel.size:
-            continue
-        c = counts[sel]
-        within = _runs(c)
-        src = np.repeat(at[sel], c) + within * w
-        vals = buf[src] if w == 1 else buf[(src[:, None] + np.arange(w)).ravel()].view(dtype)
-        out[np.repeat(vstart[sel], c) + within] = vals
+    for w, dtype, places, src in _packed_places(at, counts, widths):
+        out[places] = buf[src] if w == 1 else buf[(src[:, None] + np.arange(w)).ravel()].view(dtype)
     return out
 
 
@@ -501,10 +499,10 @@ class _FieldBuffer:
             pgaps[pfirst] = positions[pfirst]
             if (pgaps < 0).any():
                 raise ValueError(f"field {self.name!r}: positions not ascending within a posting")
-            # Per term: a skip list (the byte size of each block of POSITION_BLOCK postings'
+            # Per term: a skip list (the byte size of each block of BLOCK postings'
             # positions but the last, <u4 each), then the blocks: a width byte, the packed gaps.
             nblocks = -(-counts // BLOCK)
-            bfirst = np.repeat(first, nblocks) + POSITION_BLOCK * _runs(nblocks)  # first posting
+            bfirst = np.repeat(first, nblocks) + BLOCK * _runs(nblocks)  # first posting
             bcount = np.add.reduceat(freqs, bfirst)  # positions in the block
             bw = _widths(np.maximum.reduceat(pgaps, pfirst[bfirst]))
             bbytes = 1 + bcount * bw
@@ -869,35 +867,38 @@ class FieldTerms:
         freqs = _get_packed(buf, fat + 1, dfs, wf)
         return dfs, _segmented_cumsum(gaps, dfs), freqs
 
-    def _blocks(self, i: int, freqs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """Where each block of term ``i``'s positions starts (its width byte, in ``_positions``)
-        and how many positions it holds."""
-        a, b = int(self._pos_offsets[i]), int(self._pos_offsets[i + 1])
-        df = len(freqs)
-        nskip = -(-df // POSITION_BLOCK) - 1
-        starts = np.zeros(nskip + 1, dtype=np.int64)
-        if nskip:
-            if a + 4 * nskip > b:
-                raise self._damaged(f"positions of term {i}")
-            np.cumsum(self._positions[a:a + 4 * nskip].view("<u4"), out=starts[1:])
-        starts += a + 4 * nskip
-        counts = np.add.reduceat(freqs, np.arange(0, df, POSITION_BLOCK))
-        return starts, counts
-
-    def _unpack_blocks(self, i: int, starts: np.ndarray, counts: np.ndarray, end: int | None) -> np.ndarray:
-        buf = self._positions
-        if int(starts.max()) >= buf.size:
-            raise self._damaged(f"positions of term {i}")
-        widths = buf[starts].astype(np.int64)
-        if not _VALID_WIDTH[widths].all() or (end is not None and int(starts[-1] + 1 + counts[-1] * widths[-1]) != end):
-            raise self._damaged(f"positions of term {i}")
-        return _get_packed(buf, starts + 1, counts, widths)
-
     def positions(self, i: int, freqs: np.ndarray) -> np.ndarray:
         """Term ``i``'s positions, posting after posting (``freqs`` from :meth:`postings`)."""
-        starts, counts = self._blocks(i, freqs)
-        gaps = self._unpack_blocks(i, starts, counts, int(self._pos_offsets[i + 1]))
-        return _segmented_cumsum(gaps, freqs)
+        return self._range_positions(i, i + 1, np.array([len(freqs)], dtype=np.int64), freqs)
+
+    def _range_positions(self, lo: int, hi: int, dfs: np.ndarray, freqs: np.ndarray) -> np.ndarray:
+        """The positions of terms ``lo`` to ``hi`` (of ``dfs`` postings of ``freqs`` each), posting
+        after posting: each term's skip list gives its blocks' starts, the blocks are unpacked."""
+        n = hi - lo
+        nblocks = -(-dfs // BLOCK)
+        nskip = nblocks - 1
+        tstart = self._pos_offsets[lo:hi].astype(np.int64)
+        skips = _get_packed(self._positions, tstart, nskip, np.full(n, 4))
+        # Each block's start: its term's first block after the skip list, then the sizes.
+        sizes = np.zeros(int(nblocks.sum()), dtype=np.int64)
+        first_block = np.cumsum(nblocks) - nblocks
+        not_first = np.ones(len(sizes), dtype=bool)
+        not_first[first_block] = False
+        sizes[not_first] = skips
+        starts = _segmented_cumsum(sizes, nblocks) + np.repeat(tstart + 4 * nskip, nblocks)
+        pfirst = np.cumsum(dfs) - dfs
+        bfirst = np.repeat(pfirst, nblocks) + BLOCK * _runs(nblocks)
+        counts = np.add.reduceat(freqs, bfirst)
+        buf = self._positions
+        if len(starts) and int(starts.max()) >= buf.size:
+            raise self._damaged(f"positions of terms {lo} to {hi}")
+        widths = buf[starts].astype(np.int64)
+        last = np.cumsum(nblocks) - 1
+        ends = starts[last] + 1 + counts[last] * widths[last]
+        if not _VALID_WIDTH[widths].all() or not np.array_equal(
+                ends, self._pos_offsets[lo + 1:hi + 1].astype(np.int64)):
+            raise self._damaged(f"positions of terms {lo} to {hi}")
+        return _segmented_cumsum(_get_packed(buf, starts + 1, counts, widths), freqs)
 
     def positions_of(self, i: int, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The positions of term ``i``'s postings ``which`` (sorted indexes into its postings):
@@ -946,31 +947,7 @@ class FieldTerms:
         dfs, docs, freqs = self._records(lo, hi)
         poses = None
         if with_positions and self.kind == "positions":
-            n = hi - lo
-            nblocks = -(-dfs // POSITION_BLOCK)
-            nskip = nblocks - 1
-            tstart = self._pos_offsets[lo:hi].astype(np.int64)
-            skips = _get_packed(self._positions, tstart, nskip, np.full(n, 4))
-            # Each block's start: its term's first block after the skip list, then the sizes.
-            sizes = np.zeros(int(nblocks.sum()), dtype=np.int64)
-            first_block = np.cumsum(nblocks) - nblocks
-            not_first = np.ones(len(sizes), dtype=bool)
-            not_first[first_block] = False
-            sizes[not_first] = skips
-            starts = _segmented_cumsum(sizes, nblocks) + np.repeat(tstart + 4 * nskip, nblocks)
-            pfirst = np.cumsum(dfs) - dfs
-            bfirst = np.repeat(pfirst, nblocks) + POSITION_BLOCK * _runs(nblocks)
-            counts = np.add.reduceat(freqs, bfirst)
-            buf = self._positions
-            if len(starts) and int(starts.max()) >= buf.size:
-                raise self._damaged(f"positions of terms {lo} to {hi}")
-            widths = buf[starts].astype(np.int64)
-            last = np.cumsum(nblocks) - 1
-            ends = starts[last] + 1 + counts[last] * widths[last]
-            if not _VALID_WIDTH[widths].all() or not np.array_equal(
-                    ends, self._pos_offsets[lo + 1:hi + 1].astype(np.int64)):
-                raise self._damaged(f"positions of terms {lo} to {hi}")
-            poses = _segmented_cumsum(_get_packed(buf, starts + 1, counts, widths), freqs)
+            poses = self._range_positions(lo, hi, dfs, freqs)
         return dfs, docs, freqs, poses
 
     def postings_size(self) -> int:
@@ -1193,17 +1170,14 @@ class ArrayTermsReader(TermsReader):  # type: ignore[misc]
         return self.fields.get(fieldname)
 
     def _index(self, fieldname: str, btext: bytes) -> tuple[FieldTerms, int]:
-        field = self.fields.get(fieldname)
-        i = field.find(btext) if field is not None else -1
+        field, i = self._find(fieldname, btext)
         if i < 0:
             raise TermNotFound((fieldname, btext))
         assert field is not None
         return field, i
 
     def __contains__(self, term: Any) -> bool:
-        fieldname, btext = term
-        field = self.fields.get(fieldname)
-        return field is not None and field.find(btext) >= 0
+        return self._find(*term)[1] >= 0
 
     def cursor(self, fieldname: str, fieldobj: Any) -> _Cursor:
         return _Cursor(self.fields.get(fieldname), fieldobj)
@@ -1243,14 +1217,16 @@ class ArrayTermsReader(TermsReader):  # type: ignore[misc]
 
     # A term of another segment reads as 0 here: Whoosh's readers ask every segment for the terms
     # a prefix or wildcard found in any of them (Whoosh's SegmentReader turns only KeyError into 0).
+    def _find(self, fieldname: str, btext: bytes) -> tuple[FieldTerms | None, int]:
+        field = self.fields.get(fieldname)
+        return field, field.find(btext) if field is not None else -1
+
     def frequency(self, fieldname: str, btext: bytes) -> float:
-        if (fieldname, btext) not in self:
-            return 0.0  # (Whoosh's readers count a missing term as 0)
-        return self.term_info(fieldname, btext).weight()
+        field, i = self._find(fieldname, btext)
+        return ArrayTermInfo(field, i).weight() if field is not None and i >= 0 else 0.0
 
     def doc_frequency(self, fieldname: str, btext: bytes) -> int:
-        field = self.fields.get(fieldname)
-        i = field.find(btext) if field is not None else -1
+        field, i = self._find(fieldname, btext)
         return field.doc_frequency(i) if field is not None and i >= 0 else 0
 
     def matcher(self, fieldname: str, btext: bytes, format_: Any, scorer: Any = None) -> ArrayMatcher:

@@ -154,13 +154,13 @@ def test_vectorised_phrase_check_agrees_with_the_per_document_one(slop: int) -> 
 def test_positions_of_some_postings_read_through_the_skip_list_equal_all_positions(one: Searcher) -> None:
     """A term's positions are stored in blocks of 128 postings with a skip list: reading a few
     postings' positions decodes only their blocks, and must give what decoding all of them gives."""
-    from index.format import POSITION_BLOCK, segment_terms
+    from index.format import BLOCK, segment_terms
 
     if True:
         (reader, _offset), = one._searcher.reader().leaf_readers()
         field = segment_terms(reader).field("syl")
         dfs = np.array([field.doc_frequency(i) for i in range(field.count)])
-        big = np.flatnonzero(dfs > 2 * POSITION_BLOCK)
+        big = np.flatnonzero(dfs > 2 * BLOCK)
         assert big.size, "the test needs terms with several blocks of positions"
         rng = np.random.default_rng(0)
         for i in big[:20].tolist():

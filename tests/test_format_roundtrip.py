@@ -9,13 +9,13 @@ import pytest
 from whoosh import fields
 from whoosh.filedb.filestore import FileStorage
 
-from index.format import POSITION_BLOCK, ArrayCodec, ArrayTermsReader
+from index.format import BLOCK, ArrayCodec, ArrayTermsReader
 
 
 def _random_field(rng: np.random.Generator, nterms: int, ndocs: int, long_docs: bool):
     btexts, starts, docs, freqs, positions = [], [0], [], [], []
     for t in range(nterms):
-        df = int(rng.choice([1, 2, 5, POSITION_BLOCK, 3 * POSITION_BLOCK + 7, 1000]))
+        df = int(rng.choice([1, 2, 5, BLOCK, 3 * BLOCK + 7, 1000]))
         df = min(df, ndocs)
         ds = np.sort(rng.choice(ndocs, size=df, replace=False))
         fs = np.ones(df, dtype=np.int64) if t % 3 == 0 else rng.integers(1, 300 if t % 5 == 0 else 4, size=df)
@@ -64,8 +64,8 @@ def test_packed_terms_read_back_every_way(tmp_path, long_docs: bool) -> None:
         assert flat.tolist() == positions[pstart[a]:pstart[b]].tolist()
         choices = [np.sort(rng.choice(b - a, size=size, replace=False))
                    for size in {min(3, b - a), 1, (b - a) // 3 or 1, b - a}]
-        if b - a > 4 * POSITION_BLOCK:  # more than a few postings, in few of the blocks
-            choices.append(np.arange(POSITION_BLOCK - 6, POSITION_BLOCK + 6))
+        if b - a > 4 * BLOCK:  # more than a few postings, in few of the blocks
+            choices.append(np.arange(BLOCK - 6, BLOCK + 6))
         for which in choices:
             counts, got = body.positions_of(i, which)
             assert counts.tolist() == freqs[a:b][which].tolist()
@@ -78,7 +78,7 @@ def test_packed_terms_read_back_every_way(tmp_path, long_docs: bool) -> None:
         idx, d, f = body.postings_in(i, want)
         assert d.tolist() == docs[a:b][idx].tolist() and f.tolist() == freqs[a:b][idx].tolist()
         assert set(np.intersect1d(docs[a:b], want).tolist()) <= set(d.tolist())
-        if b - a > 3 * POSITION_BLOCK:
+        if b - a > 3 * BLOCK:
             assert len(d) < b - a  # not every block read
     for lo, hi in ((0, len(btexts)), (3, 17), (len(btexts) - 1, len(btexts))):
         dfs, d, f, p = body.range_postings(lo, hi, with_positions=True)
