@@ -39,7 +39,7 @@ from whoosh.reading import SegmentReader
 
 from ._hooks import checkpoint
 from ._segments import SegmentBuilder, _Postings
-from .format import ArrayDocReader, FieldTerms, segment_documents, segment_terms
+from .format import ArrayDocReader, FieldTerms, _runs, segment_documents, segment_terms
 
 log = logging.getLogger(__name__)
 
@@ -364,7 +364,3 @@ def _unique(btexts: list[bytes]) -> tuple[list[bytes], np.ndarray]:
     inverse[order] = np.cumsum(new) - 1
     return [btexts[i] for i in order[new].tolist()], inverse
 
-
-def _runs(lengths: np.ndarray) -> np.ndarray:
-    """For runs of ``lengths`` one after another, each element's index inside its run."""
-    return np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)

@@ -35,7 +35,7 @@ from whoosh.formats import Frequency, Positions
 from corpus import Document
 
 from ._analysis import Pairs, analyze_document, worker_analyzer
-from .format import ArrayCodec, ArrayDocReader, ArraySegment
+from .format import ArrayCodec, ArrayDocReader, ArraySegment, _runs
 
 
 class SegmentBuilder:
@@ -220,11 +220,6 @@ _NONE = np.zeros(0, dtype=np.int64)
 _NO_POSTINGS = _Postings([], np.zeros(1, dtype=np.int64), _NONE, _NONE, _NONE)
 
 
-def _within_runs(lengths: np.ndarray) -> np.ndarray:
-    """For runs of ``lengths`` laid one after another, each element's index inside its run."""
-    return np.arange(int(lengths.sum()), dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-
-
 def _list_postings(fmt: Any, lists: list[Any], docnums: list[int]) -> _Postings:
     """The postings of term lists (one per document, in document order) in a ``Frequency`` or
     ``Positions`` field, computed for all tokens at once: each token gets its term's rank, a
@@ -236,7 +231,7 @@ def _list_postings(fmt: Any, lists: list[Any], docnums: list[int]) -> _Postings:
         return _NO_POSTINGS
     unique, term = _ranks(chain.from_iterable(lists), total)
     doc = np.repeat(np.asarray(docnums, dtype=np.int64), counts)
-    position = _within_runs(counts)
+    position = _runs(counts)
     return _token_postings(fmt, [t.encode("utf-8") for t in unique], term, doc, position)
 
 
@@ -308,7 +303,7 @@ def _pair_postings(fmt: Any, values: list[Pairs], docnums: list[int]) -> _Postin
     pair_rank = np.empty(len(names), dtype=np.int64)
     pair_rank[order] = np.arange(len(names))
     doc = np.repeat(np.asarray(docnums, dtype=np.int64), npairs)
-    position = _within_runs(npairs)
+    position = _runs(npairs)
     return _token_postings(fmt, [names[i].encode("utf-8") for i in order], pair_rank[inverse.ravel()], doc, position)
 
 
@@ -344,7 +339,7 @@ def _merge(parts: list[_Postings]) -> _Postings:
     if any(p.positions.size for p in parts):
         pstart = np.cumsum(freqs) - freqs
         allpos = np.concatenate([p.positions for p in parts])
-        take = np.repeat(pstart[order], freqs[order]) + _within_runs(freqs[order])
+        take = np.repeat(pstart[order], freqs[order]) + _runs(freqs[order])
         positions = allpos[take]
     return _Postings(btexts, starts.astype(np.int64), docs[order], freqs[order], positions)
 

@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 from whoosh.reading import TermNotFound
 
-from .format import BLOCK, ArrayTermInfo, segment_documents, segment_terms
+from .format import BLOCK, ArrayTermInfo, _select, segment_documents, segment_terms
 
 _NO_IDS = np.empty(0, dtype=np.int64)
 # A term is read in part (the blocks that may hold some documents) when it has more postings
@@ -73,6 +73,12 @@ def read_positions(info: ArrayTermInfo, which: np.ndarray) -> tuple[np.ndarray, 
     arrays) in one segment: their counts and positions, posting after posting. Only the blocks
     of positions that hold them are decoded."""
     return info.field.positions_of(info.index, which)
+
+
+def select_positions(counts: np.ndarray, flat: np.ndarray, which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """From postings of ``counts`` positions each, all of them in ``flat`` posting after posting:
+    the counts and positions of the postings ``which``, in that order."""
+    return _select(counts, flat, which)
 
 
 def posting_indexes(info: ArrayTermInfo, docs: np.ndarray) -> np.ndarray:

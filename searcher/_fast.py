@@ -598,7 +598,7 @@ class FastEvaluator:
         if not self._w3:
             ids, _tf, found, _df = self._postings(fieldname, btext, with_positions=True)
             assert found is not None
-            return _select(found, np.searchsorted(ids, cand))
+            return postings.select_positions(*found, np.searchsorted(ids, cand))
         counts: list[np.ndarray] = []
         flats: list[np.ndarray] = []
         for i, info in self._term_infos(fieldname, btext):
@@ -800,17 +800,6 @@ def _and_not(a: Matches, b: Matches) -> Matches:
 
 
 # -- reading one segment ---------------------------------------------------------------------
-
-def _select(positions: tuple[np.ndarray, np.ndarray], which: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """The counts and positions (as :meth:`FastEvaluator._postings` gives them) of the postings
-    ``which``, in that order."""
-    counts, flat = positions
-    starts = np.cumsum(counts) - counts
-    picked = counts[which]
-    take = np.repeat(starts[which], picked) + (np.arange(int(picked.sum()), dtype=np.int64)
-                                               - np.repeat(np.cumsum(picked) - picked, picked))
-    return picked, flat[take]
-
 
 def _chained(n: int, words: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np.ndarray:
     """For each of ``n`` documents, whether there are ``p1`` among the first word's positions,
