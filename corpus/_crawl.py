@@ -106,14 +106,15 @@ class CrawlOptions:
     per_host_concurrency: int = 1
     """Requests in flight to one host at a time."""
     user_agent: str = DEFAULT_USER_AGENT
-    connect_timeout: float = 10.0
-    read_timeout: float = 20.0
-    total_timeout: float = 60.0
+    # The HTTP client's own defaults (one place to change them).
+    connect_timeout: float = HttpLimits.connect_timeout
+    read_timeout: float = HttpLimits.read_timeout
+    total_timeout: float = HttpLimits.total_timeout
     """Longest time one download may take, so a server trickling bytes cannot hold a thread."""
-    retries: int = 2
+    retries: int = HttpLimits.retries
     """Extra attempts after a 5xx, 429 or network failure, waiting ``backoff * 2**n`` seconds."""
-    backoff: float = 1.0
-    max_retry_after: float = 60.0
+    backoff: float = HttpLimits.backoff
+    max_retry_after: float = HttpLimits.max_retry_after
     """Longest ``Retry-After`` waited for; a longer one leaves the URL for the next run."""
     max_redirects: int = 5
     max_bytes: int = MAX_PAGE_BYTES
